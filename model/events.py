@@ -1,0 +1,260 @@
+"""Plain data that a training run reports, and the controls a listener can use.
+
+Everything here crosses thread boundaries: records are frozen dataclasses of Python
+numbers, strings and numpy arrays (never tensors or Qt objects), and :class:`RunControl`
+is the thread-safe way to pause, resume, stop or retune a run. The GUI turns the
+:class:`TrainingListener` calls into Qt signals in one adapter; the command line prints
+them. Every record carries the ``run_id`` of the run that produced it, so a listener can
+drop messages from a run it no longer shows.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Sent once, before the first batch."""
+
+    run_id: int
+    epochs: int
+    initial_epoch: int
+    steps_per_epoch: int
+    batch_size: int
+    n_train: int
+    n_validation: int
+    n_test: int
+    layer_names: tuple[str, ...]  # the layers with weights, in stack order
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One reported training batch (every ``report_every`` batches).
+
+    ``loss`` and ``accuracy`` are this batch's own values, not Keras's running means.
+    ``grad_norms`` and ``weight_norms`` have one entry per layer in
+    :attr:`RunStarted.layer_names`: the L2 norm over all of that layer's gradients
+    (or weights) for this batch.
+    """
+
+    run_id: int
+    epoch: int  # 0-based
+    batch: int  # 0-based within the epoch
+    step: int  # 0-based over the whole run
+    loss: float
+    accuracy: float
+    learning_rate: float
+    grad_norms: np.ndarray
+    weight_norms: np.ndarray
+    samples_per_second: float
+    progress: float  # 0..1 over the whole run
+    seconds_remaining: float
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """End-of-epoch figures; loss, accuracy and gradient norms are true epoch averages."""
+
+    run_id: int
+    epoch: int  # 0-based
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    learning_rate: float
+    grad_norms: np.ndarray  # mean over the epoch's batches, per layer
+    weight_norms: np.ndarray  # at the end of the epoch, per layer
+    seconds: float
+    samples_per_second: float
+    note: str = ""  # e.g. "learning rate changed to 0.01 while paused"
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Sent once at the end, whatever the reason.
+
+    ``reason`` is one of ``completed``, ``stopped`` (by the user), ``early_stopping``,
+    ``nan`` (loss became NaN or infinite) or ``error``; ``message`` explains it in words.
+    """
+
+    run_id: int
+    reason: str
+    message: str
+    epochs_completed: int
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+
+
+class TrainingListener(Protocol):
+    """What a training run reports to. Calls come from the training thread."""
+
+    def on_run_start(self, info: RunStarted) -> None: ...
+
+    def on_batch(self, record: BatchRecord) -> None: ...
+
+    def on_epoch(self, record: EpochRecord) -> None: ...
+
+    def on_run_end(self, info: RunFinished) -> None: ...
+
+
+class NullListener:
+    """A listener that ignores everything; subclass and override what you need."""
+
+    def on_run_start(self, info: RunStarted) -> None:
+        pass
+
+    def on_batch(self, record: BatchRecord) -> None:
+        pass
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        pass
+
+    def on_run_end(self, info: RunFinished) -> None:
+        pass
+
+
+@dataclass
+class RecordingListener(NullListener):
+    """Keeps every record; handy for tests and for the command line's summary."""
+
+    started: list[RunStarted] = field(default_factory=list)
+    batches: list[BatchRecord] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
+    finished: list[RunFinished] = field(default_factory=list)
+
+    def on_run_start(self, info: RunStarted) -> None:
+        self.started.append(info)
+
+    def on_batch(self, record: BatchRecord) -> None:
+        self.batches.append(record)
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.epochs.append(record)
+
+    def on_run_end(self, info: RunFinished) -> None:
+        self.finished.append(info)
+
+
+class RunControl:
+    """Thread-safe pause / resume / stop / learning-rate change for one run.
+
+    The training thread checks it after every batch (:meth:`wait_if_paused` blocks while
+    paused), so each request takes effect within one batch. Any thread may call the
+    request methods.
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._new_learning_rate: float | None = None
+
+    # --- requests (any thread)
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused run so it can stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def set_learning_rate(self, value: float) -> None:
+        """Ask the run to use ``value`` from the next batch on (typically while paused)."""
+        if not value > 0:
+            raise ValueError("learning rate must be positive")
+        with self._lock:
+            self._new_learning_rate = float(value)
+
+    # --- state
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # --- training thread
+    def take_learning_rate(self) -> float | None:
+        """The pending learning-rate change, if any (clears it)."""
+        with self._lock:
+            value, self._new_learning_rate = self._new_learning_rate, None
+        return value
+
+    def wait_if_paused(self, serve: PredictionMailbox | None = None) -> None:
+        """Block while paused; keep answering prediction requests meanwhile."""
+        while not self._running.wait(timeout=0.02):
+            if serve is not None:
+                serve.serve_pending()
+
+
+PredictFn = Callable[[np.ndarray], np.ndarray]
+
+
+class PredictionMailbox:
+    """Serves predictions from the thread that owns the Keras model.
+
+    Keras's TensorFlow backend is not thread-safe, so a run's model is only ever touched
+    from its training thread. Another thread (the canvas) :meth:`submit`s an input batch
+    and gets a :class:`~concurrent.futures.Future`; the training callback calls
+    :meth:`serve_pending` after each batch (an O(1) check when nothing is waiting), which
+    runs the model in inference mode on the latest weights and resolves the future.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[np.ndarray, Future[np.ndarray]]] = queue.SimpleQueue()
+        self._predict: PredictFn | None = None
+
+    def attach(self, predict: PredictFn) -> None:
+        """Set the function ``(x: np.ndarray) -> probabilities`` used to answer."""
+        self._predict = predict
+
+    def detach(self) -> None:
+        """Stop serving; requests still waiting get an error."""
+        self._predict = None
+        while True:
+            try:
+                _, fut = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(RuntimeError("the run ended before the prediction was served"))
+
+    @property
+    def attached(self) -> bool:
+        return self._predict is not None
+
+    def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        fut: Future[np.ndarray] = Future()
+        self._queue.put((np.asarray(x, dtype=np.float32), fut))
+        return fut
+
+    def serve_pending(self) -> None:
+        predict = self._predict
+        if predict is None or self._queue.empty():
+            return
+        # Only the newest request matters to a live canvas, but every future is answered.
+        while True:
+            try:
+                x, fut = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(predict(x))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's future
+                fut.set_exception(exc)

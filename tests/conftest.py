@@ -1,0 +1,38 @@
+"""Shared fixtures: the MNIST file from shared/, and a guard against leaked threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_NPZ = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture
+def mnist_path() -> Path:
+    """The real MNIST file that sits beside the project (skips when it is absent)."""
+    if not MNIST_NPZ.is_file():
+        pytest.skip(f"{MNIST_NPZ} is absent: the MNIST tests need ../shared/data/mnist.npz")
+    return MNIST_NPZ
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """Fail a test that leaves a Python thread of its own running."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
