@@ -1,0 +1,275 @@
+"""Turn a :class:`~model.config.RunConfig` into Keras objects.
+
+Two models come out of a configuration:
+
+- the *inference model* (:func:`build_inference_model`): a plain ``keras.Sequential`` of
+  standard layers. It is what gets saved, so it loads with
+  ``keras.saving.load_model(..., safe_mode=True)`` in a process that has never imported
+  this project;
+- the *training model* (:class:`InstrumentedModel`): a thin wrapper around the inference
+  model whose ``train_step`` also records each layer's gradient and weight norms from the
+  gradients it already computes (no second backward pass), and applies optional data
+  augmentation. None of that machinery is part of the saved model.
+
+The stack is checked with :func:`model.shapes.analyze` before anything is built, so an
+impossible stack fails with the per-layer message and fix, never with a Keras trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from model.config import AugmentationSpec, LayerSpec, OptimizerSpec, RunConfig
+from model.errors import BuildError
+from model.shapes import Shape, analyze, layer_name
+
+LOSS_FUNCTIONS: dict[str, str] = {
+    "crossentropy": "categorical_crossentropy",
+    "mse": "mean_squared_error",
+    "hinge": "categorical_hinge",
+}
+
+
+def check_stack(config: RunConfig, input_shape: Shape, num_classes: int) -> None:
+    """Raise :class:`BuildError` naming the first impossible layer and its fix."""
+    report = analyze(config.layers, input_shape, num_classes, config.loss)
+    if report.problems:
+        problem = report.problems[0]
+        hint = f" (suggested fix: {problem.fix.label})" if problem.fix else ""
+        raise BuildError(f"the layer stack cannot be built: {problem.message}{hint}")
+
+
+def _regularizer(spec: LayerSpec, config: RunConfig) -> keras.regularizers.Regularizer | None:
+    l1 = config.l1 if spec.l1 is None else spec.l1
+    l2 = config.l2 if spec.l2 is None else spec.l2
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=l1, l2=l2)
+
+
+def _make_layer(index: int, spec: LayerSpec, config: RunConfig) -> keras.layers.Layer:
+    name = layer_name(index, spec)
+    initializer = spec.initializer or config.initializer
+    if spec.type == "Dense":
+        return keras.layers.Dense(
+            spec.units,
+            activation=spec.activation,
+            kernel_initializer=initializer,
+            kernel_regularizer=_regularizer(spec, config),
+            name=name,
+        )
+    if spec.type == "Conv2D":
+        return keras.layers.Conv2D(
+            spec.filters,
+            spec.kernel_size,
+            strides=spec.strides,
+            padding=spec.padding,
+            activation=spec.activation,
+            kernel_initializer=initializer,
+            kernel_regularizer=_regularizer(spec, config),
+            name=name,
+        )
+    if spec.type == "MaxPooling2D":
+        return keras.layers.MaxPooling2D(spec.pool_size, padding=spec.padding, name=name)
+    if spec.type == "AveragePooling2D":
+        return keras.layers.AveragePooling2D(spec.pool_size, padding=spec.padding, name=name)
+    if spec.type == "GlobalAveragePooling2D":
+        return keras.layers.GlobalAveragePooling2D(name=name)
+    if spec.type == "Flatten":
+        return keras.layers.Flatten(name=name)
+    if spec.type == "Dropout":
+        return keras.layers.Dropout(spec.rate, seed=config.seed + index, name=name)
+    if spec.type == "BatchNormalization":
+        return keras.layers.BatchNormalization(name=name)
+    raise BuildError(f"layer {index + 1}: unsupported layer type {spec.type!r}")
+
+
+def build_inference_model(config: RunConfig, input_shape: Shape, num_classes: int) -> keras.Sequential:
+    """A plain, saveable ``keras.Sequential`` for ``config``'s layer stack.
+
+    Weights are initialised reproducibly from ``config.seed``.
+    """
+    check_stack(config, input_shape, num_classes)
+    keras.utils.set_random_seed(config.seed)
+    layers: list[Any] = [keras.Input(shape=tuple(input_shape), name="image")]
+    layers += [_make_layer(i, spec, config) for i, spec in enumerate(config.layers)]
+    return keras.Sequential(layers, name=_model_name(config.name))
+
+
+def _model_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name).strip("_")
+    return cleaned[:60] or "model"
+
+
+def make_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
+    """The Keras optimizer for ``spec``; only the parameters that apply are passed."""
+    common: dict[str, Any] = {"learning_rate": spec.learning_rate}
+    if spec.clipnorm is not None:
+        common["clipnorm"] = spec.clipnorm
+    if spec.weight_decay > 0:
+        common["weight_decay"] = spec.weight_decay
+    if spec.name == "sgd":
+        return keras.optimizers.SGD(momentum=spec.momentum, nesterov=spec.nesterov, **common)
+    if spec.name in ("adam", "adamw", "nadam"):
+        cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "nadam": keras.optimizers.Nadam}[
+            spec.name
+        ]
+        if spec.name == "adamw":
+            common.setdefault("weight_decay", 0.0)
+        return cls(beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon, **common)
+    if spec.name == "rmsprop":
+        return keras.optimizers.RMSprop(rho=spec.rho, momentum=spec.momentum, epsilon=spec.epsilon, **common)
+    if spec.name == "adagrad":
+        return keras.optimizers.Adagrad(epsilon=spec.epsilon, **common)
+    raise BuildError(f"optimizer.name: unsupported optimizer {spec.name!r}")
+
+
+def make_loss(name: str) -> str:
+    """The Keras loss identifier; every loss takes one-hot targets."""
+    return LOSS_FUNCTIONS[name]
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Integer labels as float32 one-hot rows (all losses here use one-hot targets)."""
+    out = np.zeros((len(labels), num_classes), dtype=np.float32)
+    out[np.arange(len(labels)), labels.astype(np.int64)] = 1.0
+    return out
+
+
+@dataclass
+class TrainingProbe:
+    """Per-batch figures the training step writes and the callback reads when it reports.
+
+    Kept outside the Keras object tree (a plain holder of ``tf.Variable``) so the figures
+    are neither saved with the model nor counted as its weights.
+    """
+
+    batch_loss: tf.Variable
+    batch_accuracy: tf.Variable
+    grad_norms: tf.Variable  # this batch, per tracked layer
+    grad_norm_sum: tf.Variable  # summed over the epoch's batches so far
+    batch_count: tf.Variable
+    weight_norms: tf.Variable
+
+    @classmethod
+    def create(cls, n_layers: int) -> TrainingProbe:
+        def var(shape: tuple[int, ...], dtype: Any = tf.float32) -> tf.Variable:
+            return tf.Variable(tf.zeros(shape, dtype=dtype), trainable=False)
+
+        return cls(
+            batch_loss=var(()),
+            batch_accuracy=var(()),
+            grad_norms=var((n_layers,)),
+            grad_norm_sum=var((n_layers,)),
+            batch_count=var((), tf.float32),
+            weight_norms=var((n_layers,)),
+        )
+
+    def reset_epoch(self) -> None:
+        self.grad_norm_sum.assign(tf.zeros_like(self.grad_norm_sum))
+        self.batch_count.assign(0.0)
+
+    def epoch_mean_grad_norms(self) -> np.ndarray:
+        count = float(self.batch_count.numpy())
+        total = np.asarray(self.grad_norm_sum.numpy(), dtype=np.float64)
+        return total / count if count > 0 else np.full_like(total, np.nan)
+
+
+def tracked_layers(inner: keras.Model) -> list[keras.layers.Layer]:
+    """The layers whose gradients and weights are reported: those with trainable weights."""
+    return [layer for layer in inner.layers if layer.trainable_weights]
+
+
+def _augmenter(spec: AugmentationSpec, seed: int) -> keras.Sequential | None:
+    """In-graph augmentation for image batches, used only by the training step."""
+    if not spec.enabled:
+        return None
+    layers: list[Any] = []
+    if spec.shift > 0:
+        layers.append(
+            keras.layers.RandomTranslation(spec.shift, spec.shift, fill_mode="constant", seed=seed)
+        )
+    if spec.rotation > 0:
+        layers.append(keras.layers.RandomRotation(spec.rotation / 360.0, fill_mode="constant", seed=seed + 1))
+    if spec.zoom > 0:
+        layers.append(
+            keras.layers.RandomZoom((-spec.zoom, spec.zoom), fill_mode="constant", seed=seed + 2)
+        )
+    return keras.Sequential(layers, name="augmentation") if layers else None
+
+
+class InstrumentedModel(keras.Model):  # type: ignore[misc]
+    """Trains ``inner`` and records per-layer gradient and weight norms on the way.
+
+    The gradients come from the one ``tape.gradient`` call that the update itself needs;
+    norms are a few reductions over tensors already in memory. Results go to a
+    :class:`TrainingProbe`, which the streaming callback reads at its reporting interval.
+    """
+
+    def __init__(
+        self,
+        inner: keras.Model,
+        probe: TrainingProbe,
+        augmentation: AugmentationSpec | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(name="trainer")
+        self.inner = inner
+        self._probe = probe
+        layers = tracked_layers(inner)
+        # For each tracked layer, the positions of its weights in inner.trainable_weights.
+        ids = {id(v): i for i, v in enumerate(inner.trainable_weights)}
+        self._groups = [[ids[id(v)] for v in layer.trainable_weights] for layer in layers]
+        self._augment = (
+            _augmenter(augmentation, seed)
+            if augmentation is not None and len(inner.input_shape) == 4
+            else None
+        )
+        self._thickness = augmentation.thickness if augmentation is not None and augmentation.enabled else 0.0
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return self.inner(inputs, training=training)
+
+    def _augment_batch(self, x: tf.Tensor) -> tf.Tensor:
+        if self._augment is not None:
+            x = self._augment(x, training=True)
+            if self._thickness > 0:
+                # Thicken (grey dilation) or thin (erosion) a random share of the strokes.
+                thick = tf.nn.max_pool2d(x, 3, 1, "SAME")
+                thin = -tf.nn.max_pool2d(-x, 2, 1, "SAME")
+                pick = tf.random.uniform((tf.shape(x)[0], 1, 1, 1))
+                half = self._thickness / 2.0
+                x = tf.where(pick < half, thick, tf.where(pick < self._thickness, thin, x))
+        return x
+
+    def train_step(self, data: Any) -> Any:
+        x, y = data[0], data[1]
+        x = self._augment_batch(x)
+        with tf.GradientTape() as tape:
+            y_pred = self.inner(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        weights = self.inner.trainable_weights
+        grads = tape.gradient(loss, weights)
+        self.optimizer.apply_gradients(zip(grads, weights, strict=True))
+
+        grad_norms = tf.stack(
+            [tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(grads[i])) for i in group])) for group in self._groups]
+        )
+        weight_norms = tf.stack(
+            [tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(weights[i])) for i in group])) for group in self._groups]
+        )
+        correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
+        probe = self._probe
+        probe.batch_loss.assign(tf.cast(loss, tf.float32))
+        probe.batch_accuracy.assign(tf.reduce_mean(correct))
+        probe.grad_norms.assign(grad_norms)
+        probe.grad_norm_sum.assign_add(grad_norms)
+        probe.batch_count.assign_add(1.0)
+        probe.weight_norms.assign(weight_norms)
+        return self.compute_metrics(x, y, y_pred)

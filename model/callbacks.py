@@ -1,0 +1,275 @@
+"""Keras callbacks that stream a run to a listener and carry out the user's controls.
+
+:class:`StreamingCallback` is the one per-batch hook of a run. After every batch it does
+O(1) work: honour stop / pause / learning-rate requests, answer waiting prediction
+requests, and, every ``report_every`` batches, read the figures the training step already
+wrote to the :class:`~model.builder.TrainingProbe` and hand a
+:class:`~model.events.BatchRecord` to the listener. At epoch end it reports true epoch
+averages (Keras's metric means, the probe's summed gradient norms) and keeps a copy of the
+best weights so a stopped run can still return its best model.
+
+:class:`LearningRateController` applies the configured schedule per epoch and keeps
+working when the user sets a new rate while paused.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from model.builder import TrainingProbe
+from model.config import ScheduleSpec
+from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
+
+
+class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
+    """Sets the optimizer's learning rate at the start of each epoch from a schedule.
+
+    The rate is ``base * multiplier(epoch)``; a rate set by the user mid-run rescales
+    ``base`` so the schedule continues from the new value. ``plateau`` lowers the
+    multiplier when validation loss (or loss, without validation) stops improving.
+    """
+
+    def __init__(self, schedule: ScheduleSpec, base_rate: float, epochs: int) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.base_rate = base_rate
+        self.epochs = epochs
+        self._plateau_multiplier = 1.0
+        self._best = math.inf
+        self._wait = 0
+        self._epoch = 0
+
+    def multiplier(self, epoch: int) -> float:
+        s = self.schedule
+        if s.kind == "step":
+            return float(s.factor ** (epoch // s.step_epochs))
+        if s.kind == "exponential":
+            return float(s.factor**epoch)
+        if s.kind == "cosine":
+            floor = min(s.min_learning_rate / self.base_rate, 1.0)
+            progress = epoch / max(1, self.epochs)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+        if s.kind == "plateau":
+            return self._plateau_multiplier
+        return 1.0
+
+    def rate_for(self, epoch: int) -> float:
+        rate = self.base_rate * self.multiplier(epoch)
+        if self.schedule.kind in ("plateau", "cosine"):
+            rate = max(rate, min(self.schedule.min_learning_rate, self.base_rate))
+        return rate
+
+    def current_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def set_rate_now(self, rate: float) -> None:
+        """Use ``rate`` from now on; later epochs follow the schedule from it."""
+        multiplier = self.multiplier(self._epoch) or 1.0
+        self.base_rate = rate / multiplier
+        self.model.optimizer.learning_rate.assign(rate)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+        self.model.optimizer.learning_rate.assign(self.rate_for(epoch))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.schedule.kind != "plateau" or not logs:
+            return
+        value = logs.get("val_loss", logs.get("loss"))
+        if value is None or not math.isfinite(value):
+            return
+        if value < self._best - 1e-12:
+            self._best, self._wait = value, 0
+            return
+        self._wait += 1
+        if self._wait >= self.schedule.patience:
+            self._plateau_multiplier *= self.schedule.factor
+            self._wait = 0
+
+
+class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
+    """Streams batch and epoch records to a listener and obeys a :class:`RunControl`.
+
+    Attributes set during the run, read by :func:`model.training.train` afterwards:
+    ``reason`` / ``message`` (why the run ended early, if it did), ``history`` (the
+    epoch records), ``best_weights`` / ``best_epoch`` (of the inner model, by validation
+    loss, or training loss without validation).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: int,
+        probe: TrainingProbe,
+        inner: keras.Model,
+        listener: TrainingListener,
+        control: RunControl,
+        mailbox: PredictionMailbox | None,
+        lr_controller: LearningRateController,
+        report_every: int,
+        steps_per_epoch: int,
+        epochs: int,
+        batch_size: int,
+        n_train: int,
+        initial_epoch: int = 0,
+    ) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.probe = probe
+        self.inner = inner
+        self.listener = listener
+        self.control = control
+        self.mailbox = mailbox
+        self.lr = lr_controller
+        self.report_every = report_every
+        self.steps_per_epoch = steps_per_epoch
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.n_train = n_train
+        self.initial_epoch = initial_epoch
+
+        self.reason = "completed"
+        self.message = ""
+        self.history: list[EpochRecord] = []
+        self.best_weights: list[np.ndarray] | None = None
+        self.best_epoch: int | None = None
+        self._best_value = math.inf
+        self._step = initial_epoch * steps_per_epoch
+        self._epoch = initial_epoch
+        self._batches_in_epoch = 0
+        self._epoch_start = 0.0
+        self._epoch_paused = 0.0
+        self._report_time = 0.0
+        self._report_step = 0
+        self._run_start = 0.0
+        self._run_paused = 0.0
+        self._notes: list[str] = []
+
+    # ----------------------------------------------------------------- helpers
+    def _now(self) -> float:
+        return time.perf_counter()
+
+    def _end(self, reason: str, message: str) -> None:
+        if self.reason == "completed":
+            self.reason, self.message = reason, message
+        self.model.stop_training = True
+
+    # ----------------------------------------------------------------- hooks
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._run_start = self._report_time = self._now()
+        self._report_step = self._step
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+        self._batches_in_epoch = 0
+        self._epoch_start = self._now()
+        self._epoch_paused = 0.0
+        self.probe.reset_epoch()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._step += 1
+        self._batches_in_epoch = batch + 1
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self._end(
+                "nan",
+                f"the loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}: training "
+                "diverged. Lower the learning rate, add gradient clipping, or use batch normalization.",
+            )
+            return
+        control = self.control
+        if control.paused:
+            paused_at = self._now()
+            control.wait_if_paused(self.mailbox)
+            pause = self._now() - paused_at
+            self._epoch_paused += pause
+            self._run_paused += pause
+            self._report_time += pause
+        new_rate = control.take_learning_rate()
+        if new_rate is not None:
+            old = self.lr.current_rate()
+            self.lr.set_rate_now(new_rate)
+            self._notes.append(
+                f"learning rate changed from {old:.3g} to {new_rate:.3g} at epoch {self._epoch + 1}, "
+                f"batch {batch + 1} (step {self._step})"
+            )
+        if self.mailbox is not None:
+            self.mailbox.serve_pending()
+        if control.stop_requested:
+            self._end("stopped", f"stopped by the user at epoch {self._epoch + 1}, batch {batch + 1}")
+        if self._step % self.report_every == 0:
+            self._report_batch(batch)
+
+    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # A stop request also cuts the epoch's validation pass short.
+        if self.control.stop_requested:
+            self.model.stop_evaluating = True
+
+    def _report_batch(self, batch: int) -> None:
+        now = self._now()
+        elapsed = now - self._report_time
+        steps = self._step - self._report_step
+        rate = steps * self.batch_size / elapsed if elapsed > 0 else 0.0
+        self._report_time, self._report_step = now, self._step
+        total = self.epochs * self.steps_per_epoch
+        run_steps = self._step - self.initial_epoch * self.steps_per_epoch
+        run_time = now - self._run_start - self._run_paused
+        per_step = run_time / run_steps if run_steps else 0.0
+        probe = self.probe
+        self.listener.on_batch(
+            BatchRecord(
+                run_id=self.run_id,
+                epoch=self._epoch,
+                batch=batch,
+                step=self._step - 1,
+                loss=float(probe.batch_loss.numpy()),
+                accuracy=float(probe.batch_accuracy.numpy()),
+                learning_rate=self.lr.current_rate(),
+                grad_norms=np.array(probe.grad_norms.numpy(), dtype=np.float64),
+                weight_norms=np.array(probe.weight_norms.numpy(), dtype=np.float64),
+                samples_per_second=rate,
+                progress=min(1.0, self._step / total) if total else 1.0,
+                seconds_remaining=max(0.0, (total - self._step) * per_step),
+            )
+        )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        seconds = self._now() - self._epoch_start - self._epoch_paused
+        partial = self._batches_in_epoch < self.steps_per_epoch
+        notes = list(self._notes)
+        self._notes.clear()
+        if partial:
+            notes.append(f"partial epoch: {self._batches_in_epoch} of {self.steps_per_epoch} batches")
+        val_loss = logs.get("val_loss")
+        val_acc = logs.get("val_accuracy")
+        if partial:  # an interrupted validation pass is not a figure to plot
+            val_loss = val_acc = None
+        samples = min(self._batches_in_epoch * self.batch_size, self.n_train)
+        record = EpochRecord(
+            run_id=self.run_id,
+            epoch=epoch,
+            loss=float(logs.get("loss", math.nan)),
+            accuracy=float(logs.get("accuracy", math.nan)),
+            val_loss=None if val_loss is None else float(val_loss),
+            val_accuracy=None if val_acc is None else float(val_acc),
+            learning_rate=self.lr.current_rate(),
+            grad_norms=self.probe.epoch_mean_grad_norms(),
+            weight_norms=np.array(self.probe.weight_norms.numpy(), dtype=np.float64),
+            seconds=seconds,
+            samples_per_second=samples / seconds if seconds > 0 else 0.0,
+            note="; ".join(notes),
+        )
+        self.history.append(record)
+        if not partial:
+            value = record.val_loss if record.val_loss is not None else record.loss
+            if math.isfinite(value) and value < self._best_value:
+                self._best_value = value
+                self.best_epoch = epoch
+                self.best_weights = self.inner.get_weights()
+        self.listener.on_epoch(record)

@@ -1,0 +1,259 @@
+"""Train a model from a configuration, reporting to a listener: the core of every run.
+
+:func:`train` is a plain function that runs in the calling thread. Keras's TensorFlow
+backend is not thread-safe, so *all* Keras work of a run (building, fitting, predicting
+for the canvas through a :class:`~model.events.PredictionMailbox`, evaluating) happens in
+that one thread; other threads talk to it only through :class:`~model.events.RunControl`
+and the mailbox. The GUI calls it from a worker ``QThread``; the command line calls it
+directly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from model.builder import (
+    InstrumentedModel,
+    TrainingProbe,
+    build_inference_model,
+    make_loss,
+    make_optimizer,
+    one_hot,
+    tracked_layers,
+)
+from model.callbacks import LearningRateController, StreamingCallback
+from model.config import RunConfig
+from model.evaluation import Evaluation, evaluate_predictions
+from model.events import (
+    EpochRecord,
+    NullListener,
+    PredictionMailbox,
+    RunControl,
+    RunFinished,
+    RunStarted,
+    TrainingListener,
+)
+
+if TYPE_CHECKING:
+    from model.data import Split
+
+EVAL_BATCH_SIZE = 1024
+
+
+@dataclass
+class RunResult:
+    """What a run leaves behind, however it ended.
+
+    ``model`` is the plain inference model (what gets saved). After a stop, a NaN loss or
+    early stopping with ``restore_best_weights``, it holds the best weights seen at an
+    epoch end (``best_epoch``); otherwise the final weights.
+    """
+
+    run_id: int
+    config: RunConfig
+    model: keras.Model
+    history: list[EpochRecord]
+    finished: RunFinished
+    evaluation: Evaluation | None
+    layer_names: tuple[str, ...]
+    best_epoch: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_device() -> str:
+    """The device Keras will train on, in words: ``CPU`` or ``GPU: <name>``."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    try:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    except (RuntimeError, ValueError):
+        name = gpus[0].name
+    more = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
+    return f"GPU: {name}{more}"
+
+
+def make_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """A compiled single-call inference function (about 1-2 ms; ``model.predict`` costs ~100 ms).
+
+    Call it only from the thread that owns ``model``.
+    """
+
+    @tf.function(reduce_retracing=True)
+    def _forward(x: tf.Tensor) -> tf.Tensor:
+        return model(x, training=False)
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(_forward(tf.convert_to_tensor(np.asarray(x, dtype=np.float32))))
+
+    return predict
+
+
+def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Class probabilities for a whole array, in batches."""
+    if len(x) == 0:
+        return np.zeros((0, int(model.output_shape[-1])), dtype=np.float32)
+    return np.asarray(model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0), dtype=np.float32)
+
+
+def evaluate_model(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], loss: str) -> Evaluation | None:
+    """Test-set figures, or ``None`` when there is no test data."""
+    if len(x) == 0:
+        return None
+    return evaluate_predictions(y, predict_probabilities(model, x), class_names, loss)
+
+
+def train(
+    config: RunConfig,
+    split: Split,
+    *,
+    listener: TrainingListener | None = None,
+    control: RunControl | None = None,
+    mailbox: PredictionMailbox | None = None,
+    run_id: int = 0,
+    evaluate: bool = True,
+) -> RunResult:
+    """Build the model for ``config`` and train it on ``split``, reporting to ``listener``.
+
+    Raises:
+        ProjectError: when the stack cannot be built for this data (before any training).
+    Returns:
+        The :class:`RunResult`. A NaN loss, a stop request or early stopping end the run
+        normally; :attr:`RunFinished.reason` says which.
+    """
+    listener = listener or NullListener()
+    control = control or RunControl()
+    input_shape = tuple(int(d) for d in split.x_train.shape[1:])
+    class_names = tuple(split.class_names)
+    num_classes = len(class_names)
+
+    inner = build_inference_model(config, input_shape, num_classes)
+    layers = tracked_layers(inner)
+    layer_names = tuple(layer.name for layer in layers)
+    probe = TrainingProbe.create(len(layers))
+    trainer = InstrumentedModel(inner, probe, config.augmentation, seed=config.seed)
+    trainer.compile(
+        optimizer=make_optimizer(config.optimizer),
+        loss=make_loss(config.loss),
+        metrics=["accuracy"],
+    )
+
+    n_train = len(split.x_train)
+    batch_size = config.effective_batch_size(n_train)
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    y_train = one_hot(split.y_train, num_classes)
+    has_val = len(split.x_val) > 0
+    validation = (split.x_val, one_hot(split.y_val, num_classes)) if has_val else None
+
+    lr_controller = LearningRateController(config.schedule, config.optimizer.learning_rate, config.epochs)
+    stream = StreamingCallback(
+        run_id=run_id,
+        probe=probe,
+        inner=inner,
+        listener=listener,
+        control=control,
+        mailbox=mailbox,
+        lr_controller=lr_controller,
+        report_every=config.report_every,
+        steps_per_epoch=steps_per_epoch,
+        epochs=config.epochs,
+        batch_size=batch_size,
+        n_train=n_train,
+    )
+    callbacks: list[keras.callbacks.Callback] = [lr_controller, stream]
+    early: keras.callbacks.EarlyStopping | None = None
+    if config.early_stopping.enabled:
+        es = config.early_stopping
+        monitor = es.monitor if has_val or not es.monitor.startswith("val_") else es.monitor[4:]
+        early = keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            patience=es.patience,
+            min_delta=es.min_delta,
+            restore_best_weights=es.restore_best_weights,
+            mode="max" if monitor.endswith("accuracy") else "min",
+        )
+        callbacks.append(early)
+
+    listener.on_run_start(
+        RunStarted(
+            run_id=run_id,
+            epochs=config.epochs,
+            initial_epoch=0,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            n_train=n_train,
+            n_validation=len(split.x_val),
+            n_test=len(split.x_test),
+            layer_names=layer_names,
+            learning_rate=config.optimizer.learning_rate,
+        )
+    )
+    if mailbox is not None:
+        mailbox.attach(make_predictor(inner))
+    started = time.perf_counter()
+    reason, message = "completed", ""
+    try:
+        trainer.fit(
+            split.x_train,
+            y_train,
+            batch_size=batch_size,
+            epochs=config.epochs,
+            validation_data=validation,
+            validation_batch_size=min(EVAL_BATCH_SIZE, max(1, len(split.x_val))),
+            shuffle=True,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        reason, message = stream.reason, stream.message
+        if reason == "completed" and early is not None and early.stopped_epoch > 0:
+            reason = "early_stopping"
+            message = (
+                f"early stopping: {early.monitor} did not improve for {config.early_stopping.patience} "
+                f"epochs; stopped after epoch {early.stopped_epoch + 1}"
+            )
+        best_epoch: int | None = len(stream.history) - 1 if stream.history else None
+        if reason in ("stopped", "nan") and stream.best_weights is not None:
+            # A run cut short keeps its best epoch-end weights, not a half-updated state.
+            inner.set_weights(stream.best_weights)
+            best_epoch = stream.best_epoch
+        elif reason == "early_stopping" and config.early_stopping.restore_best_weights and early is not None:
+            best_epoch = early.best_epoch
+    finally:
+        if mailbox is not None:
+            mailbox.detach()
+
+    if reason == "completed":
+        message = f"completed {config.epochs} epochs in {time.perf_counter() - started:.1f} s"
+    evaluation = None
+    weights_finite = all(np.all(np.isfinite(w)) for w in inner.get_weights())
+    if evaluate and weights_finite:
+        evaluation = evaluate_model(inner, split.x_test, split.y_test, class_names, config.loss)
+    epochs_completed = sum(1 for r in stream.history if "partial epoch" not in r.note)
+    finished = RunFinished(
+        run_id=run_id,
+        reason=reason,
+        message=message,
+        epochs_completed=epochs_completed,
+        test_accuracy=None if evaluation is None else evaluation.accuracy,
+        test_loss=None if evaluation is None else evaluation.loss,
+    )
+    listener.on_run_end(finished)
+    return RunResult(
+        run_id=run_id,
+        config=config,
+        model=inner,
+        history=list(stream.history),
+        finished=finished,
+        evaluation=evaluation,
+        layer_names=layer_names,
+        best_epoch=best_epoch,
+        info={"seconds": time.perf_counter() - started, "batch_size": batch_size, "n_train": n_train},
+    )
