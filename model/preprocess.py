@@ -335,7 +335,10 @@ def to_network_input(image28: NDArray[np.generic], input_shape: Sequence[int | N
             f"this model expects input {shown}; drawings give 28x28 grayscale. "
             "Draw with a model built for MNIST-sized input: (28, 28, 1) or 784 values."
         )
-    return np.ascontiguousarray(image.reshape((1, *(int(d) for d in shape if d is not None))))
+    # A fresh, writable array: the caller may hand it to a framework that writes in place.
+    return np.array(
+        image.reshape((1, *(int(d) for d in shape if d is not None))), dtype=np.float32, copy=True
+    )
 
 
 # --------------------------------------------------------------------------- image files
