@@ -26,6 +26,10 @@ from model.config import ScheduleSpec
 from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
 
 
+# An improvement smaller than this does not count (Keras's ReduceLROnPlateau default).
+PLATEAU_MIN_DELTA = 1e-4
+
+
 class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
     """Sets the optimizer's learning rate at the start of each epoch from a schedule.
 
@@ -83,7 +87,7 @@ class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
         value = logs.get("val_loss", logs.get("loss"))
         if value is None or not math.isfinite(value):
             return
-        if value < self._best - 1e-12:
+        if value < self._best - PLATEAU_MIN_DELTA:
             self._best, self._wait = value, 0
             return
         self._wait += 1

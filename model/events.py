@@ -217,6 +217,7 @@ class PredictionMailbox:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[tuple[np.ndarray, Future[np.ndarray]]] = queue.SimpleQueue()
         self._predict: PredictFn | None = None
+        self._lock = threading.Lock()
 
     def attach(self, predict: PredictFn) -> None:
         """Set the function ``(x: np.ndarray) -> probabilities`` used to answer."""
@@ -224,7 +225,8 @@ class PredictionMailbox:
 
     def detach(self) -> None:
         """Stop serving; requests still waiting get an error."""
-        self._predict = None
+        with self._lock:
+            self._predict = None
         while True:
             try:
                 _, fut = self._queue.get_nowait()
@@ -238,8 +240,13 @@ class PredictionMailbox:
         return self._predict is not None
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        """Queue ``x`` for the run's thread; the future fails at once when no run serves."""
         fut: Future[np.ndarray] = Future()
-        self._queue.put((np.asarray(x, dtype=np.float32), fut))
+        with self._lock:
+            if self._predict is None:
+                fut.set_exception(RuntimeError("no training run is serving predictions"))
+            else:
+                self._queue.put((np.asarray(x, dtype=np.float32), fut))
         return fut
 
     def serve_pending(self) -> None:

@@ -1,0 +1,241 @@
+"""The training core: gradient norms, epoch averages, controls, NaN, schedules, saving."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.config import EarlyStoppingSpec, LayerSpec, OptimizerSpec, RunConfig, ScheduleSpec
+from model.events import NullListener, PredictionMailbox, RecordingListener, RunControl
+from tests.model.helpers import synthetic_split
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from model.builder import build_inference_model, one_hot  # noqa: E402
+from model.runio import save_run  # noqa: E402
+from model.training import make_predictor, train  # noqa: E402
+
+SMALL = (
+    LayerSpec("Flatten"),
+    LayerSpec("Dense", units=16, activation="tanh"),
+    LayerSpec("BatchNormalization"),
+    LayerSpec("Dense", units=10, activation="softmax"),
+)
+
+
+def small_config(**changes: object) -> RunConfig:
+    base = RunConfig(layers=SMALL, batch_size=32, epochs=2, seed=3, optimizer=OptimizerSpec(name="adam", learning_rate=0.01))
+    return base.replace(**changes)
+
+
+def test_gradient_norms_match_a_hand_computed_tape() -> None:
+    split = synthetic_split(n_train=64, n_val=0, n_test=0)
+    config = small_config(batch_size="full", epochs=1, l2=0.01, optimizer=OptimizerSpec(name="sgd", learning_rate=0.1))
+    listener = RecordingListener()
+    train(config, split, listener=listener, evaluate=False)
+    (record,) = listener.batches
+
+    # The same initial weights (same seed), the same loss with its regularization term.
+    model = build_inference_model(config, (28, 28, 1), 10)
+    x, y = tf.constant(split.x_train), tf.constant(one_hot(split.y_train, 10))
+    with tf.GradientTape() as tape:
+        pred = model(x, training=True)
+        loss = keras.losses.CategoricalCrossentropy()(y, pred) + tf.add_n(model.losses)
+    layers = [layer for layer in model.layers if layer.trainable_weights]
+    grads = tape.gradient(loss, [w for layer in layers for w in layer.trainable_weights])
+    expected, i = [], 0
+    for layer in layers:
+        n = len(layer.trainable_weights)
+        expected.append(np.sqrt(sum(float(tf.reduce_sum(g * g)) for g in grads[i : i + n])))
+        i += n
+    assert listener.started[0].layer_names == ("L2_Dense", "L3_BatchNormalization", "L4_Dense")
+    np.testing.assert_allclose(record.grad_norms, expected, rtol=2e-4)
+    assert record.loss == pytest.approx(float(loss), rel=1e-5)
+
+
+def test_epoch_figures_are_true_epoch_averages() -> None:
+    split = synthetic_split(n_train=256)
+    listener = RecordingListener()
+    result = train(small_config(batch_size=32, epochs=2), split, listener=listener)
+    assert len(listener.batches) == 16
+    for epoch in range(2):
+        batches = [b for b in listener.batches if b.epoch == epoch]
+        rec = listener.epochs[epoch]
+        assert rec.loss == pytest.approx(np.mean([b.loss for b in batches]), rel=1e-4)
+        assert rec.accuracy == pytest.approx(np.mean([b.accuracy for b in batches]), abs=1e-5)
+        np.testing.assert_allclose(rec.grad_norms, np.mean([b.grad_norms for b in batches], axis=0), rtol=1e-4)
+        assert rec.val_loss is not None and rec.val_accuracy is not None
+    # Weight norms describe the model that comes back.
+    inner_norms = [
+        np.sqrt(sum(float(np.sum(np.square(w))) for w in layer.trainable_weights))
+        for layer in result.model.layers
+        if layer.trainable_weights
+    ]
+    np.testing.assert_allclose(listener.epochs[-1].weight_norms, inner_norms, rtol=1e-5)
+    assert result.finished.reason == "completed" and result.finished.epochs_completed == 2
+    assert result.evaluation is not None and result.evaluation.confusion.sum() == 64
+    assert [b.step for b in listener.batches] == list(range(16))
+
+
+def test_report_every_thins_batch_records() -> None:
+    listener = RecordingListener()
+    train(small_config(batch_size=16, epochs=1, report_every=4), synthetic_split(n_train=256), listener=listener)
+    assert [b.step for b in listener.batches] == [3, 7, 11, 15]
+
+
+class _StopAt(NullListener):
+    def __init__(self, control: RunControl, step: int) -> None:
+        self.control, self.step, self.steps = control, step, []
+
+    def on_batch(self, record) -> None:
+        self.steps.append(record.step)
+        if record.step == self.step:
+            self.control.stop()
+
+
+def test_stop_takes_effect_within_one_batch_and_keeps_the_best_model() -> None:
+    control = RunControl()
+    split = synthetic_split(n_train=320)
+    steps_per_epoch = 10
+    listener = _StopAt(control, step=steps_per_epoch + 3)  # in the second epoch
+    result = train(small_config(batch_size=32, epochs=5), split, listener=listener, control=control)
+    assert result.finished.reason == "stopped"
+    assert max(listener.steps) <= steps_per_epoch + 3 + 1
+    assert result.finished.epochs_completed == 1
+    assert result.best_epoch == 0
+    assert len(result.history) == 2 and "partial epoch" in result.history[1].note
+    assert result.history[1].val_loss is None
+    assert result.evaluation is not None  # a stopped run is still evaluated
+
+
+def test_pause_resume_and_learning_rate_change_from_another_thread() -> None:
+    control = RunControl()
+    mailbox = PredictionMailbox()
+    listener = RecordingListener()
+    split = synthetic_split(n_train=2048, n_val=0)
+    config = small_config(batch_size=8, epochs=1, optimizer=OptimizerSpec(name="sgd", learning_rate=0.05))
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(train(config, split, listener=listener, control=control, mailbox=mailbox))
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(listener.batches) < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        control.pause()
+        time.sleep(0.2)
+        seen = len(listener.batches)
+        time.sleep(0.4)
+        assert len(listener.batches) <= seen + 1, "a paused run kept training"
+        # While paused, the run's thread still answers predictions.
+        probabilities = mailbox.submit(split.x_train[:1]).result(timeout=10)
+        assert probabilities.shape == (1, 10) and probabilities.sum() == pytest.approx(1, abs=1e-4)
+        control.set_learning_rate(0.001)
+        control.resume()
+        while len(listener.batches) < seen + 20 and worker.is_alive():
+            time.sleep(0.005)
+        control.stop()
+    finally:
+        control.stop()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    after = [b for b in listener.batches if b.step > seen + 1]
+    assert after and all(b.learning_rate == pytest.approx(0.001) for b in after)
+    assert any("learning rate changed from 0.05 to 0.001" in r.note for r in listener.epochs)
+    with pytest.raises(RuntimeError):
+        mailbox.submit(split.x_train[:1]).result(timeout=1)
+
+
+def test_nan_loss_ends_the_run_with_a_reason() -> None:
+    split = synthetic_split(n_train=128)
+    bad = split.__class__(
+        x_train=split.x_train * np.float32(3e38), y_train=split.y_train, x_val=split.x_val, y_val=split.y_val,
+        x_test=split.x_test, y_test=split.y_test, class_names=split.class_names,
+    )
+    listener = RecordingListener()
+    layers = (LayerSpec("Flatten"), LayerSpec("Dense", units=16, activation="relu"), SMALL[-1])
+    result = train(small_config(layers=layers), bad, listener=listener)
+    assert result.finished.reason == "nan"
+    assert "diverged" in result.finished.message and "learning rate" in result.finished.message
+    assert listener.finished[0].reason == "nan"
+    assert len(listener.batches) <= 1
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (ScheduleSpec(kind="constant"), [0.1, 0.1, 0.1, 0.1]),
+        (ScheduleSpec(kind="step", step_epochs=2, factor=0.5), [0.1, 0.1, 0.05, 0.05]),
+        (ScheduleSpec(kind="exponential", factor=0.5), [0.1, 0.05, 0.025, 0.0125]),
+        (ScheduleSpec(kind="cosine", min_learning_rate=0.0), [0.1, 0.1 * (1 + np.cos(np.pi / 4)) / 2, 0.05, 0.1 * (1 + np.cos(3 * np.pi / 4)) / 2]),
+    ],
+)
+def test_learning_rate_schedules(schedule: ScheduleSpec, expected: list[float]) -> None:
+    listener = RecordingListener()
+    config = small_config(epochs=4, schedule=schedule, optimizer=OptimizerSpec(name="sgd", learning_rate=0.1))
+    train(config, synthetic_split(n_train=64, n_val=16, n_test=0), listener=listener, evaluate=False)
+    np.testing.assert_allclose([r.learning_rate for r in listener.epochs], expected, rtol=1e-5)
+
+
+def test_plateau_schedule_lowers_the_rate_when_validation_stalls() -> None:
+    listener = RecordingListener()
+    config = small_config(
+        epochs=6,
+        layers=(SMALL[0], SMALL[1], SMALL[3]),
+        schedule=ScheduleSpec(kind="plateau", factor=0.5, patience=1, min_learning_rate=1e-12),
+        optimizer=OptimizerSpec(name="sgd", learning_rate=1e-7),  # so small nothing improves
+    )
+    train(config, synthetic_split(n_train=64, n_val=16, n_test=0), listener=listener, evaluate=False)
+    rates = [r.learning_rate for r in listener.epochs]
+    assert rates[0] == pytest.approx(1e-7) and rates[-1] < rates[0] / 2
+
+
+def test_early_stopping_reports_its_reason() -> None:
+    config = small_config(epochs=10, early_stopping=EarlyStoppingSpec(enabled=True, patience=1, min_delta=1e6))
+    result = train(config, synthetic_split(n_train=64, n_val=32), evaluate=False)
+    assert result.finished.reason == "early_stopping"
+    assert result.finished.epochs_completed == 2
+    assert "did not improve" in result.finished.message
+
+
+def test_run_folder_and_clean_process_load(tmp_path: Path) -> None:
+    split = synthetic_split(n_train=128)
+    result = train(small_config(epochs=2, schedule=ScheduleSpec(kind="step", step_epochs=1)), split)
+    out = save_run(result, tmp_path / "run")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "metrics.json", "model.keras"]
+
+    rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"loss", "val_accuracy", "learning_rate", "grad_norm_L2_Dense", "weight_norm_L4_Dense"} <= set(rows[0])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == pytest.approx(result.evaluation.accuracy)
+    assert len(metrics["per_class"]) == 10 and len(metrics["confusion_matrix"]) == 10
+    assert metrics["seed"] == 3 and {"tensorflow", "keras", "numpy"} <= set(metrics["versions"])
+
+    x = split.x_test[:16]
+    np.save(tmp_path / "x.npy", x)
+    script = (
+        "import sys, numpy as np, keras\n"
+        f"m = keras.saving.load_model({str(out / 'model.keras')!r}, safe_mode=True)\n"
+        f"np.save({str(tmp_path / 'y.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n"
+        "assert not any(name.split('.')[0] in ('model', 'gui') for name in sys.modules), 'imported the project'\n"
+    )
+    subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=tmp_path, timeout=180, capture_output=True)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), make_predictor(result.model)(x), rtol=1e-5, atol=1e-6)
+
+
+def test_training_is_reproducible_from_the_seed() -> None:
+    split = synthetic_split(n_train=128)
+    a = train(small_config(epochs=1), split, evaluate=False)
+    b = train(small_config(epochs=1), split, evaluate=False)
+    assert a.history[0].loss == pytest.approx(b.history[0].loss, rel=1e-6)
