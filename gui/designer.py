@@ -1,0 +1,808 @@
+"""The network designer: a list of layers, an editor for the selected one, and live checks.
+
+:class:`LayerStackModel` is the layer stack as a Qt list model: it owns the tuple of
+:class:`~model.config.LayerSpec` and re-runs the pure-Python shape inference
+(:func:`model.shapes.analyze`) after every change, so each row can show its output shape,
+parameter count and problem. :class:`LayerDesigner` is the thin view around it: buttons
+and shortcuts to add, insert, remove, duplicate and move layers (or drag rows), an editor
+showing only the parameters that apply to the selected layer's type, the totals, and a
+banner with the first problem and its one-click fix.
+
+Nothing here imports TensorFlow, so the designer works while TensorFlow is still loading.
+Run ``python -m gui.designer`` to look at it on its own with the ``mlp`` preset.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QBrush, QColor, QFontMetrics, QKeySequence, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from model.config import ACTIVATIONS, INITIALIZERS, LAYER_PARAMS, LAYER_TYPES, PADDINGS, LayerSpec, RunConfig
+from model.errors import ConfigError
+from model.shapes import Fix, Problem, Shape, StackReport, analyze, apply_fix, format_shape
+
+DEFAULT_INPUT_SHAPE: Shape = (28, 28, 1)
+DEFAULT_NUM_CLASSES = 10
+DEFAULT_LOSS = "crossentropy"
+
+# One sentence per layer type: shown under the type in the editor and as item tooltips.
+LAYER_ABOUT: dict[str, str] = {
+    "Dense": "Fully connected: every output is a weighted sum of all inputs plus a bias.",
+    "Conv2D": "Slides small learned filters over the image; each filter makes one feature map.",
+    "MaxPooling2D": "Keeps the largest value of each window, shrinking the image.",
+    "AveragePooling2D": "Averages each window, shrinking the image.",
+    "GlobalAveragePooling2D": "Averages each feature map to a single number: (h, w, c) becomes (c).",
+    "Flatten": "Unrolls an image (h, w, c) into one long vector so Dense layers can read it.",
+    "Dropout": "While training, zeroes a random fraction of its inputs to fight overfitting.",
+    "BatchNormalization": "Normalizes each channel over the batch, which steadies and speeds up training.",
+}
+
+_PROBLEM_COLOR = QColor("#c62828")
+
+
+def analyze_stack(
+    layers: tuple[LayerSpec, ...], input_shape: Shape, num_classes: int, loss: str
+) -> StackReport:
+    """:func:`model.shapes.analyze`, plus a fixable problem for an empty stack.
+
+    The core expects at least one layer (a run cannot have none), but a user who removes
+    every row must still see what to do next rather than a crash.
+    """
+    if not layers:
+        output = LayerSpec("Dense", units=num_classes, activation="softmax")
+        fix = Fix("append", f"Add {output.describe()}", layer=output)
+        problem = Problem(0, "the stack is empty; add at least an output Dense layer", fix)
+        return StackReport(tuple(input_shape), (), (problem,))
+    return analyze(layers, input_shape, num_classes, loss)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] if message else message
+
+
+class LayerStackModel(QAbstractListModel):
+    """The layer stack as a list model, re-analyzed after every change.
+
+    Rows carry the label (``DisplayRole``), the output shape text (:attr:`ShapeRole`), the
+    parameter count (:attr:`ParamsRole`) and the row's problem message, if any
+    (:attr:`ProblemRole`, also the tooltip). Rows can be reordered by drag and drop: a
+    :class:`QListView` in ``InternalMove`` mode calls :meth:`moveRows`.
+
+    Signals:
+        analyzed: after every re-analysis (edits, :meth:`set_layers`, :meth:`set_context`).
+        edited: after a change made through the editing methods or a drop, never after
+            :meth:`set_layers` or :meth:`set_context`; it follows ``analyzed``.
+    """
+
+    ShapeRole = Qt.ItemDataRole.UserRole + 1
+    ParamsRole = Qt.ItemDataRole.UserRole + 2
+    ProblemRole = Qt.ItemDataRole.UserRole + 3
+
+    analyzed = Signal()
+    edited = Signal()
+
+    def __init__(self, layers: tuple[LayerSpec, ...] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layers: tuple[LayerSpec, ...] = tuple(layers)
+        self._input_shape: Shape = DEFAULT_INPUT_SHAPE
+        self._num_classes = DEFAULT_NUM_CLASSES
+        self._loss = DEFAULT_LOSS
+        self._report = analyze_stack(self._layers, self._input_shape, self._num_classes, self._loss)
+
+    # ------------------------------------------------------------------ queries
+
+    def layers(self) -> tuple[LayerSpec, ...]:
+        return self._layers
+
+    def report(self) -> StackReport:
+        return self._report
+
+    def context(self) -> tuple[Shape, int, str]:
+        return self._input_shape, self._num_classes, self._loss
+
+    # ------------------------------------------------------------------ programmatic changes
+
+    def set_layers(self, layers: tuple[LayerSpec, ...]) -> None:
+        """Replace the whole stack (not an edit: ``edited`` is not emitted)."""
+        self.beginResetModel()
+        self._layers = tuple(layers)
+        self.endResetModel()
+        self._reanalyze()
+
+    def set_context(self, input_shape: tuple[int, ...], num_classes: int, loss: str) -> None:
+        """Set what the stack is checked against: the data's shape and classes, and the loss."""
+        self._input_shape = tuple(input_shape)
+        self._num_classes = num_classes
+        self._loss = loss
+        self._reanalyze()
+
+    # ------------------------------------------------------------------ edits
+
+    def insert_layer(self, row: int, spec: LayerSpec) -> None:
+        row = max(0, min(row, len(self._layers)))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._layers = self._layers[:row] + (spec,) + self._layers[row:]
+        self.endInsertRows()
+        self._after_edit()
+
+    def remove_layer(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        self._layers = self._layers[:row] + self._layers[row + 1 :]
+        self.endRemoveRows()
+        self._after_edit()
+
+    def replace_layer(self, row: int, spec: LayerSpec) -> None:
+        if self._layers[row] == spec:
+            return
+        self._layers = self._layers[:row] + (spec,) + self._layers[row + 1 :]
+        self._after_edit()
+
+    def move_layer(self, row: int, to_row: int) -> bool:
+        """Move the layer at ``row`` so that it ends up at index ``to_row``."""
+        destination = to_row + 1 if to_row > row else to_row
+        return self.moveRows(QModelIndex(), row, 1, QModelIndex(), destination)
+
+    def apply_fix(self, fix: Fix) -> None:
+        """Apply one of the core's suggested repairs."""
+        self.beginResetModel()
+        self._layers = apply_fix(self._layers, fix)
+        self.endResetModel()
+        self._after_edit()
+
+    # ------------------------------------------------------------------ Qt model interface
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._layers)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._layers):
+            return None
+        row = index.row()
+        spec = self._layers[row]
+        layer = self._report.layers[row] if row < len(self._report.layers) else None
+        problem = self._report.problem_for(row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row + 1}. {spec.describe()}"
+        if role == self.ShapeRole:
+            return format_shape(layer.output_shape if layer else None)
+        if role == self.ParamsRole:
+            return layer.params if layer else 0
+        if role == self.ProblemRole:
+            return _sentence(problem.message) if problem else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if problem is not None:
+                return _sentence(problem.message)
+            if layer is not None:
+                return (
+                    f"{layer.name}: output {format_shape(layer.output_shape)}, "
+                    f"{layer.params:,} parameters ({layer.trainable_params:,} trainable)"
+                )
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and problem is not None:
+            return QBrush(_PROBLEM_COLOR)
+        if role == Qt.ItemDataRole.DecorationRole and problem is not None:
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            # Dropping between rows means dropping on the (invisible) root.
+            return Qt.ItemFlag.ItemIsDropEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def moveRows(
+        self,
+        sourceParent: QModelIndex | QPersistentModelIndex,
+        sourceRow: int,
+        count: int,
+        destinationParent: QModelIndex | QPersistentModelIndex,
+        destinationChild: int,
+    ) -> bool:
+        """Move rows like Qt expects: ``destinationChild`` is counted before the move."""
+        n = len(self._layers)
+        if (
+            sourceParent.isValid()
+            or destinationParent.isValid()
+            or count < 1
+            or sourceRow < 0
+            or sourceRow + count > n
+            or not 0 <= destinationChild <= n
+            or sourceRow <= destinationChild <= sourceRow + count
+        ):
+            return False
+        if not self.beginMoveRows(QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild):
+            return False
+        items = list(self._layers)
+        block = items[sourceRow : sourceRow + count]
+        del items[sourceRow : sourceRow + count]
+        at = destinationChild - count if destinationChild > sourceRow else destinationChild
+        items[at:at] = block
+        self._layers = tuple(items)
+        self.endMoveRows()
+        self._after_edit()
+        return True
+
+    # ------------------------------------------------------------------ internals
+
+    def _after_edit(self) -> None:
+        self._reanalyze()
+        self.edited.emit()
+
+    def _reanalyze(self) -> None:
+        self._report = analyze_stack(self._layers, self._input_shape, self._num_classes, self._loss)
+        if self._layers:
+            # Shapes, counts and row numbers of every row may have changed.
+            self.dataChanged.emit(self.index(0), self.index(len(self._layers) - 1))
+        self.analyzed.emit()
+
+
+def _column_widths(metrics: QFontMetrics) -> tuple[int, int]:
+    """Widths of the shape and parameter columns, shared by rows and the header."""
+    return metrics.horizontalAdvance("(28, 28, 128)") + 12, metrics.horizontalAdvance("10,000,000")
+
+
+def _split_columns(rect: QRect, metrics: QFontMetrics) -> tuple[QRect, QRect, QRect]:
+    shape_w, params_w = _column_widths(metrics)
+    params = QRect(rect.right() - params_w + 1, rect.top(), params_w, rect.height())
+    shape = QRect(params.left() - shape_w, rect.top(), shape_w, rect.height())
+    name = QRect(rect.left(), rect.top(), max(0, shape.left() - rect.left() - 6), rect.height())
+    return name, shape, params
+
+
+class _LayerRowDelegate(QStyledItemDelegate):
+    """Paints a row as three columns: label, output shape, parameter count."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        label = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(2, 0, -4, 0)
+        name_rect, shape_rect, params_rect = _split_columns(text_rect, opt.fontMetrics)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(opt.palette.color(role))
+        align = Qt.AlignmentFlag.AlignVCenter
+        elided = opt.fontMetrics.elidedText(label, Qt.TextElideMode.ElideRight, name_rect.width())
+        painter.drawText(name_rect, align | Qt.AlignmentFlag.AlignLeft, elided)
+        painter.drawText(shape_rect, align | Qt.AlignmentFlag.AlignLeft, str(index.data(LayerStackModel.ShapeRole)))
+        params = index.data(LayerStackModel.ParamsRole)
+        painter.drawText(params_rect, align | Qt.AlignmentFlag.AlignRight, f"{params:,}")
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        shape_w, params_w = _column_widths(option.fontMetrics)
+        return QSize(hint.width() + shape_w + params_w, max(hint.height(), option.fontMetrics.height() + 8))
+
+
+class _ColumnHeader(QWidget):
+    """Column titles above the list, aligned with the columns the delegate paints."""
+
+    def __init__(self, view: QListView) -> None:
+        super().__init__()
+        self._view = view
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+        # The columns follow the viewport, which narrows when a scroll bar appears.
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.update()
+        return False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        viewport = self._view.viewport()
+        left = viewport.mapToGlobal(QPoint(0, 0)).x() - self.mapToGlobal(QPoint(0, 0)).x()
+        rect = QRect(left + 4, 0, viewport.width() - 8, self.height())
+        name, shape, params = _split_columns(rect, self.fontMetrics())
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(name, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Layer")
+        painter.drawText(shape, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Output")
+        painter.drawText(params, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Params")
+        painter.end()
+
+
+class LayerDesigner(QWidget):
+    """Design a layer stack and see at once whether, and how, it builds.
+
+    Args:
+        layers: the starting stack; the default is :class:`RunConfig`'s small MLP.
+        parent: the Qt parent.
+
+    Signals:
+        layersChanged: after every edit the user makes (not after :meth:`set_layers` or
+            :meth:`set_context`), once the stack has been re-analyzed.
+        validityChanged(bool, str): whenever the stack turns buildable or not, or the reason
+            changes; the text is the first problem in words ("" while valid), ready to use
+            as the tooltip of a disabled Train button.
+    """
+
+    layersChanged = Signal()
+    validityChanged = Signal(bool, str)
+
+    def __init__(self, layers: tuple[LayerSpec, ...] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = LayerStackModel(RunConfig().layers if layers is None else tuple(layers), self)
+        self._filling = False  # True while the editor is filled from a spec: not an edit
+        self._editor_spec: LayerSpec | None = None
+        self._validity = self._current_validity()
+        self._build()
+        self._connect()
+        self._select_row(0)
+        self._on_analyzed()
+
+    # ------------------------------------------------------------------ public interface
+
+    def layers(self) -> tuple[LayerSpec, ...]:
+        """The stack as it stands."""
+        return self._model.layers()
+
+    def set_layers(self, layers: tuple[LayerSpec, ...]) -> None:
+        """Show ``layers``, keeping the selected row where possible; emits no layersChanged."""
+        row = self._current_row()
+        self._model.set_layers(tuple(layers))
+        self._select_row(min(max(row, 0), len(layers) - 1))
+
+    def set_context(self, input_shape: tuple[int, ...], num_classes: int, loss: str) -> None:
+        """Check the stack against this input shape, number of classes and loss."""
+        self._model.set_context(input_shape, num_classes, loss)
+
+    def report(self) -> StackReport:
+        """The latest shape analysis of the stack."""
+        return self._model.report()
+
+    def is_valid(self) -> bool:
+        """Whether the stack can be built for the current context."""
+        return self._model.report().ok
+
+    def model(self) -> LayerStackModel:
+        """The list model behind the view."""
+        return self._model
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(self) -> None:
+        self._list = QListView()
+        self._list.setModel(self._model)
+        self._list.setItemDelegate(_LayerRowDelegate(self._list))
+        self._list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self._list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self._list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self._list.setDropIndicatorShown(True)
+        self._list.setUniformItemSizes(True)
+        self._list.setMinimumHeight(140)
+        self._list.setToolTip("The layers from input (top) to output (bottom); drag a row to move it.")
+        self._list.setObjectName("layer_list")
+        self._header = _ColumnHeader(self._list)
+
+        self._new_type = QComboBox()
+        for kind in LAYER_TYPES:
+            self._new_type.addItem(kind)
+            self._new_type.setItemData(self._new_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole)
+        self._new_type.setCurrentText("Dense")
+        self._new_type.setToolTip("The type of layer that Add and Insert create.")
+        self._new_type.setObjectName("new_layer_type")
+
+        self._add_action = self._action("Add", "Insert", "Add a layer of the chosen type after the selected one.")
+        self._insert_action = self._action("Insert", None, "Insert a layer of the chosen type before the selected one.")
+        self._remove_action = self._action("Remove", QKeySequence.StandardKey.Delete, "Remove the selected layer.")
+        self._duplicate_action = self._action("Duplicate", "Ctrl+D", "Add a copy of the selected layer right after it.")
+        self._up_action = self._action("Up", "Alt+Up", "Move the selected layer one place towards the input.")
+        self._down_action = self._action("Down", "Alt+Down", "Move the selected layer one place towards the output.")
+        self._up_action.setText("▲ Up")
+        self._down_action.setText("▼ Down")
+        for name, action in (
+            ("add", self._add_action),
+            ("insert", self._insert_action),
+            ("remove", self._remove_action),
+            ("duplicate", self._duplicate_action),
+            ("move_up", self._up_action),
+            ("move_down", self._down_action),
+        ):
+            action.setObjectName(name)
+
+        add_row = QHBoxLayout()
+        add_row.addWidget(self._new_type, 1)
+        add_row.addWidget(self._tool_button(self._add_action))
+        add_row.addWidget(self._tool_button(self._insert_action))
+        edit_row = QHBoxLayout()
+        for action in (self._remove_action, self._duplicate_action, self._up_action, self._down_action):
+            edit_row.addWidget(self._tool_button(action), 1)
+
+        self._totals = QLabel()
+        self._totals.setToolTip("Parameters of the whole stack, as Keras would count them.")
+        self._totals.setObjectName("totals")
+
+        self._problem_label = QLabel()
+        self._problem_label.setWordWrap(True)
+        self._problem_label.setObjectName("problem_text")
+        self._problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._fix_button = QPushButton()
+        self._fix_button.setToolTip("Apply the suggested repair to the stack in one click.")
+        self._fix_button.setObjectName("fix_button")
+        self._banner = QFrame()
+        self._banner.setObjectName("problem_banner")
+        self._banner.setStyleSheet(
+            "#problem_banner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
+            "#problem_banner QLabel { color: #8e1c1c; }"
+        )
+        banner_layout = QVBoxLayout(self._banner)
+        banner_layout.setContentsMargins(8, 6, 8, 6)
+        banner_layout.addWidget(self._problem_label)
+        banner_layout.addWidget(self._fix_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._header)
+        layout.addWidget(self._list, 1)
+        layout.addLayout(add_row)
+        layout.addLayout(edit_row)
+        layout.addWidget(self._totals)
+        layout.addWidget(self._banner)
+        layout.addWidget(self._build_editor())
+
+    def _build_editor(self) -> QGroupBox:
+        self._editor = QGroupBox("Selected layer")
+        form = QFormLayout(self._editor)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._form = form
+
+        self._edit_type = QComboBox()
+        for kind in LAYER_TYPES:
+            self._edit_type.addItem(kind)
+            self._edit_type.setItemData(self._edit_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole)
+        self._edit_type.setToolTip("The kind of layer; switching keeps the settings both types share.")
+        self._about = QLabel()
+        self._about.setWordWrap(True)
+        self._about.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+        def spin(low: int, high: int, tip: str, step: int = 1) -> QSpinBox:
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setSingleStep(step)
+            box.setToolTip(tip)
+            return box
+
+        self._units = spin(1, 65536, "Number of neurons (outputs) of this Dense layer.")
+        self._filters = spin(1, 4096, "Number of filters, i.e. output channels (feature maps), of this convolution.")
+        self._kernel_size = spin(1, 64, "Width and height of each square filter, in pixels.")
+        self._strides = spin(1, 64, "How many pixels the filter moves between positions; 2 halves the image size.")
+        self._pool_size = spin(1, 64, "Width and height of the square pooling window; the image shrinks by this factor.")
+        self._padding = QComboBox()
+        self._padding.addItems(PADDINGS)
+        self._padding.setToolTip("'valid' uses only whole windows (the image shrinks); 'same' pads the border to keep the size.")
+        self._rate = QDoubleSpinBox()
+        self._rate.setRange(0.0, 0.999)
+        self._rate.setDecimals(3)
+        self._rate.setSingleStep(0.05)
+        self._rate.setToolTip("Fraction of this layer's inputs set to zero at random in each training step.")
+        self._activation = QComboBox()
+        self._activation.addItems(ACTIVATIONS)
+        self._activation.setToolTip("The non-linearity applied to this layer's outputs.")
+        self._initializer = QComboBox()
+        self._initializer.addItem("run default", None)
+        for name in INITIALIZERS:
+            self._initializer.addItem(name, name)
+        self._initializer.setToolTip("How this layer's weights start; 'run default' uses the training settings' initializer.")
+        self._l1 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
+        self._l1.spin.setValue(1e-4)
+        self._l1.setToolTip("Penalize the sum of absolute weights of this layer by this factor instead of the run's L1.")
+        self._l2 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
+        self._l2.spin.setValue(1e-4)
+        self._l2.setToolTip("Penalize the sum of squared weights of this layer by this factor instead of the run's L2.")
+
+        form.addRow("Type", self._edit_type)
+        form.addRow(self._about)
+        self._fields: dict[str, QWidget] = {
+            "units": self._units,
+            "filters": self._filters,
+            "kernel_size": self._kernel_size,
+            "strides": self._strides,
+            "padding": self._padding,
+            "pool_size": self._pool_size,
+            "rate": self._rate,
+            "activation": self._activation,
+            "initializer": self._initializer,
+            "l1": self._l1,
+            "l2": self._l2,
+        }
+        labels = {
+            "units": "Units",
+            "filters": "Filters",
+            "kernel_size": "Kernel size",
+            "strides": "Strides",
+            "padding": "Padding",
+            "pool_size": "Pool size",
+            "rate": "Dropout rate",
+            "activation": "Activation",
+            "initializer": "Initializer",
+            "l1": "L1 penalty",
+            "l2": "L2 penalty",
+        }
+        for name, widget in self._fields.items():
+            widget.setObjectName(name)  # named after the LayerSpec field it edits
+            form.addRow(labels[name], widget)
+        self._edit_type.setObjectName("type")
+        return self._editor
+
+    def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            # Only while the list has focus, so the keys never clash with the main window's.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            tip = f"{tip[:-1]} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})."
+            self._list.addAction(action)
+        action.setToolTip(tip)
+        return action
+
+    @staticmethod
+    def _tool_button(action: QAction) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName(f"{action.objectName()}_button")
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        return button
+
+    def _connect(self) -> None:
+        self._model.analyzed.connect(self._on_analyzed)
+        self._model.edited.connect(self._on_edited)
+        self._list.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self._model.modelReset.connect(self._on_current_changed)
+        self._model.rowsMoved.connect(self._on_current_changed)
+        self._add_action.triggered.connect(self._on_add)
+        self._insert_action.triggered.connect(self._on_insert)
+        self._remove_action.triggered.connect(self._on_remove)
+        self._duplicate_action.triggered.connect(self._on_duplicate)
+        self._up_action.triggered.connect(self._on_move_up)
+        self._down_action.triggered.connect(self._on_move_down)
+        self._fix_button.clicked.connect(self._on_fix)
+        self._edit_type.currentTextChanged.connect(self._on_field_edited)
+        for widget in self._fields.values():
+            if isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(self._on_field_edited)
+            else:
+                widget.valueChanged.connect(self._on_field_edited)
+
+    # ------------------------------------------------------------------ handlers
+
+    def _on_add(self) -> None:
+        row = self._current_row()
+        at = len(self.layers()) if row < 0 else row + 1
+        self._model.insert_layer(at, LayerSpec(self._new_type.currentText()))
+        self._select_row(at)
+
+    def _on_insert(self) -> None:
+        at = max(self._current_row(), 0)
+        self._model.insert_layer(at, LayerSpec(self._new_type.currentText()))
+        self._select_row(at)
+
+    def _on_remove(self) -> None:
+        row = self._current_row()
+        if row < 0:
+            return
+        self._model.remove_layer(row)
+        self._select_row(min(row, len(self.layers()) - 1))
+
+    def _on_duplicate(self) -> None:
+        row = self._current_row()
+        if row < 0:
+            return
+        self._model.insert_layer(row + 1, self.layers()[row])
+        self._select_row(row + 1)
+
+    def _on_move_up(self) -> None:
+        row = self._current_row()
+        if row > 0:
+            self._model.move_layer(row, row - 1)
+            self._select_row(row - 1)
+
+    def _on_move_down(self) -> None:
+        row = self._current_row()
+        if 0 <= row < len(self.layers()) - 1:
+            self._model.move_layer(row, row + 1)
+            self._select_row(row + 1)
+
+    def _on_fix(self) -> None:
+        problems = self.report().problems
+        if not problems or problems[0].fix is None:
+            return
+        fix = problems[0].fix
+        self._model.apply_fix(fix)
+        target = {"move": fix.to_index, "append": len(self.layers()) - 1}.get(fix.action, fix.index)
+        self._select_row(min(max(target, 0), len(self.layers()) - 1))
+
+    def _on_current_changed(self, *_: object) -> None:
+        self._fill_editor()
+        self._update_actions()
+
+    def _on_field_edited(self, *_: object) -> None:
+        row = self._current_row()
+        if self._filling or row < 0:
+            return
+        current = self.layers()[row]
+        try:
+            spec = replace(current, **self._editor_values())
+        except ConfigError:  # the spin box ranges make this unreachable; keep the stack as is
+            return
+        type_changed = spec.type != current.type
+        self._editor_spec = spec
+        self._model.replace_layer(row, spec)
+        if type_changed:
+            self._show_fields_for(spec.type)
+
+    def _on_analyzed(self) -> None:
+        report = self.report()
+        self._totals.setText(
+            f"Total parameters: {report.total_params:,}  ({report.trainable_params:,} trainable)"
+            + ("" if report.ok else " so far")
+        )
+        problem = report.problems[0] if report.problems else None
+        self._banner.setVisible(problem is not None)
+        if problem is not None:
+            self._problem_label.setText(_sentence(problem.message))
+            self._fix_button.setVisible(problem.fix is not None)
+            self._fix_button.setText(problem.fix.label if problem.fix else "")
+        row = self._current_row()
+        if row >= 0 and self.layers()[row] != self._editor_spec:
+            self._fill_editor()  # changed from outside the editor, e.g. by a fix
+        self._update_actions()
+        validity = self._current_validity()
+        if validity != self._validity:
+            self._validity = validity
+            self.validityChanged.emit(*validity)
+
+    def _on_edited(self) -> None:
+        self.layersChanged.emit()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _current_validity(self) -> tuple[bool, str]:
+        problems = self._model.report().problems
+        return (not problems, _sentence(problems[0].message) if problems else "")
+
+    def _current_row(self) -> int:
+        index = self._list.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self._model.rowCount():
+            index = self._model.index(row)
+            self._list.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self._list.scrollTo(index)
+        else:
+            self._list.selectionModel().clearSelection()
+            self._list.setCurrentIndex(QModelIndex())
+        self._on_current_changed()
+
+    def _update_actions(self) -> None:
+        row, n = self._current_row(), len(self.layers())
+        self._remove_action.setEnabled(row >= 0)
+        self._duplicate_action.setEnabled(row >= 0)
+        self._up_action.setEnabled(row > 0)
+        self._down_action.setEnabled(0 <= row < n - 1)
+        self._insert_action.setEnabled(True)
+        self._add_action.setEnabled(True)
+
+    def _editor_values(self) -> dict[str, Any]:
+        return {
+            "type": self._edit_type.currentText(),
+            "units": self._units.value(),
+            "filters": self._filters.value(),
+            "kernel_size": self._kernel_size.value(),
+            "strides": self._strides.value(),
+            "padding": self._padding.currentText(),
+            "pool_size": self._pool_size.value(),
+            "rate": self._rate.value(),
+            "activation": self._activation.currentText(),
+            "initializer": self._initializer.currentData(),
+            "l1": self._l1.value(),
+            "l2": self._l2.value(),
+        }
+
+    def _fill_editor(self) -> None:
+        row = self._current_row()
+        spec = self.layers()[row] if row >= 0 else None
+        self._editor_spec = spec
+        self._editor.setEnabled(spec is not None)
+        if spec is None:
+            self._editor.setTitle("Selected layer (none)")
+            self._show_fields_for("Flatten")
+            self._about.setText("Select a layer in the list to edit it.")
+            return
+        self._filling = True
+        try:
+            self._editor.setTitle(f"Layer {row + 1}")
+            self._edit_type.setCurrentText(spec.type)
+            self._units.setValue(spec.units)
+            self._filters.setValue(spec.filters)
+            self._kernel_size.setValue(spec.kernel_size)
+            self._strides.setValue(spec.strides)
+            self._padding.setCurrentText(spec.padding)
+            self._pool_size.setValue(spec.pool_size)
+            self._rate.setValue(spec.rate)
+            self._activation.setCurrentText(spec.activation)
+            self._initializer.setCurrentIndex(max(0, self._initializer.findData(spec.initializer)))
+            self._l1.setValue(spec.l1)
+            self._l2.setValue(spec.l2)
+        finally:
+            self._filling = False
+        self._show_fields_for(spec.type)
+
+    def _show_fields_for(self, kind: str) -> None:
+        applicable = LAYER_PARAMS[kind]
+        for name, widget in self._fields.items():
+            self._form.setRowVisible(widget, name in applicable)
+        about = LAYER_ABOUT[kind]
+        if not applicable:
+            about += " It has no settings."
+        self._about.setText(about)
+
+
+def main() -> int:
+    """Show the designer on its own with the ``mlp`` preset, printing each change."""
+    from model.config import load_preset
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    config = load_preset("mlp")
+    designer = LayerDesigner(config.layers)
+    designer.set_context((28, 28, 1), 10, config.loss)
+    designer.setWindowTitle("Gradient Lab - layer designer")
+    designer.layersChanged.connect(lambda: print(designer.report().summary(), "\n", flush=True))
+    designer.validityChanged.connect(lambda ok, why: print("valid" if ok else f"invalid: {why}", flush=True))
+    designer.resize(460, 720)
+    designer.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Small input widgets shared by the designer and the settings panel.
+
+- :class:`ScientificSpinBox`: a spin box for values that span decades (learning rates,
+  epsilons, regularization factors). It shows compact text such as ``1e-7`` and steps
+  along the 1-2-5 grid, so the arrow keys move by "one notch on a log scale".
+- :class:`OptionalSpinBox`: a check box plus a spin box for a value that may be ``None``
+  (gradient clipping, a per-layer L2 override, a sample limit).
+- :class:`CollapsibleSection`: a titled section whose body folds away, so a long settings
+  panel fits a narrow side bar.
+
+All of them are plain views without state of their own beyond their controls.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+_MANTISSAS = (1.0, 2.0, 5.0)
+
+
+def compact_number(value: float) -> str:
+    """Format ``value`` briefly: ``0.001``, ``1e-7``, ``2.5e-5``, ``0``."""
+    if value == 0:
+        return "0"
+    text = f"{value:.6g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _grid_neighbour(value: float, up: bool) -> float:
+    """The next value on the 1-2-5 grid strictly above (or below) a positive ``value``."""
+    decade = math.floor(math.log10(value))
+    candidates = sorted(m * 10.0**k for k in (decade - 1, decade, decade + 1) for m in _MANTISSAS)
+    if up:
+        return next(c for c in candidates if c > value * (1 + 1e-9))
+    return next(c for c in reversed(candidates) if c < value * (1 - 1e-9))
+
+
+class ScientificSpinBox(QDoubleSpinBox):
+    """A double spin box for values spanning several decades.
+
+    Text is compact (``1e-7`` rather than ``0.0000001``) and accepts scientific notation;
+    stepping moves along the 1-2-5 grid (0.001, 0.002, 0.005, 0.01, ...), which is how
+    people actually tune a learning rate. From 0, a step up goes to ``smallest_step``.
+
+    Args:
+        minimum: the lowest value allowed.
+        maximum: the highest value allowed.
+        smallest_step: the first non-zero value reached when stepping up from 0.
+        parent: the Qt parent.
+    """
+
+    def __init__(
+        self,
+        minimum: float = 0.0,
+        maximum: float = 1.0,
+        smallest_step: float = 1e-6,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        # Qt rounds every value to `decimals`; 15 keeps 1e-12 and friends exact enough.
+        self.setDecimals(15)
+        self.setRange(minimum, maximum)
+        self._smallest_step = smallest_step
+        # Intermediate text like "1e-" must not be committed while the user types.
+        self.setKeyboardTracking(False)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+
+    def textFromValue(self, value: float) -> str:
+        return compact_number(value)
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> QValidator.State:
+        stripped = text.strip()
+        if stripped in ("", "-", "+", ".") or stripped.lower().endswith(("e", "e-", "e+")):
+            return QValidator.State.Intermediate
+        try:
+            value = float(stripped)
+        except ValueError:
+            return QValidator.State.Invalid
+        if not math.isfinite(value):
+            return QValidator.State.Invalid
+        if self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable
+        return QValidator.State.Intermediate
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value()
+        for _ in range(abs(steps)):
+            value = self._step_once(value, up=steps > 0)
+        self.setValue(min(max(value, self.minimum()), self.maximum()))
+
+    def _step_once(self, value: float, up: bool) -> float:
+        if value <= 0:
+            return max(self._smallest_step, self.minimum()) if up else self.minimum()
+        if not up and value <= max(self._smallest_step, self.minimum()) * (1 + 1e-9):
+            return self.minimum()
+        return _grid_neighbour(value, up)
+
+
+class OptionalSpinBox(QWidget):
+    """A check box and a spin box for a value that may be absent (``None``).
+
+    Unchecked means "not set" (``value()`` is ``None``) and greys the spin box out while
+    keeping its number, so re-checking restores what was there.
+
+    Args:
+        label: the check box text, e.g. "Clip at".
+        spin: the spin box that holds the value.
+        parent: the Qt parent.
+    """
+
+    valueChanged = Signal()
+
+    def __init__(self, label: str, spin: QSpinBox | QDoubleSpinBox, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.check = QCheckBox(label)
+        self.spin = spin
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.check)
+        layout.addWidget(self.spin, 1)
+        self.spin.setEnabled(False)
+        self.check.toggled.connect(self._on_toggled)
+        self.spin.valueChanged.connect(self._on_spin_changed)
+
+    def value(self) -> float | int | None:
+        """The spin box's value, or ``None`` while unchecked."""
+        return self.spin.value() if self.check.isChecked() else None
+
+    def setValue(self, value: float | int | None) -> None:
+        """Check and fill the box for a number; uncheck it for ``None``."""
+        if value is not None:
+            self.spin.setValue(value)
+        self.check.setChecked(value is not None)
+
+    def setToolTip(self, text: str) -> None:
+        """Give the same one-sentence explanation to the widget and both its controls."""
+        super().setToolTip(text)
+        self.check.setToolTip(text)
+        self.spin.setToolTip(text)
+
+    def _on_toggled(self, checked: bool) -> None:
+        self.spin.setEnabled(checked and self.isEnabled())
+        self.valueChanged.emit()
+
+    def _on_spin_changed(self) -> None:
+        if self.check.isChecked():
+            self.valueChanged.emit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Re-enabling the whole widget must not wake a spin box whose box is unchecked.
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.EnabledChange:
+            self.spin.setEnabled(self.isEnabled() and self.check.isChecked())
+
+
+class CollapsibleSection(QWidget):
+    """A section with a clickable title that shows or hides its body.
+
+    Args:
+        title: the header text.
+        body: the widget to fold away.
+        tooltip: what the section holds, in one sentence.
+        expanded: whether the body starts visible.
+        parent: the Qt parent.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        body: QWidget,
+        tooltip: str,
+        expanded: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.header = QToolButton()
+        self.header.setText(title)
+        self.header.setToolTip(tooltip)
+        self.header.setCheckable(True)
+        self.header.setChecked(expanded)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setAutoRaise(True)
+        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        font = self.header.font()
+        font.setBold(True)
+        self.header.setFont(font)
+        self.body = body
+        rule = QFrame()
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setFrameShadow(QFrame.Shadow.Sunken)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(rule)
+        layout.addWidget(body)
+        self.header.toggled.connect(self._on_toggled)
+        self._on_toggled(expanded)
+
+    def is_expanded(self) -> bool:
+        return self.header.isChecked()
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.header.setChecked(expanded)
+
+    def _on_toggled(self, expanded: bool) -> None:
+        self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.body.setVisible(expanded)
