@@ -1,0 +1,213 @@
+"""The live plots, fed with synthetic records (no TensorFlow)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from gui.plots import (
+    EXPLODING_GRAD_NORM,
+    HEATMAP_MAX_COLUMNS,
+    VANISHING_GRAD_NORM,
+    GrowingBuffer,
+    RunSeries,
+    TrainingPlots,
+)
+from model.events import BatchRecord, EpochRecord, RunStarted
+
+LAYERS = ("L2_Dense", "L3_Dense", "L4_Dense")
+
+
+def started(run_id: int = 1, steps_per_epoch: int = 10, layers: tuple[str, ...] = LAYERS) -> RunStarted:
+    return RunStarted(run_id, 2, 0, steps_per_epoch, 32, 320, 40, 40, layers, 1e-3)
+
+
+def batch(
+    step: int, norms: list[float] | np.ndarray, *, loss: float | None = None, run_id: int = 1
+) -> BatchRecord:
+    epoch, index = divmod(step, 10)
+    value = 2.0 / (1 + step) if loss is None else loss
+    arr = np.asarray(norms, dtype=np.float64)
+    return BatchRecord(
+        run_id, epoch, index, step, value, 1 - value / 2, 1e-3, arr, arr, 100.0, step / 20, 1.0
+    )
+
+
+def epoch(index: int, run_id: int = 1) -> EpochRecord:
+    norms = np.ones(len(LAYERS))
+    return EpochRecord(run_id, index, 0.5, 0.8, 0.6, 0.75, 1e-3, norms, norms, 1.0, 100.0)
+
+
+def points(curve) -> int:  # noqa: ANN001 - a pyqtgraph PlotDataItem
+    """How many points a curve holds (not only those in view; pyqtgraph says None for none)."""
+    x, _ = curve.getOriginalDataset()
+    return 0 if x is None else len(x)
+
+
+@pytest.fixture
+def plots(qtbot) -> TrainingPlots:  # noqa: ANN001
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_growing_buffer_keeps_rows_across_growth() -> None:
+    buf = GrowingBuffer(2, capacity=2)
+    for i in range(5):
+        buf.append([i, 10 * i])
+    assert len(buf) == 5
+    assert buf.view.shape == (5, 2)
+    assert buf.column(1).tolist() == [0, 10, 20, 30, 40]
+    buf.clear()
+    assert len(buf) == 0
+
+
+def test_smoothed_loss_is_debiased_and_follows_raw() -> None:
+    series = RunSeries()
+    series.reset(LAYERS, 10)
+    series.add_batch(batch(0, [1, 1, 1], loss=2.0))
+    # The first smoothed value equals the first raw value (no pull towards zero).
+    assert series.batches.view[0, 2] == pytest.approx(2.0)
+    for step in range(1, 200):
+        series.add_batch(batch(step, [1, 1, 1], loss=0.5))
+    assert series.batches.view[-1, 2] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_every_plot_fills_from_records(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    for step in range(20):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+        if step % 10 == 9:
+            plots.add_epoch(epoch(step // 10))
+    plots.refresh()
+
+    x, y = plots.loss_batch_curve.getOriginalDataset()
+    assert len(x) == 20 and y[0] == pytest.approx(2.0)
+    assert points(plots.loss_smooth_curve) == 20
+    assert points(plots.accuracy_batch_curve) == 20
+    ex, ey = plots.loss_epoch_curve.getOriginalDataset()
+    assert ex.tolist() == [9, 19] and ey.tolist() == [0.5, 0.5]
+    assert plots.val_loss_curve.getOriginalDataset()[1].tolist() == [0.6, 0.6]
+    assert plots.val_accuracy_curve.getOriginalDataset()[1].tolist() == [0.75, 0.75]
+
+    grad = plots._grad_curves
+    assert [c.name() for c in grad] == list(LAYERS)  # legend in layer order
+    assert all(points(c) == 20 for c in grad)
+    legend_names = [label.text for _, label in plots.grad_legend.items]
+    assert legend_names == list(LAYERS)
+    assert plots.heatmap_image.image.shape == (3, 20)  # layers x steps
+    assert plots.heatmap_image.isVisible()
+
+
+def test_refresh_is_timer_driven_not_per_record(plots: TrainingPlots, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    plots.start_run(started())
+    calls = []
+    original = plots.refresh
+    monkeypatch.setattr(plots, "refresh", lambda: (calls.append(1), original()))
+    for step in range(2000):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    assert calls == []  # nothing drawn while records pour in
+    qtbot.waitUntil(lambda: len(calls) >= 1, timeout=2000)
+    qtbot.wait(100)
+    assert len(calls) <= 5
+    assert points(plots.loss_batch_curve) == 2000
+    qtbot.waitUntil(lambda: not plots._timer.isActive(), timeout=2000)  # idle: the timer stops
+
+
+def test_vanishing_and_exploding_layers_are_flagged(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    for step in range(30):
+        plots.add_batch(batch(step, [VANISHING_GRAD_NORM / 10, 0.5, EXPLODING_GRAD_NORM * 10]))
+    plots.refresh()
+    flags = plots.flags()
+    assert set(flags) == {"L2_Dense", "L4_Dense"}
+    assert flags["L2_Dense"].startswith("vanishing")
+    assert flags["L4_Dense"].startswith("exploding")
+    assert "L2_Dense" in plots.flags_label.text() and "L4_Dense" in plots.flags_label.text()
+    assert "L3_Dense" not in plots.flags_label.text()
+
+
+def test_non_finite_gradients_count_as_exploding(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    for step in range(5):
+        plots.add_batch(batch(step, [0.1, math.nan, 0.0], loss=math.nan if step == 4 else None))
+    plots.refresh()  # no warnings from NaN losses, NaN or zero norms on a log axis
+    flags = plots.flags()
+    assert "exploding" in flags["L3_Dense"]
+    assert "vanishing" in flags["L4_Dense"]  # an exactly zero gradient
+
+
+def test_heat_map_bins_long_histories(plots: TrainingPlots) -> None:
+    plots.start_run(started(steps_per_epoch=5000))
+    for step in range(3 * HEATMAP_MAX_COLUMNS + 7):
+        plots.add_batch(batch(step, [1e-6, 1.0, 1e2]))
+    plots.refresh()
+    image = plots.heatmap_image.image
+    assert image.shape[0] == 3 and image.shape[1] <= HEATMAP_MAX_COLUMNS + 1
+    assert image[0].mean() == pytest.approx(-6.0) and image[2].mean() == pytest.approx(2.0)
+
+
+def test_keep_previous_run_and_clear(plots: TrainingPlots) -> None:
+    plots.start_run(started(run_id=1))
+    for step in range(10):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.add_epoch(epoch(0))
+    plots.keep_previous.setChecked(True)
+    plots.start_run(started(run_id=2))
+    plots.refresh()
+    assert points(plots.previous_loss_curve) == 10
+    assert points(plots.previous_val_loss_curve) == 1
+    assert points(plots.loss_batch_curve) == 0  # the new run starts empty
+
+    plots.clear_button.click()
+    assert plots.previous is None
+    assert points(plots.previous_loss_curve) == 0
+
+
+def test_without_keep_previous_the_old_run_disappears(plots: TrainingPlots) -> None:
+    plots.start_run(started(run_id=1))
+    plots.add_batch(batch(0, [0.1, 0.2, 0.3]))
+    plots.start_run(started(run_id=2))
+    plots.refresh()
+    assert plots.previous is None
+    assert points(plots.previous_loss_curve) == 0
+
+
+def test_marker_is_drawn_at_the_step(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    for step in range(5):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.mark(5, "lr → 0.01")
+    assert plots.marker_steps() == [5]
+    lines = [item for item in plots.loss_plot.items if getattr(item, "label", None) is not None]
+    assert lines and lines[0].value() == 5
+    plots.start_run(started(run_id=2))
+    assert plots.marker_steps() == []
+
+
+def test_hover_describes_the_point(plots: TrainingPlots, qapp) -> None:  # noqa: ANN001
+    plots.start_run(started())
+    for step in range(10):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.refresh()
+    qapp.processEvents()  # let the views auto-range to the new data
+    assert plots.describe_point(plots.loss_plot, 3.2, 0).startswith("step 3: loss 0.5")
+    assert "accuracy" in plots.describe_point(plots.accuracy_plot, 3, 0)
+    assert "L3_Dense 0.2" in plots.describe_point(plots.grad_plot, 9, 0)
+    assert plots.describe_point(plots.heatmap_plot, 0, 2.5) == "step 0: L4_Dense ‖∇W‖ = 0.3"
+    # Through the mouse-move handler, as the SignalProxy calls it.
+    plots._on_mouse_moved(plots.loss_plot, plots.loss_plot.vb.mapViewToScene(QPointF(4, 0.3)))
+    assert plots.readout.text().startswith("step 4")
+
+
+def test_axes_name_their_units(plots: TrainingPlots) -> None:
+    assert plots.loss_plot.getAxis("bottom").labelText == "step (batches)"
+    assert plots.loss_plot.getAxis("left").labelText == "loss"
+    assert plots.accuracy_plot.getAxis("left").labelText == "accuracy"
+    assert plots.grad_plot.getAxis("left").labelText == "‖∇W‖ (L2 norm)"
