@@ -1,0 +1,77 @@
+"""Fixtures for the GUI tests: isolated settings, no stray QThreads, Qt warnings fail.
+
+Every test here runs offscreen (set in ``tests/conftest.py``). ``QSettings`` is pointed at
+a temporary folder for the whole session, so no test can read or write the user's real
+settings, and each window test gets its own settings file on top of that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QtMsgType
+from PySide6.QtWidgets import QApplication
+
+from gui import tf_loader
+from gui.worker import running_threads
+
+THREAD_GRACE_S = 5.0
+
+# Qt messages that say something about the test platform, not about the app: the
+# offscreen plugin says this whenever a top-level window is shown.
+PLATFORM_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Redirect every QSettings location to a temporary folder for the whole session."""
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(folder))
+    yield folder
+    # A daemon thread still importing TensorFlow can crash the interpreter's shutdown.
+    tf_loader.wait(60.0)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """A settings file of this test's own."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture(autouse=True)
+def no_running_qthreads(qapp: QApplication) -> Iterator[None]:
+    """Fail a test that leaves one of the app's QThreads running."""
+    yield
+    deadline = time.monotonic() + THREAD_GRACE_S
+    while running_threads() and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    left = [t.objectName() for t in running_threads()]
+    assert not left, f"test left QThreads running: {left}"
+
+
+@pytest.fixture(autouse=True)
+def fail_on_qt_warnings(qtlog) -> Iterator[None]:  # noqa: ANN001 - pytest-qt's fixture
+    """Fail a test during which Qt logged a warning (or worse), teardown included."""
+    yield
+    bad = [
+        f"{rec.type_name}: {rec.message}"
+        for rec in qtlog.records
+        if rec.type in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+        and not rec.ignored
+        and rec.message not in PLATFORM_NOISE
+    ]
+    assert not bad, "Qt warnings during the test:\n" + "\n".join(bad)
+
+
+@pytest.fixture(scope="session")
+def tensorflow_loaded() -> None:
+    """Import the training core (and TensorFlow) once, before the tests that train."""
+    tf_loader.start_background_import()
+    if not tf_loader.wait(120.0) or tf_loader.error():
+        pytest.fail(f"TensorFlow did not load: {tf_loader.error()}")
