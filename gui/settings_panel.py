@@ -310,14 +310,14 @@ class TrainingSettings(QWidget):
         optimizer = replace(
             config.optimizer,
             name=self._optimizer.currentData(),
-            learning_rate=self._learning_rate.value(),
+            learning_rate=self._learning_rate.current_value(),
             momentum=self._momentum.value(),
             nesterov=self._nesterov.isChecked(),
             beta_1=self._beta_1.value(),
             beta_2=self._beta_2.value(),
             rho=self._rho.value(),
-            epsilon=self._epsilon.value(),
-            weight_decay=self._weight_decay.value(),
+            epsilon=self._epsilon.current_value(),
+            weight_decay=self._weight_decay.current_value(),
             clipnorm=self._clipnorm.value(),
         )
         schedule = replace(
@@ -326,14 +326,14 @@ class TrainingSettings(QWidget):
             step_epochs=self._step_epochs.value(),
             factor=self._factor.value(),
             patience=self._schedule_patience.value(),
-            min_learning_rate=self._min_learning_rate.value(),
+            min_learning_rate=self._min_learning_rate.current_value(),
         )
         early_stopping = replace(
             config.early_stopping,
             enabled=self._stop_enabled.isChecked(),
             monitor=self._monitor.currentData(),
             patience=self._stop_patience.value(),
-            min_delta=self._min_delta.value(),
+            min_delta=self._min_delta.current_value(),
             restore_best_weights=self._restore_best.isChecked(),
         )
         limit = self._limit.value()
@@ -363,8 +363,8 @@ class TrainingSettings(QWidget):
             optimizer=optimizer,
             schedule=schedule,
             initializer=self._initializer.currentData(),
-            l1=self._l1.value(),
-            l2=self._l2.value(),
+            l1=self._l1.current_value(),
+            l2=self._l2.current_value(),
             batch_size=self._batch_size_value(),
             epochs=self._epochs.value(),
             early_stopping=early_stopping,
@@ -380,8 +380,8 @@ class TrainingSettings(QWidget):
         return self._error
 
     def learning_rate(self) -> float:
-        """The learning rate as set now (the one control left editable while paused)."""
-        return self._learning_rate.value()
+        """The learning rate as set now, typed digits included (the one control left editable while paused)."""
+        return self._learning_rate.current_value()
 
     def set_split_counts(self, text: str) -> None:
         """Show the per-class counts of the loaded split (plain text; "" hides it)."""
@@ -503,7 +503,6 @@ class TrainingSettings(QWidget):
         self._learning_rate = _science(
             1e-7, 10.0, "Step size of each update; the arrows step through 1, 2, 5 x 10^n and you can type e.g. 3e-4."
         )
-        self._learning_rate.setKeyboardTracking(True)  # a paused run picks up a typed rate at once
         self._momentum = _fraction(0.0, 0.999, 3, 0.05, "Fraction of the previous update added to the next, which smooths and speeds descent.")
         self._nesterov = _check("Nesterov momentum", "Take the gradient after the momentum step, which often converges a little faster.")
         self._beta_1 = _fraction(0.0, 0.9999, 4, 0.01, "Decay rate of the running average of gradients (first moment).")

@@ -83,6 +83,18 @@ class ScientificSpinBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)
         self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
 
+    def current_value(self) -> float:
+        """The value, counting text typed but not yet committed with Enter or focus-out.
+
+        Keyboard tracking is off, so ``value()`` lags while someone types; a caller that
+        acts now (Resume, Train) should read this instead. Incomplete text such as ``1e-``
+        does not count.
+        """
+        text = self.text()
+        if self.validate(text, len(text)) != QValidator.State.Acceptable:
+            return self.value()
+        return round(float(text.strip()), self.decimals())
+
     def textFromValue(self, value: float) -> str:
         return compact_number(value)
 
@@ -147,8 +159,10 @@ class OptionalSpinBox(QWidget):
         self.spin.valueChanged.connect(self._on_spin_changed)
 
     def value(self) -> float | int | None:
-        """The spin box's value, or ``None`` while unchecked."""
-        return self.spin.value() if self.check.isChecked() else None
+        """The spin box's value (including uncommitted typing), or ``None`` while unchecked."""
+        if not self.check.isChecked():
+            return None
+        return self.spin.current_value() if isinstance(self.spin, ScientificSpinBox) else self.spin.value()
 
     def setValue(self, value: float | int | None) -> None:
         """Check and fill the box for a number; uncheck it for ``None``."""

@@ -179,9 +179,9 @@ _configs = st.builds(
         path=st.just("/tmp/data.npz"),
         limit=st.none() | st.integers(20, 10_000_000),
     ),
-    split=st.sampled_from([(0.8, 0.1, 0.1), (0.7, 0.2, 0.1), (0.6, 0.25, 0.15), (1.0, 0.0, 0.0), (0.5, 0.5, 0.0)]).map(
-        lambda s: SplitSpec(*s)
-    ),
+    split=st.sampled_from(
+        [(0.8, 0.1, 0.1), (0.7, 0.2, 0.1), (0.6, 0.25, 0.15), (1.0, 0.0, 0.0), (0.5, 0.5, 0.0)]
+    ).map(lambda s: SplitSpec(*s)),
     augmentation=st.builds(
         AugmentationSpec,
         enabled=st.booleans(),
@@ -323,7 +323,9 @@ def test_a_split_that_cannot_sum_to_one_shows_an_error(qtbot, panel: TrainingSet
 # ---------------------------------------------------------------------------- data
 
 
-def test_file_dataset_needs_a_path_and_browse_fills_it(qtbot, panel: TrainingSettings, monkeypatch, tmp_path) -> None:
+def test_file_dataset_needs_a_path_and_browse_fills_it(
+    qtbot, panel: TrainingSettings, monkeypatch, tmp_path
+) -> None:
     with qtbot.waitSignal(panel.dataChanged):
         choose(panel, "data.name", "file")
     assert panel.error() == "data.path: is required when data.name is 'file'"
@@ -388,7 +390,10 @@ def test_data_changed_only_for_data_settings(qtbot, panel: TrainingSettings) -> 
         ("dataset", lambda: choose(panel, "data.name", "digits")),
         ("stratified", lambda: control(panel, "split.stratified").setChecked(False)),
     ):
-        with qtbot.waitSignal(panel.dataChanged, timeout=100, raising=True), qtbot.waitSignal(panel.configChanged):
+        with (
+            qtbot.waitSignal(panel.dataChanged, timeout=100, raising=True),
+            qtbot.waitSignal(panel.configChanged),
+        ):
             edit()
         assert name
     with qtbot.assertNotEmitted(panel.dataChanged), qtbot.waitSignal(panel.configChanged):
@@ -427,6 +432,17 @@ def test_scientific_learning_rate_steps_on_the_1_2_5_grid(qtbot, panel: Training
     assert epsilon.text() == "1e-7"
 
 
+def test_a_typed_learning_rate_counts_before_enter(qtbot, panel: TrainingSettings) -> None:
+    """Resume by shortcut reads the rate while the cursor is still in the box."""
+    rate = control(panel, "optimizer.learning_rate")
+    rate.lineEdit().setText("2e-3")  # typed, not committed: no configChanged yet
+    assert rate.value() == pytest.approx(0.001)
+    assert panel.learning_rate() == pytest.approx(0.002)
+    assert panel.apply_to(RunConfig()).optimizer.learning_rate == pytest.approx(0.002)
+    rate.lineEdit().setText("2e-")  # half typed: the last committed value stands
+    assert panel.learning_rate() == pytest.approx(0.001)
+
+
 def test_scientific_spin_box_steps_from_zero(qtbot) -> None:
     box = ScientificSpinBox(0.0, 1.0, smallest_step=1e-6)
     qtbot.addWidget(box)
@@ -462,7 +478,17 @@ def test_early_stopping_and_augmentation_fields_follow_their_switch(panel: Train
     assert control(panel, "augmentation.rotation").isEnabled()
 
 
-TOP_LEVEL_FIELDS = ("loss", "initializer", "l1", "l2", "batch_mode", "batch_size", "epochs", "report_every", "seed")
+TOP_LEVEL_FIELDS = (
+    "loss",
+    "initializer",
+    "l1",
+    "l2",
+    "batch_mode",
+    "batch_size",
+    "epochs",
+    "report_every",
+    "seed",
+)
 
 
 def inputs(panel: TrainingSettings) -> list[QWidget]:
