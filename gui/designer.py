@@ -192,7 +192,9 @@ class LayerStackModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._layers)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._layers):
             return None
         row = index.row()
@@ -251,7 +253,9 @@ class LayerStackModel(QAbstractListModel):
             or sourceRow <= destinationChild <= sourceRow + count
         ):
             return False
-        if not self.beginMoveRows(QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild):
+        if not self.beginMoveRows(
+            QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild
+        ):
             return False
         items = list(self._layers)
         block = items[sourceRow : sourceRow + count]
@@ -301,7 +305,9 @@ class _LayerRowDelegate(QStyledItemDelegate):
         widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(2, 0, -4, 0)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(
+            2, 0, -4, 0
+        )
         name_rect, shape_rect, params_rect = _split_columns(text_rect, opt.fontMetrics)
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
@@ -311,7 +317,9 @@ class _LayerRowDelegate(QStyledItemDelegate):
         align = Qt.AlignmentFlag.AlignVCenter
         elided = opt.fontMetrics.elidedText(label, Qt.TextElideMode.ElideRight, name_rect.width())
         painter.drawText(name_rect, align | Qt.AlignmentFlag.AlignLeft, elided)
-        painter.drawText(shape_rect, align | Qt.AlignmentFlag.AlignLeft, str(index.data(LayerStackModel.ShapeRole)))
+        painter.drawText(
+            shape_rect, align | Qt.AlignmentFlag.AlignLeft, str(index.data(LayerStackModel.ShapeRole))
+        )
         params = index.data(LayerStackModel.ParamsRole)
         painter.drawText(params_rect, align | Qt.AlignmentFlag.AlignRight, f"{params:,}")
         painter.restore()
@@ -427,17 +435,29 @@ class LayerDesigner(QWidget):
         self._new_type = QComboBox()
         for kind in LAYER_TYPES:
             self._new_type.addItem(kind)
-            self._new_type.setItemData(self._new_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole)
+            self._new_type.setItemData(
+                self._new_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole
+            )
         self._new_type.setCurrentText("Dense")
         self._new_type.setToolTip("The type of layer that Add and Insert create.")
         self._new_type.setObjectName("new_layer_type")
 
-        self._add_action = self._action("Add", "Insert", "Add a layer of the chosen type after the selected one.")
-        self._insert_action = self._action("Insert", None, "Insert a layer of the chosen type before the selected one.")
-        self._remove_action = self._action("Remove", QKeySequence.StandardKey.Delete, "Remove the selected layer.")
-        self._duplicate_action = self._action("Duplicate", "Ctrl+D", "Add a copy of the selected layer right after it.")
+        self._add_action = self._action(
+            "Add", "Insert", "Add a layer of the chosen type after the selected one."
+        )
+        self._insert_action = self._action(
+            "Insert", None, "Insert a layer of the chosen type before the selected one."
+        )
+        self._remove_action = self._action(
+            "Remove", QKeySequence.StandardKey.Delete, "Remove the selected layer."
+        )
+        self._duplicate_action = self._action(
+            "Duplicate", "Ctrl+D", "Add a copy of the selected layer right after it."
+        )
         self._up_action = self._action("Up", "Alt+Up", "Move the selected layer one place towards the input.")
-        self._down_action = self._action("Down", "Alt+Down", "Move the selected layer one place towards the output.")
+        self._down_action = self._action(
+            "Down", "Alt+Down", "Move the selected layer one place towards the output."
+        )
         self._up_action.setText("▲ Up")
         self._down_action.setText("▼ Down")
         for name, action in (
@@ -498,7 +518,9 @@ class LayerDesigner(QWidget):
         self._edit_type = QComboBox()
         for kind in LAYER_TYPES:
             self._edit_type.addItem(kind)
-            self._edit_type.setItemData(self._edit_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole)
+            self._edit_type.setItemData(
+                self._edit_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole
+            )
         self._edit_type.setToolTip("The kind of layer; switching keeps the settings both types share.")
         self._about = QLabel()
         self._about.setWordWrap(True)
@@ -512,13 +534,21 @@ class LayerDesigner(QWidget):
             return box
 
         self._units = spin(1, 65536, "Number of neurons (outputs) of this Dense layer.")
-        self._filters = spin(1, 4096, "Number of filters, i.e. output channels (feature maps), of this convolution.")
+        self._filters = spin(
+            1, 4096, "Number of filters, i.e. output channels (feature maps), of this convolution."
+        )
         self._kernel_size = spin(1, 64, "Width and height of each square filter, in pixels.")
-        self._strides = spin(1, 64, "How many pixels the filter moves between positions; 2 halves the image size.")
-        self._pool_size = spin(1, 64, "Width and height of the square pooling window; the image shrinks by this factor.")
+        self._strides = spin(
+            1, 64, "How many pixels the filter moves between positions; 2 halves the image size."
+        )
+        self._pool_size = spin(
+            1, 64, "Width and height of the square pooling window; the image shrinks by this factor."
+        )
         self._padding = QComboBox()
         self._padding.addItems(PADDINGS)
-        self._padding.setToolTip("'valid' uses only whole windows (the image shrinks); 'same' pads the border to keep the size.")
+        self._padding.setToolTip(
+            "'valid' uses only whole windows (the image shrinks); 'same' pads the border to keep the size."
+        )
         self._rate = QDoubleSpinBox()
         self._rate.setRange(0.0, 0.999)
         self._rate.setDecimals(3)
@@ -531,13 +561,19 @@ class LayerDesigner(QWidget):
         self._initializer.addItem("run default", None)
         for name in INITIALIZERS:
             self._initializer.addItem(name, name)
-        self._initializer.setToolTip("How this layer's weights start; 'run default' uses the training settings' initializer.")
+        self._initializer.setToolTip(
+            "How this layer's weights start; 'run default' uses the training settings' initializer."
+        )
         self._l1 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
         self._l1.spin.setValue(1e-4)
-        self._l1.setToolTip("Penalize the sum of absolute weights of this layer by this factor instead of the run's L1.")
+        self._l1.setToolTip(
+            "Penalize the sum of absolute weights of this layer by this factor instead of the run's L1."
+        )
         self._l2 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
         self._l2.spin.setValue(1e-4)
-        self._l2.setToolTip("Penalize the sum of squared weights of this layer by this factor instead of the run's L2.")
+        self._l2.setToolTip(
+            "Penalize the sum of squared weights of this layer by this factor instead of the run's L2."
+        )
 
         form.addRow("Type", self._edit_type)
         form.addRow(self._about)
@@ -717,7 +753,9 @@ class LayerDesigner(QWidget):
     def _select_row(self, row: int) -> None:
         if 0 <= row < self._model.rowCount():
             index = self._model.index(row)
-            self._list.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self._list.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
             self._list.scrollTo(index)
         else:
             self._list.selectionModel().clearSelection()

@@ -92,7 +92,10 @@ SCHEDULE_TEXT: dict[str, tuple[str, str]] = {
 DATASET_TEXT: dict[str, tuple[str, str]] = {
     "mnist": ("MNIST digits", "70,000 handwritten digits, 28x28 grey images."),
     "fashion_mnist": ("Fashion-MNIST", "70,000 pictures of clothing in 10 classes, 28x28 grey images."),
-    "digits": ("Digits 8x8 (offline)", "scikit-learn's 1,797 small digits, scaled to 28x28; always available."),
+    "digits": (
+        "Digits 8x8 (offline)",
+        "scikit-learn's 1,797 small digits, scaled to 28x28; always available.",
+    ),
     "file": ("File or folder...", "Your own data: a Keras-style .npz, a CSV, IDX files or class folders."),
 }
 
@@ -173,7 +176,9 @@ def _spin(low: int, high: int, tip: str, unit: str = "", step: int = 1) -> QSpin
     return box
 
 
-def _fraction(low: float, high: float, decimals: int, step: float, tip: str, suffix: str = "") -> QDoubleSpinBox:
+def _fraction(
+    low: float, high: float, decimals: int, step: float, tip: str, suffix: str = ""
+) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setDecimals(decimals)
     box.setRange(low, high)
@@ -418,13 +423,49 @@ class TrainingSettings(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self._general_error)
         for key, title, tip, expanded, build in (
-            ("optimizer", "Loss and optimizer", "What is minimized and how each step is taken.", True, self._build_optimizer),
-            ("schedule", "Learning-rate schedule", "How the learning rate changes from epoch to epoch.", True, self._build_schedule),
-            ("weights", "Initialization and regularization", "How weights start and how large weights are penalized.", True, self._build_weights),
-            ("batches", "Batches and epochs", "How many samples each update uses and how long training runs.", True, self._build_batches),
-            ("early_stopping", "Early stopping", "Stop training by itself once it stops improving.", False, self._build_early_stopping),
+            (
+                "optimizer",
+                "Loss and optimizer",
+                "What is minimized and how each step is taken.",
+                True,
+                self._build_optimizer,
+            ),
+            (
+                "schedule",
+                "Learning-rate schedule",
+                "How the learning rate changes from epoch to epoch.",
+                True,
+                self._build_schedule,
+            ),
+            (
+                "weights",
+                "Initialization and regularization",
+                "How weights start and how large weights are penalized.",
+                True,
+                self._build_weights,
+            ),
+            (
+                "batches",
+                "Batches and epochs",
+                "How many samples each update uses and how long training runs.",
+                True,
+                self._build_batches,
+            ),
+            (
+                "early_stopping",
+                "Early stopping",
+                "Stop training by itself once it stops improving.",
+                False,
+                self._build_early_stopping,
+            ),
             ("data", "Data and split", "Which dataset to use and how it is divided.", True, self._build_data),
-            ("augmentation", "Augmentation", "Random changes to training images so models read hand-drawn digits better.", False, self._build_augmentation),
+            (
+                "augmentation",
+                "Augmentation",
+                "Random changes to training images so models read hand-drawn digits better.",
+                False,
+                self._build_augmentation,
+            ),
         ):
             body = QWidget()
             form = QFormLayout(body)
@@ -501,18 +542,39 @@ class TrainingSettings(QWidget):
         self._loss = _combo(LOSS_TEXT, "")
         self._optimizer = _combo(OPTIMIZER_TEXT, "")
         self._learning_rate = _science(
-            1e-7, 10.0, "Step size of each update; the arrows step through 1, 2, 5 x 10^n and you can type e.g. 3e-4."
+            1e-7,
+            10.0,
+            "Step size of each update; the arrows step through 1, 2, 5 x 10^n and you can type e.g. 3e-4.",
         )
-        self._momentum = _fraction(0.0, 0.999, 3, 0.05, "Fraction of the previous update added to the next, which smooths and speeds descent.")
-        self._nesterov = _check("Nesterov momentum", "Take the gradient after the momentum step, which often converges a little faster.")
-        self._beta_1 = _fraction(0.0, 0.9999, 4, 0.01, "Decay rate of the running average of gradients (first moment).")
-        self._beta_2 = _fraction(0.0, 0.99999, 5, 0.001, "Decay rate of the running average of squared gradients (second moment).")
+        self._momentum = _fraction(
+            0.0,
+            0.999,
+            3,
+            0.05,
+            "Fraction of the previous update added to the next, which smooths and speeds descent.",
+        )
+        self._nesterov = _check(
+            "Nesterov momentum",
+            "Take the gradient after the momentum step, which often converges a little faster.",
+        )
+        self._beta_1 = _fraction(
+            0.0, 0.9999, 4, 0.01, "Decay rate of the running average of gradients (first moment)."
+        )
+        self._beta_2 = _fraction(
+            0.0, 0.99999, 5, 0.001, "Decay rate of the running average of squared gradients (second moment)."
+        )
         self._rho = _fraction(0.0, 0.9999, 4, 0.01, "Decay rate of the running average of squared gradients.")
-        self._epsilon = _science(1e-12, 1.0, "Small constant added to denominators so a step never divides by zero.", 1e-12)
-        self._weight_decay = _science(0.0, 1.0, "Shrink every weight by this fraction at each step, pulling weights towards zero.")
+        self._epsilon = _science(
+            1e-12, 1.0, "Small constant added to denominators so a step never divides by zero.", 1e-12
+        )
+        self._weight_decay = _science(
+            0.0, 1.0, "Shrink every weight by this fraction at each step, pulling weights towards zero."
+        )
         self._clipnorm = OptionalSpinBox("Clip at", _science(1e-6, 1e6, ""))
         self._clipnorm.spin.setValue(1.0)
-        self._clipnorm.setToolTip("Rescale any weight's gradient whose norm exceeds this value, which tames exploding gradients.")
+        self._clipnorm.setToolTip(
+            "Rescale any weight's gradient whose norm exceeds this value, which tames exploding gradients."
+        )
         form.addRow("Loss", self._loss)
         form.addRow("Optimizer", self._optimizer)
         self._optimizer_fields: dict[str, QWidget] = {
@@ -545,9 +607,15 @@ class TrainingSettings(QWidget):
         self._schedule = _combo(SCHEDULE_TEXT, "")
         self._schedule_about = QLabel()
         self._schedule_about.setWordWrap(True)
-        self._step_epochs = _spin(1, 10000, "Multiply the learning rate by the factor after this many epochs.", "epoch")
-        self._factor = _fraction(0.001, 1.0, 3, 0.05, "What the learning rate is multiplied by at each decay.")
-        self._schedule_patience = _spin(1, 10000, "Epochs without a better validation loss before the rate is reduced.", "epoch")
+        self._step_epochs = _spin(
+            1, 10000, "Multiply the learning rate by the factor after this many epochs.", "epoch"
+        )
+        self._factor = _fraction(
+            0.001, 1.0, 3, 0.05, "What the learning rate is multiplied by at each decay."
+        )
+        self._schedule_patience = _spin(
+            1, 10000, "Epochs without a better validation loss before the rate is reduced.", "epoch"
+        )
         self._min_learning_rate = _science(0.0, 10.0, "The learning rate never goes below this value.", 1e-8)
         form.addRow("Schedule", self._schedule)
         form.addRow(self._schedule_about)
@@ -557,15 +625,28 @@ class TrainingSettings(QWidget):
             "patience": self._schedule_patience,
             "min_learning_rate": self._min_learning_rate,
         }
-        labels = {"step_epochs": "Every", "factor": "Factor", "patience": "Patience", "min_learning_rate": "Minimum rate"}
+        labels = {
+            "step_epochs": "Every",
+            "factor": "Factor",
+            "patience": "Patience",
+            "min_learning_rate": "Minimum rate",
+        }
         for name, widget in self._schedule_fields.items():
             form.addRow(labels[name], widget)
         self._schedule_form = form
 
     def _build_weights(self, form: QFormLayout) -> None:
-        self._initializer = _combo(INITIALIZERS, "How weights are drawn at the start, for layers that do not choose their own.")
-        self._l1 = _science(0.0, 1.0, "Add this times the sum of absolute weights to the loss, pushing weights to exactly zero.")
-        self._l2 = _science(0.0, 1.0, "Add this times the sum of squared weights to the loss, keeping weights small.")
+        self._initializer = _combo(
+            INITIALIZERS, "How weights are drawn at the start, for layers that do not choose their own."
+        )
+        self._l1 = _science(
+            0.0,
+            1.0,
+            "Add this times the sum of absolute weights to the loss, pushing weights to exactly zero.",
+        )
+        self._l2 = _science(
+            0.0, 1.0, "Add this times the sum of squared weights to the loss, keeping weights small."
+        )
         form.addRow("Initializer", self._initializer)
         form.addRow("L1 penalty", self._l1)
         form.addRow("L2 penalty", self._l2)
@@ -575,12 +656,16 @@ class TrainingSettings(QWidget):
         for mode, label in MODE_LABELS.items():
             self._mode_box.addItem(label, mode)
         self._mode_box.setToolTip("How many samples each gradient step averages over: all, a batch, or one.")
-        self._batch_size = _spin(2, 1_000_000, "Samples per mini-batch: larger batches give smoother but fewer updates.", "sample")
+        self._batch_size = _spin(
+            2, 1_000_000, "Samples per mini-batch: larger batches give smoother but fewer updates.", "sample"
+        )
         self._batch_size.setValue(128)
         self._mode_about = QLabel()
         self._mode_about.setWordWrap(True)
         self._epochs = _spin(1, 100_000, "How many times training goes through all training samples.")
-        self._report_every = _spin(1, 100_000, "Record loss, accuracy and gradient norms every this many batches.", "batch")
+        self._report_every = _spin(
+            1, 100_000, "Record loss, accuracy and gradient norms every this many batches.", "batch"
+        )
         form.addRow("Descent", self._mode_box)
         form.addRow("Batch size", self._batch_size)
         form.addRow(self._mode_about)
@@ -589,14 +674,18 @@ class TrainingSettings(QWidget):
         self._batches_form = form
 
     def _build_early_stopping(self, form: QFormLayout) -> None:
-        self._stop_enabled = _check("Stop when progress stalls", "Stop training once the monitored value stops improving.")
+        self._stop_enabled = _check(
+            "Stop when progress stalls", "Stop training once the monitored value stops improving."
+        )
         self._monitor = _narrow_combo()
         for value in MONITORS:
             self._monitor.addItem(MONITOR_TEXT[value], value)
         self._monitor.setToolTip("The value whose improvement is watched.")
         self._stop_patience = _spin(0, 10000, "Epochs without improvement before training stops.", "epoch")
         self._min_delta = _science(0.0, 1e6, "The smallest change that counts as an improvement.", 1e-4)
-        self._restore_best = _check("Restore best weights", "At the end, go back to the weights of the best epoch.")
+        self._restore_best = _check(
+            "Restore best weights", "At the end, go back to the weights of the best epoch."
+        )
         form.addRow(self._stop_enabled)
         form.addRow("Monitor", self._monitor)
         form.addRow("Patience", self._stop_patience)
@@ -609,7 +698,9 @@ class TrainingSettings(QWidget):
         self._path.setClearButtonEnabled(True)
         for button in self._path.findChildren(QToolButton):  # the clear button
             button.setToolTip("Clear the path.")
-        self._path.setToolTip("A .npz or .csv file or a folder with the data; for MNIST, an optional local copy.")
+        self._path.setToolTip(
+            "A .npz or .csv file or a folder with the data; for MNIST, an optional local copy."
+        )
         self._browse = QToolButton()
         self._browse.setText("Browse")
         self._browse.setToolTip("Choose a data file (.npz, .csv) or a folder.")
@@ -627,12 +718,32 @@ class TrainingSettings(QWidget):
         limit_spin = _spin(20, 10_000_000, "", step=1000)
         limit_spin.setValue(10_000)
         self._limit = OptionalSpinBox("Limit to", limit_spin)
-        self._limit.setToolTip("Use only this many samples, keeping class proportions, for quicker experiments.")
-        self._seed = _spin(0, 2**31 - 1, "Random seed for shuffling, the split and the initial weights; same seed, same run.")
-        self._train = _fraction(0.001, 1.0, 3, 0.05, "Fraction of the data used to train; adjusting it changes test, then validation.")
-        self._validation = _fraction(0.0, 0.999, 3, 0.05, "Fraction held out to watch for overfitting after every epoch; training takes the rest.")
-        self._test = _fraction(0.0, 0.999, 3, 0.05, "Fraction held out for the final test; training takes the rest.")
-        self._stratified = _check("Stratified", "Keep each class's share the same in every part of the split.")
+        self._limit.setToolTip(
+            "Use only this many samples, keeping class proportions, for quicker experiments."
+        )
+        self._seed = _spin(
+            0, 2**31 - 1, "Random seed for shuffling, the split and the initial weights; same seed, same run."
+        )
+        self._train = _fraction(
+            0.001,
+            1.0,
+            3,
+            0.05,
+            "Fraction of the data used to train; adjusting it changes test, then validation.",
+        )
+        self._validation = _fraction(
+            0.0,
+            0.999,
+            3,
+            0.05,
+            "Fraction held out to watch for overfitting after every epoch; training takes the rest.",
+        )
+        self._test = _fraction(
+            0.0, 0.999, 3, 0.05, "Fraction held out for the final test; training takes the rest."
+        )
+        self._stratified = _check(
+            "Stratified", "Keep each class's share the same in every part of the split."
+        )
         self._counts = QLabel()
         self._counts.setWordWrap(True)
         self._counts.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -651,11 +762,17 @@ class TrainingSettings(QWidget):
         self._data_form = form
 
     def _build_augmentation(self, form: QFormLayout) -> None:
-        self._augment = _check("Augment training images", "Randomly shift, rotate, zoom and thicken training images.")
+        self._augment = _check(
+            "Augment training images", "Randomly shift, rotate, zoom and thicken training images."
+        )
         self._shift = _fraction(0.0, 0.5, 3, 0.05, "Largest random shift, as a fraction of the image size.")
-        self._rotation = _fraction(0.0, 90.0, 1, 5.0, "Largest random rotation, in degrees either way.", " deg")
+        self._rotation = _fraction(
+            0.0, 90.0, 1, 5.0, "Largest random rotation, in degrees either way.", " deg"
+        )
         self._zoom = _fraction(0.0, 0.5, 3, 0.05, "Largest random zoom in or out, as a fraction.")
-        self._thickness = _fraction(0.0, 1.0, 2, 0.1, "Probability of thickening or thinning the strokes by one pixel.")
+        self._thickness = _fraction(
+            0.0, 1.0, 2, 0.1, "Probability of thickening or thinning the strokes by one pixel."
+        )
         form.addRow(self._augment)
         form.addRow("Shift", self._shift)
         form.addRow("Rotation", self._rotation)
@@ -679,7 +796,15 @@ class TrainingSettings(QWidget):
         self._browse_file.triggered.connect(self._on_browse_file)
         self._browse_folder.triggered.connect(self._on_browse_folder)
         # ... then the notifications, so listeners see the adjusted state.
-        data_inputs = {self._dataset, self._limit, self._seed, self._train, self._validation, self._test, self._stratified}
+        data_inputs = {
+            self._dataset,
+            self._limit,
+            self._seed,
+            self._train,
+            self._validation,
+            self._test,
+            self._stratified,
+        }
         for widget in self._inputs:
             if widget in (self._path, self._browse):
                 continue  # reported by _on_path_edited
@@ -730,7 +855,9 @@ class TrainingSettings(QWidget):
 
     def _on_optimizer_changed(self, *_: object) -> None:
         name = self._optimizer.currentData()
-        self._optimizer.setToolTip(f"The rule that turns gradients into weight updates. {OPTIMIZER_TEXT[name][1]}")
+        self._optimizer.setToolTip(
+            f"The rule that turns gradients into weight updates. {OPTIMIZER_TEXT[name][1]}"
+        )
         for field, widget in self._optimizer_fields.items():
             self._optimizer_form.setRowVisible(widget, field in OPTIMIZER_PARAMS[name])
 
@@ -755,7 +882,9 @@ class TrainingSettings(QWidget):
         # The bundled digits never read a file; the others may (and "file" must).
         self._data_form.setRowVisible(self._path_row, name != "digits")
         self._path.setPlaceholderText(
-            "required: a .npz or .csv file, or a folder" if name == "file" else "optional: a local copy of the dataset"
+            "required: a .npz or .csv file, or a folder"
+            if name == "file"
+            else "optional: a local copy of the dataset"
         )
 
     def _on_toggle_changed(self, *_: object) -> None:
@@ -821,8 +950,10 @@ class TrainingSettings(QWidget):
             text += f" over all {n:,} samples." if n else " over all training samples."
             text += " Smooth but slow."
         elif mode == STOCHASTIC:
-            text = f"Stochastic: {n:,} noisy updates per epoch, one per sample." if n else (
-                "Stochastic: one noisy update per sample."
+            text = (
+                f"Stochastic: {n:,} noisy updates per epoch, one per sample."
+                if n
+                else ("Stochastic: one noisy update per sample.")
             )
         else:
             per_epoch = -(-n // batch) if n else 0

@@ -226,7 +226,9 @@ def test_typing_units_updates_as_you_type(qtbot, designer: LayerDesigner) -> Non
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 def test_editor_shows_only_the_fields_of_the_type(qtbot, designer: LayerDesigner, kind: str) -> None:
-    designer.set_layers((LayerSpec("Flatten"), LayerSpec(kind), LayerSpec("Dense", units=10, activation="softmax")))
+    designer.set_layers(
+        (LayerSpec("Flatten"), LayerSpec(kind), LayerSpec("Dense", units=10, activation="softmax"))
+    )
     select(designer, 1)
     assert designer.findChild(QComboBox, "type").currentText() == kind
     for name in EDITOR_FIELDS:
@@ -234,7 +236,13 @@ def test_editor_shows_only_the_fields_of_the_type(qtbot, designer: LayerDesigner
 
 
 def test_dropout_shows_rate_but_not_units(designer: LayerDesigner) -> None:
-    designer.set_layers((LayerSpec("Flatten"), LayerSpec("Dropout", rate=0.4), LayerSpec("Dense", units=10, activation="softmax")))
+    designer.set_layers(
+        (
+            LayerSpec("Flatten"),
+            LayerSpec("Dropout", rate=0.4),
+            LayerSpec("Dense", units=10, activation="softmax"),
+        )
+    )
     select(designer, 1)
     assert field(designer, "rate").isVisibleTo(designer)
     assert field(designer, "rate").value() == pytest.approx(0.4)
@@ -325,7 +333,10 @@ def test_validity_changed_carries_the_reason_then_clears(qtbot, designer: LayerD
 
 
 def test_context_change_reanalyzes_without_an_edit(qtbot, designer: LayerDesigner) -> None:
-    with qtbot.assertNotEmitted(designer.layersChanged), qtbot.waitSignal(designer.validityChanged) as blocker:
+    with (
+        qtbot.assertNotEmitted(designer.layersChanged),
+        qtbot.waitSignal(designer.validityChanged) as blocker,
+    ):
         designer.set_context((28, 28, 1), 5, "crossentropy")
     assert blocker.args == [False, "The output layer has 10 units but the dataset has 5 classes"]
     qtbot.mouseClick(designer.findChild(QPushButton, "fix_button"), Qt.MouseButton.LeftButton)
@@ -396,5 +407,7 @@ def test_no_tensorflow_is_imported() -> None:
         "import sys, gui.designer, gui.settings_panel\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
