@@ -953,7 +953,7 @@ class TrainingSettings(QWidget):
             text = (
                 f"Stochastic: {n:,} noisy updates per epoch, one per sample."
                 if n
-                else ("Stochastic: one noisy update per sample.")
+                else "Stochastic: one noisy update per sample."
             )
         else:
             per_epoch = -(-n // batch) if n else 0
