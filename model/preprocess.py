@@ -79,8 +79,6 @@ _DECODE_ERRORS: Final = (
     MemoryError,
     OverflowError,
     RuntimeError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
 )
 
 
@@ -197,7 +195,10 @@ def _normalise_stroke_width(work: FloatImage) -> FloatImage:
     """
     margin = math.ceil(WORK_SIZE * MNIST_STROKE_RANGE[1]) + 2
     padded = np.pad(work, margin)
-    mask = padded >= 0.5 * float(padded.max())
+    peak = float(padded.max())
+    if peak <= 0.0:
+        return padded
+    mask = padded >= 0.5 * peak
     distance = np.asarray(ndimage.distance_transform_edt(mask), dtype=np.float64)
     ridge = mask & (distance >= ndimage.maximum_filter(distance, size=3))
     radius = float(np.median(distance[ridge]))
@@ -384,6 +385,11 @@ def load_image_file(path: str | Path) -> FloatImage:
         raise ProjectError(f"cannot open {name}: it is a folder; choose an image file") from None
     except PermissionError:
         raise ProjectError(f"cannot open {name}: permission denied; check the file's permissions") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ProjectError(
+            f"{name} is too large for a digit (over {Image.MAX_IMAGE_PIXELS:,} pixels); "
+            "crop or shrink it and try again"
+        ) from None
     except UnidentifiedImageError:
         raise ProjectError(
             f"{name} is not a PNG, JPEG or BMP image (or it is damaged); "

@@ -3,6 +3,7 @@ PySide6 6.12 refcount regression that crashes after a few thousand strokes."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -380,20 +381,28 @@ def test_many_strokes_keep_none_refcount(canvas: DrawingCanvas) -> None:
         QTest.mouseMove(canvas, QPoint(x + 10, y + 8))
         QTest.mouseRelease(canvas, left, Qt.KeyboardModifier.NoModifier, QPoint(x + 10, y + 8))
 
+    def settled_none_refcount() -> int:
+        # Garbage left by earlier tests (and widgets awaiting deleteLater) would otherwise
+        # be freed during the loop and take its references to None with it.
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QApplication.processEvents()
+        gc.collect()
+        return sys.getrefcount(None)
+
     canvas.set_brush_width(12)
     for i in range(20):  # warm up caches that may legitimately hold None
         quick_stroke(20 + i, 20)
         canvas.repaint()
     canvas.clear()
 
-    before = sys.getrefcount(None)
+    before = settled_none_refcount()
     for i in range(3000):
         quick_stroke(20 + (i * 37) % 240, 20 + (i * 53) % 240)
         canvas.repaint()  # a paint event: QPainter on the widget too
         if i % 500 == 499:
             canvas.undo()  # re-renders every stroke: thousands more QPainter calls
             canvas.grab()
-    after = sys.getrefcount(None)
+    after = settled_none_refcount()
 
     assert canvas.stroke_count() == 3000 - 6
     assert after >= before - 100, f"None lost {before - after} references over 3000 strokes"

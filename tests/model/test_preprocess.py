@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -359,6 +361,24 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
         load_image_file(tmp_path / "nothere.png")
     with pytest.raises(ProjectError, match="folder"):
         load_image_file(tmp_path)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds no pixels: enough for a size check."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [8000, 20000], ids=["over-our-limit", "decompression-bomb"])
+def test_huge_images_are_refused_before_decoding(tmp_path: Path, side: int) -> None:
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_header_only(side, side))
+    with pytest.raises(ProjectError, match=r"huge\.png is .*too large.*shrink"):
+        load_image_file(path)
 
 
 def _encoded(image_format: str) -> bytes:
