@@ -145,30 +145,29 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
 class TrainingProbe:
     """Per-batch figures the training step writes and the callback reads when it reports.
 
-    Kept outside the Keras object tree (a plain holder of ``tf.Variable``) so the figures
-    are neither saved with the model nor counted as its weights.
+    ``batch_stats`` packs ``[loss, accuracy, grad norms..., weight norms...]`` of the last
+    batch into one variable so a report costs a single device read. The probe is kept
+    outside the Keras object tree (a plain holder of ``tf.Variable``) so the figures are
+    neither saved with the model nor counted as its weights.
     """
 
-    batch_loss: tf.Variable
-    batch_accuracy: tf.Variable
-    grad_norms: tf.Variable  # this batch, per tracked layer
+    n_layers: int
+    batch_stats: tf.Variable
     grad_norm_sum: tf.Variable  # summed over the epoch's batches so far
     batch_count: tf.Variable
-    weight_norms: tf.Variable
 
     @classmethod
     def create(cls, n_layers: int) -> TrainingProbe:
-        def var(shape: tuple[int, ...], dtype: Any = tf.float32) -> tf.Variable:
-            return tf.Variable(tf.zeros(shape, dtype=dtype), trainable=False)
+        def var(shape: tuple[int, ...]) -> tf.Variable:
+            return tf.Variable(tf.zeros(shape, dtype=tf.float32), trainable=False)
 
-        return cls(
-            batch_loss=var(()),
-            batch_accuracy=var(()),
-            grad_norms=var((n_layers,)),
-            grad_norm_sum=var((n_layers,)),
-            batch_count=var((), tf.float32),
-            weight_norms=var((n_layers,)),
-        )
+        return cls(n_layers, var((2 + 2 * n_layers,)), var((n_layers,)), var(()))
+
+    def read(self) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """The last batch's (loss, accuracy, gradient norms, weight norms)."""
+        stats = np.asarray(self.batch_stats.numpy(), dtype=np.float64)
+        n = self.n_layers
+        return float(stats[0]), float(stats[1]), stats[2 : 2 + n], stats[2 + n :]
 
     def reset_epoch(self) -> None:
         self.grad_norm_sum.assign(tf.zeros_like(self.grad_norm_sum))
@@ -265,11 +264,9 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
             [tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(weights[i])) for i in group])) for group in self._groups]
         )
         correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
+        head = tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
         probe = self._probe
-        probe.batch_loss.assign(tf.cast(loss, tf.float32))
-        probe.batch_accuracy.assign(tf.reduce_mean(correct))
-        probe.grad_norms.assign(grad_norms)
+        probe.batch_stats.assign(tf.concat([head, grad_norms, weight_norms], axis=0))
         probe.grad_norm_sum.assign_add(grad_norms)
         probe.batch_count.assign_add(1.0)
-        probe.weight_norms.assign(weight_norms)
         return self.compute_metrics(x, y, y_pred)

@@ -25,7 +25,6 @@ from model.builder import TrainingProbe
 from model.config import ScheduleSpec
 from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
 
-
 # An improvement smaller than this does not count (Keras's ReduceLROnPlateau default).
 PLATEAU_MIN_DELTA = 1e-4
 
@@ -47,6 +46,7 @@ class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
         self._best = math.inf
         self._wait = 0
         self._epoch = 0
+        self.rate = base_rate  # what the optimizer uses now; kept here to avoid device reads
 
     def multiplier(self, epoch: int) -> float:
         s = self.schedule
@@ -68,18 +68,19 @@ class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
             rate = max(rate, min(self.schedule.min_learning_rate, self.base_rate))
         return rate
 
-    def current_rate(self) -> float:
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
     def set_rate_now(self, rate: float) -> None:
         """Use ``rate`` from now on; later epochs follow the schedule from it."""
         multiplier = self.multiplier(self._epoch) or 1.0
         self.base_rate = rate / multiplier
+        self._apply(rate)
+
+    def _apply(self, rate: float) -> None:
+        self.rate = rate
         self.model.optimizer.learning_rate.assign(rate)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
-        self.model.optimizer.learning_rate.assign(self.rate_for(epoch))
+        self._apply(self.rate_for(epoch))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.schedule.kind != "plateau" or not logs:
@@ -196,7 +197,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._report_time += pause
         new_rate = control.take_learning_rate()
         if new_rate is not None:
-            old = self.lr.current_rate()
+            old = self.lr.rate
             self.lr.set_rate_now(new_rate)
             self._notes.append(
                 f"learning rate changed from {old:.3g} to {new_rate:.3g} at epoch {self._epoch + 1}, "
@@ -224,18 +225,18 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         run_steps = self._step - self.initial_epoch * self.steps_per_epoch
         run_time = now - self._run_start - self._run_paused
         per_step = run_time / run_steps if run_steps else 0.0
-        probe = self.probe
+        loss, accuracy, grad_norms, weight_norms = self.probe.read()
         self.listener.on_batch(
             BatchRecord(
                 run_id=self.run_id,
                 epoch=self._epoch,
                 batch=batch,
                 step=self._step - 1,
-                loss=float(probe.batch_loss.numpy()),
-                accuracy=float(probe.batch_accuracy.numpy()),
-                learning_rate=self.lr.current_rate(),
-                grad_norms=np.array(probe.grad_norms.numpy(), dtype=np.float64),
-                weight_norms=np.array(probe.weight_norms.numpy(), dtype=np.float64),
+                loss=loss,
+                accuracy=accuracy,
+                learning_rate=self.lr.rate,
+                grad_norms=grad_norms,
+                weight_norms=weight_norms,
                 samples_per_second=rate,
                 progress=min(1.0, self._step / total) if total else 1.0,
                 seconds_remaining=max(0.0, (total - self._step) * per_step),
@@ -262,9 +263,9 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             accuracy=float(logs.get("accuracy", math.nan)),
             val_loss=None if val_loss is None else float(val_loss),
             val_accuracy=None if val_acc is None else float(val_acc),
-            learning_rate=self.lr.current_rate(),
+            learning_rate=self.lr.rate,
             grad_norms=self.probe.epoch_mean_grad_norms(),
-            weight_norms=np.array(self.probe.weight_norms.numpy(), dtype=np.float64),
+            weight_norms=self.probe.read()[3],
             seconds=seconds,
             samples_per_second=samples / seconds if seconds > 0 else 0.0,
             note="; ".join(notes),

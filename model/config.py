@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final, Literal, Union
+from typing import Any, Final, Literal
 
 from model.errors import ConfigError
 
@@ -106,7 +106,7 @@ SCHEDULE_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "plateau": ("factor", "patience", "min_learning_rate"),
 }
 
-BatchSize = Union[int, Literal["full"]]
+BatchSize = int | Literal["full"]
 
 
 # --------------------------------------------------------------------------- checks

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from model.config import LayerSpec
 
@@ -213,9 +214,8 @@ def _infer(
 def _check_output(
     layers: tuple[LayerSpec, ...], shape: Shape, num_classes: int, loss: str
 ) -> Problem | None:
-    last = layers[-1]
     end = len(layers) - 1
-    if last.type != "Dense" or len(shape) != 1:
+    if not layers or layers[-1].type != "Dense" or len(shape) != 1:
         return Problem(
             len(layers),
             f"the network must end in a Dense layer with {num_classes} units, one per class",
@@ -225,6 +225,7 @@ def _check_output(
                 layer=LayerSpec("Dense", units=num_classes, activation="softmax"),
             ),
         )
+    last = layers[-1]
     if last.units != num_classes:
         return Problem(
             end,
@@ -252,7 +253,8 @@ def apply_fix(layers: tuple[LayerSpec, ...], fix: Fix) -> tuple[LayerSpec, ...]:
     elif fix.action == "move":
         items.insert(fix.to_index, items.pop(fix.index))
     elif fix.action == "set":
-        items[fix.index] = replace(items[fix.index], **{fix.field: fix.value})
+        changes: dict[str, Any] = {fix.field: fix.value}
+        items[fix.index] = replace(items[fix.index], **changes)
     else:
         raise ValueError(f"unknown fix action {fix.action!r}")
     return tuple(items)

@@ -1,0 +1,96 @@
+"""The command line end to end, on a small slice of the real MNIST file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def run_main(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def test_train_evaluate_predict_end_to_end(mnist_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run_main(
+        "train", "--config", "resources/presets/mlp.json", "--data", str(mnist_path),
+        "--epochs", "2", "--limit", "3000", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 1/2" in proc.stderr and "epoch 2/2" in proc.stderr
+    assert f"run folder: {out}" in proc.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8  # 2,400 training samples, two epochs
+    assert (out / "history.csv").read_text().count("\n") == 3
+
+    proc = run_main("evaluate", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "the run's test split (300 samples)" in proc.stdout
+    accuracy = float(proc.stdout.split("accuracy ")[1].split()[0])
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+
+    with np.load(mnist_path) as data:
+        digits, labels = data["x_test"][:3], data["y_test"][:3]
+    paths = []
+    for i, digit in enumerate(digits):
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray(digit).resize((112, 112)).save(path)
+        paths.append(str(path))
+    proc = run_main("predict", str(out / "model.keras"), *paths)
+    assert proc.returncode == 0, proc.stderr
+    predicted = [int(line.split(": ")[1].split()[0]) for line in proc.stdout.strip().splitlines()]
+    assert sum(p == t for p, t in zip(predicted, labels, strict=True)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("train", "--config", "nope.json"), "cannot read configuration"),
+        (("train", "--config", "resources/presets/mlp.json", "--epochs", "0"), "--epochs must be at least 1"),
+        (("train", "--config", "resources/presets/mlp.json", "--data", "/nonexistent/x.npz"), "/nonexistent/x.npz"),
+        (("evaluate", "/nonexistent/model.keras"), "no such model file"),
+        (("predict", "pyproject.toml", "x.png"), "not a Keras model file"),
+        (("frobnicate",), "invalid choice"),
+    ],
+)
+def test_bad_arguments_end_with_one_line_and_nonzero_exit(args: tuple[str, ...], message: str) -> None:
+    proc = run_main(*args, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(("error:", "main.py")) and message in last
+
+
+def test_bad_config_file_names_the_field(tmp_path: Path) -> None:
+    config = json.loads((ROOT / "resources/presets/mlp.json").read_text())
+    config["layers"][1]["units"] = -3
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    proc = run_main("train", "--config", str(path), timeout=120)
+    assert proc.returncode == 2
+    assert "error: layers[1].units: must be between 1 and 65536, got -3 (in bad.json)" in proc.stderr
+
+
+def test_help_for_each_command() -> None:
+    for args in ((), ("train",), ("evaluate",), ("predict",)):
+        proc = run_main(*args, "--help", timeout=120)
+        assert proc.returncode == 0
+        assert "usage:" in proc.stdout
