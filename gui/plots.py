@@ -221,6 +221,21 @@ class RunSeries:
         return np.ascontiguousarray(logs.T), first, span
 
 
+def set_curve(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Give ``curve`` its points; non-finite values (a NaN loss, say) become gaps.
+
+    pyqtgraph's auto-range warns on a curve with no finite value at all, so such a curve
+    is emptied instead.
+    """
+    finite = np.isfinite(y)
+    if finite.all():
+        curve.setData(x, y)
+    elif finite.any():
+        curve.setData(x, np.where(finite, y, np.nan), connect="finite")
+    else:
+        curve.setData([], [])
+
+
 def _or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
@@ -275,6 +290,7 @@ class TrainingPlots(QWidget):
         self.grad_legend = self.grad_plot.addLegend(offset=(-10, 10), labelTextColor=self._foreground)
         self._make_curves()
         self._make_heatmap()
+        self._set_heatmap_ticks()
 
         self._widgets = {
             plot: pg.PlotWidget(background=self._background, plotItem=plot)
@@ -307,6 +323,7 @@ class TrainingPlots(QWidget):
         plot = pg.PlotItem(title=title)
         plot.titleLabel.setText(title, color=self._foreground, size="10pt")
         plot.setLabel("bottom", "step (batches)", color=self._foreground.name())
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         if y_label:
             plot.setLabel("left", y_label, color=self._foreground.name())
         for axis in ("left", "bottom"):
@@ -479,19 +496,19 @@ class TrainingPlots(QWidget):
         s = self.series
         b = s.batches.view
         steps = b[:, 0]
-        self.loss_batch_curve.setData(steps, b[:, 1], connect="finite")
-        self.loss_smooth_curve.setData(steps, b[:, 2], connect="finite")
-        self.accuracy_batch_curve.setData(steps, b[:, 3], connect="finite")
-        self.accuracy_smooth_curve.setData(steps, b[:, 4], connect="finite")
+        set_curve(self.loss_batch_curve, steps, b[:, 1])
+        set_curve(self.loss_smooth_curve, steps, b[:, 2])
+        set_curve(self.accuracy_batch_curve, steps, b[:, 3])
+        set_curve(self.accuracy_smooth_curve, steps, b[:, 4])
         e = s.epochs.view
-        self.loss_epoch_curve.setData(e[:, 0], e[:, 1])
-        self.accuracy_epoch_curve.setData(e[:, 0], e[:, 2])
-        self.val_loss_curve.setData(e[:, 0], e[:, 3], connect="finite")
-        self.val_accuracy_curve.setData(e[:, 0], e[:, 4], connect="finite")
+        set_curve(self.loss_epoch_curve, e[:, 0], e[:, 1])
+        set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
+        set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
+        set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
 
         norms = np.maximum(s.grad_norms.view, GRAD_FLOOR)
         for i, curve in enumerate(self._grad_curves):
-            curve.setData(steps, norms[:, i], connect="finite")
+            set_curve(curve, steps, norms[:, i])
 
         image, first, span = s.heatmap()
         if image.shape[1]:
@@ -544,20 +561,16 @@ class TrainingPlots(QWidget):
                 curve.setData([], [])
             return
         b, e = prev.batches.view, prev.epochs.view
-        self.previous_loss_curve.setData(b[:, 0], b[:, 2], connect="finite")
-        self.previous_accuracy_curve.setData(b[:, 0], b[:, 4], connect="finite")
-        self.previous_val_loss_curve.setData(e[:, 0], e[:, 3], connect="finite")
-        self.previous_val_accuracy_curve.setData(e[:, 0], e[:, 4], connect="finite")
+        set_curve(self.previous_loss_curve, b[:, 0], b[:, 2])
+        set_curve(self.previous_accuracy_curve, b[:, 0], b[:, 4])
+        set_curve(self.previous_val_loss_curve, e[:, 0], e[:, 3])
+        set_curve(self.previous_val_accuracy_curve, e[:, 0], e[:, 4])
         norms = np.maximum(prev.grad_norms.view, GRAD_FLOOR)
         for i in range(len(prev.layer_names)):
             color = QColor(LAYER_COLORS[i % len(LAYER_COLORS)])
             color.setAlpha(80)
-            curve = pg.PlotDataItem(
-                b[:, 0],
-                norms[:, i],
-                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                connect="finite",
-            )
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
+            set_curve(curve, b[:, 0], norms[:, i])
             curve.setZValue(-10)
             self.grad_plot.addItem(curve)
             self._previous_grad_curves.append(curve)

@@ -211,3 +211,15 @@ def test_axes_name_their_units(plots: TrainingPlots) -> None:
     assert plots.loss_plot.getAxis("left").labelText == "loss"
     assert plots.accuracy_plot.getAxis("left").labelText == "accuracy"
     assert plots.grad_plot.getAxis("left").labelText == "‖∇W‖ (L2 norm)"
+
+
+def test_epochs_without_validation_leave_the_validation_curve_empty(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    for step in range(3):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    norms = np.ones(len(LAYERS))
+    plots.add_epoch(EpochRecord(1, 0, 0.5, 0.8, None, None, 1e-3, norms, norms, 1.0, 100.0, "partial epoch"))
+    plots.refresh()  # an all-NaN curve would make pyqtgraph's auto-range warn
+    assert points(plots.loss_epoch_curve) == 1
+    assert points(plots.val_loss_curve) == 0
+    assert plots.series.epochs.view[0, 0] == 2  # a partial epoch ends at its last batch
