@@ -43,13 +43,51 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Every thread started here, so tests (and shutdown) can check none is left running.
-_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+class _ThreadKeeper(QObject):
+    """Holds every started (thread, worker) pair until its thread has ended.
+
+    One per process, living in the GUI thread, so that a window (or any owner) that is
+    destroyed while its worker still runs cannot take a running ``QThread`` with it:
+    destroying a running ``QThread`` aborts the process.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: dict[QThread, Worker] = {}
+
+    def keep(self, thread: QThread, worker: Worker) -> None:
+        self.pairs[thread] = worker
+        thread.finished.connect(self._on_thread_finished)
+
+    def running(self) -> list[QThread]:
+        return [t for t in list(self.pairs) if shiboken6.isValid(t) and t.isRunning()]
+
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread) and thread in self.pairs:
+            # finished() is emitted just before the thread's last instructions; wait()
+            # returns within microseconds, after which the QThread may be destroyed.
+            thread.wait()
+            del self.pairs[thread]
+        for other in list(self.pairs):
+            if not shiboken6.isValid(other) or other.isFinished():
+                del self.pairs[other]
+
+
+_keeper: _ThreadKeeper | None = None
+
+
+def _thread_keeper() -> _ThreadKeeper:
+    global _keeper
+    if _keeper is None:
+        _keeper = _ThreadKeeper()
+    return _keeper
 
 
 def running_threads() -> list[QThread]:
-    """The threads started by any :class:`WorkerThreads` that are still running."""
-    return [t for t in list(_threads) if shiboken6.isValid(t) and t.isRunning()]
+    """Every thread started by a :class:`WorkerThreads` that is still running."""
+    return _thread_keeper().running()
 
 
 @dataclass(frozen=True)
@@ -119,63 +157,48 @@ class Worker(QObject):
 
 
 class WorkerThreads(QObject):
-    """Starts each worker in its own ``QThread`` and keeps both alive until the thread ends.
+    """Starts each worker in its own ``QThread``; can wait for the ones it started.
 
     The wiring is superqt's: ``thread.started -> worker.run``, ``worker.finished ->
     thread.quit``, ``thread.finished -> deleteLater``. ``worker.finished`` quits the thread
     through a direct connection, so a thread ends even while the GUI thread is blocked in
-    :meth:`wait` (closing the window). Python keeps a reference to each pair until the
-    thread has really ended; dropping it earlier would destroy a running ``QThread``.
+    :meth:`wait` (closing the window). A process-wide keeper holds a reference to each
+    pair until its thread has really ended, so neither object is collected while running.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pairs: dict[QThread, Worker] = {}
+        self._threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
     def start(self, worker: Worker, name: str) -> QThread:
         """Move ``worker`` to a new thread named ``name`` and start it."""
         thread = QThread()
         thread.setObjectName(name)
         worker.moveToThread(thread)
+        _thread_keeper().keep(thread, worker)
         thread.started.connect(worker.run)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(self._on_thread_finished)
         thread.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
-        self._pairs[thread] = worker
-        _threads.add(thread)
+        self._threads.add(thread)
         thread.start()
         return thread
 
     def running(self) -> int:
-        """How many of this object's threads have not ended yet."""
-        return sum(1 for t in self._pairs if shiboken6.isValid(t) and t.isRunning())
+        """How many of the threads started here have not ended yet."""
+        return sum(1 for t in list(self._threads) if shiboken6.isValid(t) and t.isRunning())
 
     def wait(self, timeout_s: float) -> bool:
-        """Block until every thread has ended or ``timeout_s`` passed; ``True`` if all ended.
+        """Block until every thread started here has ended, or ``timeout_s`` passed.
 
-        Only call this after asking the workers to stop: it blocks the calling thread.
+        Returns whether all ended. Only call this after asking the workers to stop: it
+        blocks the calling thread (the workers do not need it to finish).
         """
         deadline = QDeadlineTimer(int(timeout_s * 1000))
-        for thread in list(self._pairs):
+        for thread in list(self._threads):
             if shiboken6.isValid(thread) and not thread.wait(deadline):
                 return False
-        self._release_finished()
         return True
-
-    def _on_thread_finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread) and thread in self._pairs:
-            # finished() is emitted just before the thread's last instructions; wait()
-            # returns within microseconds, after which the QThread may be destroyed.
-            thread.wait()
-            del self._pairs[thread]
-        self._release_finished()
-
-    def _release_finished(self) -> None:
-        for thread in list(self._pairs):
-            if not shiboken6.isValid(thread) or thread.isFinished():
-                del self._pairs[thread]
 
 
 def failure_for(run_id: int, exc: BaseException) -> RunFailed:
