@@ -1,0 +1,59 @@
+"""Start the desktop application: ``run_app(argv)`` is what ``main.py`` calls.
+
+The window is shown first and TensorFlow is imported afterwards in a background thread
+(:mod:`gui.tf_loader`), so the window appears in about a second instead of after the
+several seconds ``import tensorflow`` takes; Train is enabled once the import is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Final
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui import tf_loader
+from gui.main_window import APPLICATION, ORGANIZATION, MainWindow
+
+EXIT_IMPORT_WAIT_S: Final = 30.0
+"""At exit, how long to let an unfinished TensorFlow import end (an import cannot be cut)."""
+
+
+def create_app(argv: list[str]) -> QApplication:
+    """The ``QApplication``, named so that ``QSettings`` finds the user's settings."""
+    # TensorFlow's C++ start-up chatter is not for the user; real problems still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Gradient Lab")
+    return app
+
+
+def show_window() -> MainWindow:
+    """Create and show the main window, then start loading TensorFlow and the data counts.
+
+    Loading starts from the event loop, after the window's first paint, so the import
+    thread does not compete with building and drawing the window.
+    """
+    window = MainWindow()
+    window.show()
+    QTimer.singleShot(0, window.start_loading)
+    return window
+
+
+def run_app(argv: list[str]) -> int:
+    """Run Gradient Lab until its window closes; the process exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(argv)
+    window = show_window()
+    code = app.exec()
+    del window
+    # A daemon thread still inside `import tensorflow` can crash the interpreter's shutdown.
+    if not tf_loader.wait(EXIT_IMPORT_WAIT_S):
+        print("Gradient Lab: TensorFlow was still loading at exit.", file=sys.stderr)
+    return code

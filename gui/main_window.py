@@ -1,0 +1,1024 @@
+"""The main window: design a network, train it, watch gradient descent, read the results.
+
+Layout: the layer designer and the training settings on the left (in a splitter; the
+settings scroll), the run's live plots in the middle with the results and the drawing
+canvas one tab away, a message bar for what went wrong, and a status bar with the
+device, the dataset and the run's progress.
+
+The window owns one run at a time. Each run gets the next number of a generation
+counter (ndv's pattern): every message from a worker carries its run's number and the
+window drops any message that is not from the current run, so a stopped run that is
+still winding down never writes over a new one. The run itself happens in a
+:class:`~gui.worker.TrainingWorker` in its own ``QThread``.
+
+TensorFlow loads in the background (:mod:`gui.tf_loader`); Train is enabled once it has,
+and while the layer stack and the settings are valid. Whenever Train is disabled the
+toolbar says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import tf_loader
+from gui.canvas import DrawingCanvas
+from gui.designer import LayerDesigner
+from gui.plots import TrainingPlots
+from gui.settings_panel import TrainingSettings
+from gui.worker import (
+    DataReady,
+    FunctionWorker,
+    PrepareFn,
+    RunFailed,
+    TrainFn,
+    TrainingWorker,
+    WorkerThreads,
+)
+from model.config import (
+    DataSpec,
+    RunConfig,
+    SplitSpec,
+    config_from_json,
+    list_presets,
+    load_config,
+    load_preset,
+)
+from model.errors import ProjectError
+from model.events import (
+    BatchRecord,
+    EpochRecord,
+    PredictionMailbox,
+    RunControl,
+    RunFinished,
+    RunStarted,
+)
+from model.fileio import write_text_atomic
+
+if TYPE_CHECKING:
+    from model.evaluation import Evaluation
+    from model.training import RunResult
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION: Final = "GradientLab"
+APPLICATION: Final = "GradientLab"
+CLOSE_TIMEOUT_S: Final = 10.0
+"""How long closing the window waits for a stopping run before it gives the user control back."""
+STATUS_INTERVAL_MS: Final = 250
+"""The progress text in the status bar changes at most four times a second."""
+DEFAULT_INPUT: Final = ((28, 28, 1), 10)
+"""MNIST's shape and classes: what the designer checks against until a dataset is loaded."""
+DATASET_TITLES: Final = {
+    "mnist": "MNIST",
+    "fashion_mnist": "Fashion-MNIST",
+    "digits": "Digits",
+    "file": "File",
+}
+CONFIG_FILTER: Final = "Gradient Lab configuration (*.json);;All files (*)"
+
+
+def make_settings() -> QSettings:
+    """The user's settings store (tests pass their own, in a temporary folder)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def format_duration(seconds: float) -> str:
+    """``75.2`` -> ``1:15``; ``3725`` -> ``1:02:05``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:
+    """The status-bar line for a run in progress."""
+    epochs = f"/{info.epochs}" if info else ""
+    batches = f"/{info.steps_per_epoch}" if info else ""
+    return (
+        f"epoch {rec.epoch + 1}{epochs} · batch {rec.batch + 1}{batches} · "
+        f"{rec.samples_per_second:,.0f} samples/s · {format_duration(rec.seconds_remaining)} left"
+    )
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What the counts task found out about the configured dataset."""
+
+    description: str  # Split.describe(), or why there are no counts yet
+    source: str
+    counts_text: str  # for the settings panel
+    notice: str | None
+    input_shape: tuple[int, ...]
+    num_classes: int
+    n_train: int | None
+
+
+def summarize_data(spec: DataSpec, split: SplitSpec, seed: int) -> DataSummary:
+    """Load and split the dataset to count it (off the GUI thread: it takes a second)."""
+    data = tf_loader.import_data_module()
+    dataset = data.load_dataset(spec, allow_download=False)
+    if dataset.name != spec.name:
+        # Not on this computer yet: training will download it; the fallback's counts would mislead.
+        title = DATASET_TITLES.get(spec.name, spec.name)
+        return DataSummary(
+            "not downloaded yet",
+            title,
+            f"{title} is not on this computer yet; it is downloaded when training starts.",
+            None,
+            dataset.input_shape,
+            dataset.num_classes,
+            None,
+        )
+    parts = data.split_dataset(dataset, split, seed, spec.limit)
+    counts = parts.counts()
+    lines = [parts.describe()]
+    train = counts["train"]
+    if len(train):
+        low, high = int(np.argmin(train)), int(np.argmax(train))
+        lines.append(
+            f"per class in train: {train.min():,} ({parts.class_names[low]}) to "
+            f"{train.max():,} ({parts.class_names[high]})"
+        )
+    if parts.notice:
+        lines.append(parts.notice)
+    return DataSummary(
+        parts.describe(),
+        dataset.source,
+        "\n".join(lines),
+        dataset.notice,
+        dataset.input_shape,
+        dataset.num_classes,
+        len(parts.y_train),
+    )
+
+
+def ask_with_message_box(parent: QWidget, title: str, text: str) -> bool:
+    """Ask a yes/no question; the default answer is No."""
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def warn_with_message_box(parent: QWidget, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+class MessageBar(QFrame):
+    """A dismissable line above the plots for what happened to a run (not modal)."""
+
+    STYLES: Final = {
+        "info": ("#E8F1FB", "#0B3D6B", "#9CC2E5"),
+        "warning": ("#FFF4DC", "#5C3B00", "#F0C36D"),
+        "error": ("#FDECEA", "#7A1212", "#E8A3A3"),
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.level = ""
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.setVisible(False)
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        background, foreground, border = self.STYLES[level]
+        self.level = level
+        self._label.setText(text)
+        self.setStyleSheet(
+            f"MessageBar {{ background: {background}; border: 1px solid {border}; border-radius: 4px; }}"
+            f"QLabel {{ color: {foreground}; }}"
+        )
+        self.setVisible(True)
+
+    def text(self) -> str:
+        return self._label.text() if self.level else ""
+
+    def clear(self) -> None:
+        self.level = ""
+        self._label.clear()
+        self.setVisible(False)
+
+
+class ResultsView(QWidget):
+    """Test-set accuracy and loss, and precision and recall per class, after a run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("Train a model to see how it does on the test set.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "test samples"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+
+    def show_result(self, finished: RunFinished, evaluation: Evaluation | None) -> None:
+        if evaluation is None:
+            self.summary.setText(f"Run ended ({finished.message}); there is no test-set evaluation.")
+            self.table.setRowCount(0)
+            return
+        self.summary.setText(
+            f"<b>Test accuracy {evaluation.accuracy:.2%}</b> · test loss {evaluation.loss:.4f} · "
+            f"{len(evaluation.y_true):,} test samples · {finished.message}"
+        )
+        support = evaluation.confusion.sum(axis=1)
+        self.table.setRowCount(len(evaluation.class_names))
+        for row, name in enumerate(evaluation.class_names):
+            values = (
+                name,
+                f"{evaluation.precision[row]:.3f}",
+                f"{evaluation.recall[row]:.3f}",
+                f"{int(support[row]):,}",
+            )
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+
+    def clear(self) -> None:
+        self.summary.setText("Train a model to see how it does on the test set.")
+        self.table.setRowCount(0)
+
+
+@dataclass
+class ActiveRun:
+    """The run whose worker thread is alive (at most one at a time)."""
+
+    run_id: int
+    config: RunConfig
+    control: RunControl
+    mailbox: PredictionMailbox
+    info: RunStarted | None = None
+    last_batch: BatchRecord | None = None
+    learning_rate: float = 0.0
+    history: list[EpochRecord] = field(default_factory=list)
+    batches_seen: int = 0
+
+
+class MainWindow(QMainWindow):
+    """Gradient Lab's main window.
+
+    Args:
+        settings: where geometry and the last configuration are remembered; tests pass a
+            ``QSettings`` in a temporary folder.
+        loader: reports when TensorFlow has loaded; ``None`` starts the background import.
+        prepare / train: passed to each :class:`TrainingWorker` (tests inject fakes).
+        ask / warn: the yes/no question and the warning dialog, replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        *,
+        loader: tf_loader.TensorFlowLoader | None = None,
+        prepare: PrepareFn | None = None,
+        train: TrainFn | None = None,
+        ask: Callable[[QWidget, str, str], bool] = ask_with_message_box,
+        warn: Callable[[QWidget, str, str], None] = warn_with_message_box,
+    ) -> None:
+        super().__init__()
+        self._settings = settings if settings is not None else make_settings()
+        self._loader = loader or tf_loader.TensorFlowLoader(self)
+        self._prepare = prepare
+        self._train = train
+        self.ask = ask
+        self.warn = warn
+
+        self._config = self._restore_config()
+        self._path: Path | None = None
+        self._generation = 0  # the number of the run whose messages are shown
+        self._run: ActiveRun | None = None  # the run whose thread is alive
+        self._pending: RunConfig | None = None  # starts when the current run has ended
+        self._close_when_idle = False
+        self._tf_state = "loading"  # loading | ready | failed
+        self._tf_message = "Loading TensorFlow…"
+        self._stack_problem = ""
+        self._data_shape: tuple[tuple[int, ...], int] = DEFAULT_INPUT
+        self._counts_generation = 0
+        self._counts_busy = False
+        self._counts_stale = False
+        self.last_result: RunResult | None = None
+        self._threads = WorkerThreads(self)
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_INTERVAL_MS)
+
+        self._build_widgets()
+        self._build_actions()
+        self._build_menus()
+        self._build_layout()
+        self._connect()
+
+        self._load_into_panels(self._config)
+        self._restore_geometry()
+        self._update_title()
+        self._update_actions()
+
+    # ================================================================== construction
+
+    def _build_widgets(self) -> None:
+        self.designer = LayerDesigner(self._config.layers)
+        self.settings_panel = TrainingSettings(self._config)
+        self.plots = TrainingPlots()
+        self.results = ResultsView()
+        self.canvas = DrawingCanvas()
+        self.message_bar = MessageBar()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.plots, "Training")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self._build_draw_tab(), "Draw")
+
+        self.train_reason = QLabel()
+        self.train_reason.setStyleSheet("color: palette(mid); padding-left: 8px;")
+        self.device_label = QLabel(self._tf_message)
+        self.data_label = QLabel()
+        self.progress_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setVisible(False)
+
+    def _build_draw_tab(self) -> QWidget:
+        """The canvas, square and centred, with its Undo and Clear buttons."""
+        self.undo_drawing_button = QPushButton("Undo stroke")
+        self.clear_drawing_button = QPushButton("Clear drawing")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.undo_drawing_button)
+        buttons.addWidget(self.clear_drawing_button)
+        buttons.addStretch(1)
+        self.canvas.setMaximumSize(560, 560)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.canvas, 1, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(buttons)
+        return tab
+
+    def _action(self, text: str, shortcut: QKeySequence | str | None, tip: str) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_action = self._action("&New", QKeySequence.StandardKey.New, "Start from the default network")
+        self.open_action = self._action("&Open…", QKeySequence.StandardKey.Open, "Open a configuration file")
+        self.save_action = self._action("&Save", QKeySequence.StandardKey.Save, "Save the configuration")
+        self.save_as_action = self._action(
+            "Save &As…", "Ctrl+Shift+S", "Save the configuration to a new file"
+        )
+        self.quit_action = self._action("&Quit", "Ctrl+Q", "Quit Gradient Lab")
+        self.train_action = self._action("&Train", "Ctrl+Return", "Train the network with these settings")
+        self.pause_action = self._action(
+            "&Pause", "Ctrl+P", "Pause training; while paused you can change the learning rate"
+        )
+        self.stop_action = self._action("&Stop", "Esc", "Stop training after the current batch")
+        self.show_training_action = self._action("&Training plots", "Ctrl+1", "Show the live plots")
+        self.show_results_action = self._action("&Results", "Ctrl+2", "Show the test-set results")
+        self.show_draw_action = self._action("&Draw", "Ctrl+D", "Draw a digit for the model to read")
+        for action in (self.train_action, self.pause_action, self.stop_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        self.presets_menu = file_menu.addMenu("&Presets")
+        for name in list_presets():
+            try:
+                title = load_preset(name).name
+            except ProjectError as exc:
+                log.warning("skipping preset %s: %s", name, exc)
+                continue
+            action = self.presets_menu.addAction(title)
+            action.setData(name)
+            action.setStatusTip(f"Load the preset “{title}”")
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        run_menu = self.menuBar().addMenu("&Run")
+        for action in (self.train_action, self.pause_action, self.stop_action):
+            run_menu.addAction(action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for action in (self.show_training_action, self.show_results_action, self.show_draw_action):
+            view_menu.addAction(action)
+
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("run-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.train_action, self.pause_action, self.stop_action):
+            toolbar.addAction(action)
+        toolbar.addWidget(self.train_reason)
+
+    def _build_layout(self) -> None:
+        settings_scroll = QScrollArea()
+        settings_scroll.setWidgetResizable(True)
+        settings_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        settings_scroll.setWidget(self.settings_panel)
+
+        self.left_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.left_splitter.setObjectName("left-splitter")
+        self.left_splitter.addWidget(self.designer)
+        self.left_splitter.addWidget(settings_scroll)
+        self.left_splitter.setStretchFactor(0, 3)
+        self.left_splitter.setStretchFactor(1, 2)
+
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.addWidget(self.message_bar)
+        center_layout.addWidget(self.tabs, 1)
+
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.setObjectName("main-splitter")
+        self.main_splitter.addWidget(self.left_splitter)
+        self.main_splitter.addWidget(center)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setSizes([430, 970])
+        self.setCentralWidget(self.main_splitter)
+
+        status = self.statusBar()
+        status.addWidget(self.progress_label, 1)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.data_label)
+        status.addPermanentWidget(self.device_label)
+
+    def _connect(self) -> None:
+        """Every signal of the window's own widgets is connected here, and only here."""
+        self.new_action.triggered.connect(self._on_new_triggered)
+        self.open_action.triggered.connect(self._on_open_triggered)
+        self.save_action.triggered.connect(self._on_save_triggered)
+        self.save_as_action.triggered.connect(self._on_save_as_triggered)
+        self.quit_action.triggered.connect(self.close)
+        self.presets_menu.triggered.connect(self._on_preset_triggered)
+        self.train_action.triggered.connect(self._on_train_triggered)
+        self.pause_action.triggered.connect(self._on_pause_triggered)
+        self.stop_action.triggered.connect(self._on_stop_triggered)
+        self.show_training_action.triggered.connect(self._on_show_training_triggered)
+        self.show_results_action.triggered.connect(self._on_show_results_triggered)
+        self.show_draw_action.triggered.connect(self._on_show_draw_triggered)
+
+        self.undo_drawing_button.clicked.connect(self._on_undo_drawing_clicked)
+        self.clear_drawing_button.clicked.connect(self._on_clear_drawing_clicked)
+        self.designer.layersChanged.connect(self._on_layers_changed)
+        self.designer.validityChanged.connect(self._on_validity_changed)
+        self.settings_panel.configChanged.connect(self._on_settings_changed)
+        self.settings_panel.dataChanged.connect(self._on_data_changed)
+
+        self._loader.loaded.connect(self._on_tensorflow_loaded)
+        self._loader.failed.connect(self._on_tensorflow_failed)
+        self._status_timer.timeout.connect(self._on_status_timer)
+
+    def _connect_worker(self, worker: TrainingWorker) -> None:
+        """The run's signals; all queued into the GUI thread (the receiver lives here)."""
+        worker.dataReady.connect(self._on_data_ready)
+        worker.listener.runStarted.connect(self._on_run_started)
+        worker.listener.batchReported.connect(self._on_batch)
+        worker.listener.epochReported.connect(self._on_epoch)
+        worker.listener.runEnded.connect(self._on_run_ended)
+        worker.resultReady.connect(self._on_result)
+        worker.failed.connect(self._on_run_failed)
+        worker.ended.connect(self._on_worker_ended)
+
+    # ================================================================== public interface
+
+    def start_loading(self) -> None:
+        """Start the TensorFlow import (unless already loaded) and the dataset counts."""
+        self._loader.start()
+        self._refresh_data_counts()
+
+    @property
+    def tf_ready(self) -> bool:
+        return self._tf_state == "ready"
+
+    @property
+    def current_run_id(self) -> int:
+        """The generation number whose messages the window shows."""
+        return self._generation
+
+    @property
+    def running(self) -> bool:
+        """Whether a run's worker thread is alive."""
+        return self._run is not None
+
+    @property
+    def active_run(self) -> ActiveRun | None:
+        return self._run
+
+    @property
+    def train_disabled_reason(self) -> str:
+        return self.train_reason.text()
+
+    def current_config(self) -> RunConfig | None:
+        """The configuration the panels show, or ``None`` while the settings are invalid."""
+        if self.settings_panel.error():
+            return None
+        try:
+            return self.settings_panel.apply_to(self._config).replace(layers=self.designer.layers())
+        except ProjectError:
+            return None
+
+    def set_config(self, config: RunConfig, path: Path | None = None) -> None:
+        """Show ``config`` in the panels (as opened from ``path``, if given)."""
+        self._config = config
+        self._path = path
+        self._load_into_panels(config)
+        self.setWindowModified(False)
+        self._update_title()
+        self._refresh_data_counts()
+
+    def open_file(self, path: str | Path) -> bool:
+        """Open a configuration; on a bad file say why and keep what was open."""
+        path = Path(path)
+        try:
+            config = load_config(path)
+        except ProjectError as exc:
+            self.warn(self, "Cannot open configuration", str(exc))
+            return False
+        self.set_config(config, path)
+        self.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def save_to(self, path: str | Path) -> bool:
+        """Write the configuration to ``path`` atomically; on failure say why."""
+        path = Path(path)
+        config = self.current_config()
+        if config is None:
+            self.warn(self, "Cannot save", self.settings_panel.error() or "The settings are not valid.")
+            return False
+        try:
+            write_text_atomic(path, config.to_json())
+        except ProjectError as exc:
+            self.warn(self, "Cannot save configuration", str(exc))
+            return False
+        self._config, self._path = config, path
+        self.setWindowModified(False)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def train(self) -> None:
+        """What the Train action does (asks first if a run is going)."""
+        self._on_train_triggered()
+
+    # ================================================================== file handlers
+
+    def _on_new_triggered(self) -> None:
+        self.set_config(RunConfig())
+
+    def _on_open_triggered(self) -> None:
+        folder = str(self._path.parent) if self._path else str(self._settings.value("last_folder", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Open configuration", folder, CONFIG_FILTER)
+        if path:
+            self._settings.setValue("last_folder", str(Path(path).parent))
+            self.open_file(path)
+
+    def _on_save_triggered(self) -> None:
+        if self._path is None:
+            self._on_save_as_triggered()
+        else:
+            self.save_to(self._path)
+
+    def _on_save_as_triggered(self) -> None:
+        start = (
+            str(self._path)
+            if self._path
+            else str(Path(str(self._settings.value("last_folder", ""))) / "run.json")
+        )
+        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", start, CONFIG_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".json"
+            self._settings.setValue("last_folder", str(Path(path).parent))
+            self.save_to(path)
+
+    def _on_preset_triggered(self, action: QAction) -> None:
+        name = action.data()
+        try:
+            config = load_preset(str(name))
+        except ProjectError as exc:
+            self.warn(self, "Cannot load preset", str(exc))
+            return
+        self.set_config(config)
+
+    def _on_show_training_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.plots)
+
+    def _on_show_results_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.results)
+
+    def _on_show_draw_triggered(self) -> None:
+        self.tabs.setCurrentIndex(self.tabs.count() - 1)
+        self.canvas.setFocus()
+
+    def _on_undo_drawing_clicked(self) -> None:
+        self.canvas.undo()
+
+    def _on_clear_drawing_clicked(self) -> None:
+        self.canvas.clear()
+
+    # ================================================================== editing handlers
+
+    def _on_layers_changed(self) -> None:
+        self.setWindowModified(True)
+        self._update_actions()
+
+    def _on_validity_changed(self, valid: bool, message: str) -> None:
+        self._stack_problem = "" if valid else message
+        self._update_actions()
+
+    def _on_settings_changed(self) -> None:
+        self.setWindowModified(True)
+        config = self.current_config()
+        if config is not None:
+            shape, classes = self._data_shape
+            self.designer.set_context(shape, classes, config.loss)
+        self._update_actions()
+
+    def _on_data_changed(self) -> None:
+        self._refresh_data_counts()
+
+    # ================================================================== TensorFlow
+
+    def _on_tensorflow_loaded(self, device: str) -> None:
+        self._tf_state, self._tf_message = "ready", ""
+        self.device_label.setText(f"Device: {device}")
+        self.device_label.setToolTip("The device TensorFlow trains on")
+        self._update_actions()
+
+    def _on_tensorflow_failed(self, message: str) -> None:
+        self._tf_state, self._tf_message = "failed", message
+        self.device_label.setText("TensorFlow unavailable")
+        self.message_bar.show_message(message, "error")
+        self._update_actions()
+
+    # ================================================================== dataset counts
+
+    def _refresh_data_counts(self) -> None:
+        """Count the configured dataset's split in the background (one task at a time)."""
+        if self._counts_busy:
+            self._counts_stale = True
+            return
+        config = self.current_config() or self._config
+        self._counts_generation += 1
+        self._counts_busy, self._counts_stale = True, False
+        self.data_label.setText(f"{DATASET_TITLES.get(config.data.name, config.data.name)}: counting…")
+        task = FunctionWorker(
+            partial(summarize_data, config.data, config.split, config.seed), tag=self._counts_generation
+        )
+        task.done.connect(self._on_counts_done)
+        task.failed.connect(self._on_counts_failed)
+        task.finished.connect(self._on_counts_finished)
+        self._threads.start(task, "dataset-counts")
+
+    def _on_counts_done(self, tag: object, summary: DataSummary) -> None:
+        if tag != self._counts_generation:
+            return
+        self.settings_panel.set_split_counts(summary.counts_text)
+        self.settings_panel.set_train_count(summary.n_train)
+        self.data_label.setText(f"{summary.source} · {summary.description}")
+        self._data_shape = (summary.input_shape, summary.num_classes)
+        loss = (self.current_config() or self._config).loss
+        self.designer.set_context(summary.input_shape, summary.num_classes, loss)
+
+    def _on_counts_failed(self, tag: object, message: str) -> None:
+        if tag != self._counts_generation:
+            return
+        self.settings_panel.set_split_counts(message)
+        self.data_label.setText("dataset unavailable")
+        self.data_label.setToolTip(message)
+
+    def _on_counts_finished(self) -> None:
+        self._counts_busy = False
+        if self._counts_stale:
+            self._refresh_data_counts()
+
+    # ================================================================== run control
+
+    def _on_train_triggered(self) -> None:
+        if not self.train_action.isEnabled():
+            return
+        config = self.current_config()
+        if config is None:
+            self.message_bar.show_message(
+                self.settings_panel.error() or "The settings are not valid.", "error"
+            )
+            return
+        if self._run is not None:
+            if not self.ask(self, "Start a new run?", "A run is in progress. Stop it and start a new one?"):
+                return
+            # Old messages become stale now; the new run starts once the old thread has ended.
+            self._generation += 1
+            self._pending = config
+            self._run.control.stop()
+            self.progress_label.setText("Stopping the current run…")
+            return
+        self._generation += 1
+        self._start_run(config, self._generation)
+
+    def _start_run(self, config: RunConfig, run_id: int) -> None:
+        run = ActiveRun(
+            run_id, config, RunControl(), PredictionMailbox(), learning_rate=config.optimizer.learning_rate
+        )
+        worker = TrainingWorker(
+            config, run_id, run.control, run.mailbox, prepare=self._prepare, train=self._train
+        )
+        self._connect_worker(worker)
+        self._run = run
+        self.message_bar.clear()
+        self.results.clear()
+        self.tabs.setTabText(self.tabs.indexOf(self.results), "Results")
+        self.progress_label.setText(f"Loading {config.data.name}…")
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.settings_panel.set_locked(True)
+        self.designer.setEnabled(False)
+        self._threads.start(worker, f"training-run-{run_id}")
+        self._status_timer.start()
+        self._update_actions()
+
+    def _on_pause_triggered(self) -> None:
+        run = self._run
+        if run is None or run.control.stop_requested:
+            return
+        if not run.control.paused:
+            run.control.pause()
+            self.settings_panel.set_learning_rate_editable_only(True)
+            self.progress_label.setText("Paused: you can change the learning rate, then Resume.")
+        else:
+            self._apply_learning_rate(run)
+            self.settings_panel.set_locked(True)
+            run.control.resume()
+        self._update_actions()
+
+    def _apply_learning_rate(self, run: ActiveRun) -> None:
+        """On Resume: hand an edited learning rate to the run and mark it on the plots."""
+        value = self.settings_panel.learning_rate()
+        current = run.last_batch.learning_rate if run.last_batch else run.learning_rate
+        if not value > 0 or math.isclose(value, current, rel_tol=1e-9):
+            return
+        run.control.set_learning_rate(value)
+        run.learning_rate = value
+        step = run.last_batch.step + 1 if run.last_batch else 0
+        self.plots.mark(step, f"lr → {value:g}")
+
+    def _on_stop_triggered(self) -> None:
+        run = self._run
+        if run is None or run.control.stop_requested:
+            return
+        was_paused = run.control.paused
+        run.control.stop()
+        if was_paused:
+            self.settings_panel.set_locked(True)
+        self.progress_label.setText("Stopping after the current batch…")
+        self._update_actions()
+
+    # ================================================================== run messages
+
+    def _is_current(self, run_id: int) -> bool:
+        return run_id == self._generation and self._run is not None and self._run.run_id == run_id
+
+    def _on_data_ready(self, info: DataReady) -> None:
+        if not self._is_current(info.run_id):
+            return
+        self.data_label.setText(f"{info.source} · {info.description}")
+        self.progress_label.setText("Building the model…")
+        if info.notice:
+            self.message_bar.show_message(info.notice, "info")
+
+    def _on_run_started(self, info: RunStarted) -> None:
+        if not self._is_current(info.run_id):
+            return
+        assert self._run is not None
+        self._run.info = info
+        self._run.learning_rate = info.learning_rate
+        self.plots.start_run(info)
+        self.tabs.setCurrentWidget(self.plots)
+
+    def _on_batch(self, record: BatchRecord) -> None:
+        if not self._is_current(record.run_id):
+            return
+        assert self._run is not None
+        self._run.last_batch = record
+        self._run.batches_seen += 1
+        self.plots.add_batch(record)
+
+    def _on_epoch(self, record: EpochRecord) -> None:
+        if not self._is_current(record.run_id):
+            return
+        assert self._run is not None
+        self._run.history.append(record)
+        self.plots.add_epoch(record)
+        if record.note:
+            self.statusBar().showMessage(f"Epoch {record.epoch + 1}: {record.note}", 8000)
+
+    def _on_status_timer(self) -> None:
+        run = self._run
+        if run is None or run.last_batch is None:
+            return
+        if run.control.paused:
+            return
+        self.progress_label.setText(format_progress(run.last_batch, run.info))
+        self.progress_bar.setValue(int(run.last_batch.progress * 1000))
+
+    def _on_run_ended(self, info: RunFinished) -> None:
+        if not self._is_current(info.run_id):
+            return
+        self.plots.refresh()
+        if info.reason == "nan":
+            self.message_bar.show_message(
+                f"Training diverged: {info.message}. Try a smaller learning rate, gradient clipping "
+                "(clipnorm) or a different initializer.",
+                "error",
+            )
+        elif info.reason == "stopped":
+            self.message_bar.show_message(f"Stopped: {info.message}", "info")
+        elif info.reason == "early_stopping":
+            self.message_bar.show_message(info.message, "info")
+        self.progress_label.setText(info.message)
+
+    def _on_result(self, result: RunResult) -> None:
+        if not self._is_current(result.run_id):
+            return
+        self.last_result = result
+        self.results.show_result(result.finished, result.evaluation)
+        if result.evaluation is not None:
+            self.tabs.setTabText(
+                self.tabs.indexOf(self.results), f"Results ({result.evaluation.accuracy:.1%})"
+            )
+            self.statusBar().showMessage(
+                f"Test accuracy {result.evaluation.accuracy:.2%}, test loss {result.evaluation.loss:.4f}"
+                " (see Results, Ctrl+2)",
+                10000,
+            )
+
+    def _on_run_failed(self, failure: RunFailed) -> None:
+        if not self._is_current(failure.run_id):
+            return
+        self.message_bar.show_message(failure.message, "error")
+        self.message_bar.setToolTip(failure.details)
+        self.progress_label.setText("Training failed.")
+
+    def _on_worker_ended(self, run_id: int) -> None:
+        """The run's thread is done with Keras: unlock the panels, start what waits."""
+        if self._run is None or self._run.run_id != run_id:
+            return
+        self._run = None
+        self._status_timer.stop()
+        self.progress_bar.setVisible(False)
+        self.settings_panel.set_locked(False)
+        self.designer.setEnabled(True)
+        self._update_actions()
+        if self._close_when_idle:
+            self.close()
+        elif self._pending is not None:
+            config, self._pending = self._pending, None
+            self._start_run(config, self._generation)
+
+    # ================================================================== state
+
+    def _update_actions(self) -> None:
+        reason = ""
+        if self._tf_state != "ready":
+            reason = self._tf_message
+        elif self._stack_problem or not self.designer.is_valid():
+            reason = f"Fix the layer stack first: {self._stack_problem or 'it cannot be built'}"
+        elif self.settings_panel.error():
+            reason = f"Fix the settings first: {self.settings_panel.error()}"
+        elif self._pending is not None:
+            reason = "Starting a new run once the current one has stopped…"
+        running = self._run is not None
+        stopping = running and self._run is not None and self._run.control.stop_requested
+        paused = running and self._run is not None and self._run.control.paused
+        self.train_action.setEnabled(not reason)
+        self.train_reason.setText(reason)
+        self.train_action.setToolTip(reason or "Train the network with these settings (Ctrl+Return)")
+        self.pause_action.setEnabled(running and not stopping)
+        self.pause_action.setText("&Resume" if paused else "&Pause")
+        self.stop_action.setEnabled(running and not stopping)
+        for action in (self.new_action, self.open_action, self.presets_menu.menuAction()):
+            action.setEnabled(not running)
+
+    def _update_title(self) -> None:
+        name = self._path.name if self._path else self._config.name
+        self.setWindowTitle(f"{name}[*] — Gradient Lab")
+
+    def _load_into_panels(self, config: RunConfig) -> None:
+        self.designer.set_layers(config.layers)
+        self.settings_panel.set_config(config)
+        shape, classes = self._data_shape
+        self.designer.set_context(shape, classes, config.loss)
+        self._stack_problem = "" if self.designer.is_valid() else self._first_problem()
+
+    def _first_problem(self) -> str:
+        problems = self.designer.report().problems
+        return problems[0].message if problems else ""
+
+    # ================================================================== settings
+
+    def _restore_config(self) -> RunConfig:
+        text = self._settings.value("config")
+        if isinstance(text, str) and text:
+            try:
+                return config_from_json(text)
+            except ProjectError as exc:
+                log.warning("ignoring the remembered configuration: %s", exc)
+        return RunConfig()
+
+    def _restore_geometry(self) -> None:
+        geometry = self._settings.value("geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            state = self._settings.value("splitters")
+            if isinstance(state, list) and len(state) == 2:
+                self.main_splitter.restoreState(QByteArray(state[0]))
+                self.left_splitter.restoreState(QByteArray(state[1]))
+        else:
+            self.resize(1440, 900)
+
+    def _save_settings(self) -> None:
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("splitters", [self.main_splitter.saveState(), self.left_splitter.saveState()])
+        config = self.current_config()
+        if config is not None:
+            self._settings.setValue("config", config.to_json())
+        self._settings.sync()
+
+    # ================================================================== closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Stop a run and wait for its thread (up to :data:`CLOSE_TIMEOUT_S`) before closing."""
+        self._save_settings()
+        self._pending = None
+        if self._run is not None:
+            self._run.control.stop()
+            self._close_when_idle = True
+            self.progress_label.setText("Stopping the run before closing…")
+        if not self._threads.wait(CLOSE_TIMEOUT_S):
+            # Never destroy a running thread: close when the worker reports it has ended.
+            self.message_bar.show_message(
+                "The run is still stopping (a long batch?); the window closes as soon as it has.", "warning"
+            )
+            event.ignore()
+            return
+        self._run = None
+        self._status_timer.stop()
+        event.accept()

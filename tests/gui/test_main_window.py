@@ -1,0 +1,444 @@
+"""The main window: layout, files, settings, and runs from start to finish.
+
+Most tests use a loader that reports "TensorFlow loaded" at once; the tests that train
+for real import TensorFlow once per session first (``tensorflow_loaded``) and train a tiny
+MLP on a few hundred of scikit-learn's digits for one epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+
+from gui.main_window import MainWindow, format_duration, format_progress
+from gui.worker import DataReady, running_threads
+from model.config import DataSpec, LayerSpec, RunConfig, load_config, load_preset
+from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted
+
+DIGITS_MLP = RunConfig(
+    name="tiny digits MLP",
+    layers=(
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", units=16),
+        LayerSpec("Dense", units=10, activation="softmax"),
+    ),
+    epochs=1,
+    batch_size=32,
+    data=DataSpec(name="digits", limit=300),
+)
+# Batch size 1 over 3 epochs of 240 samples: 720 batches, far more than a test waits for.
+SLOW_RUN = DIGITS_MLP.replace(batch_size=1, epochs=3)
+RUN_TIMEOUT_MS = 120_000
+
+
+class InstantLoader(QObject):
+    """Stands in for the TensorFlow loader: says "loaded" as soon as the loop runs."""
+
+    loaded = Signal(str)
+    failed = Signal(str)
+
+    def start(self) -> None:
+        QTimer.singleShot(0, self._on_timeout)
+
+    def _on_timeout(self) -> None:
+        self.loaded.emit("CPU")
+
+
+class CountingListener:
+    """Wraps the window's listener; counts batches in the training thread itself."""
+
+    def __init__(self, inner: Any, steps: list[int]) -> None:
+        self._inner = inner
+        self._steps = steps
+
+    def on_run_start(self, info: RunStarted) -> None:
+        self._inner.on_run_start(info)
+
+    def on_batch(self, record: BatchRecord) -> None:
+        self._steps.append(record.step)
+        self._inner.on_batch(record)
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self._inner.on_epoch(record)
+
+    def on_run_end(self, info: RunFinished) -> None:
+        self._inner.on_run_end(info)
+
+
+def counting_train(steps: list[int]) -> Any:
+    """The core's train, with every batch counted where it happens."""
+
+    def train(config: RunConfig, split: Any, *, listener: Any, **kwargs: Any) -> Any:
+        from model.training import train as core_train
+
+        return core_train(config, split, listener=CountingListener(listener, steps), **kwargs)
+
+    return train
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings):  # noqa: ANN001, ANN201
+    """A factory of shown windows with injectable parts; warnings are collected, not shown."""
+
+    def make(**kwargs: Any) -> MainWindow:
+        kwargs.setdefault("loader", InstantLoader())
+        warnings: list[tuple[str, str]] = []
+        kwargs.setdefault("warn", lambda parent, title, text: warnings.append((title, text)))
+        window = MainWindow(kwargs.pop("settings", settings), **kwargs)
+        window.warnings = warnings  # type: ignore[attr-defined]
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.start_loading()
+        return window
+
+    return make
+
+
+def wait_ready(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: window.tf_ready and window.train_action.isEnabled(), timeout=RUN_TIMEOUT_MS)
+
+
+def wait_idle(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: not window.running, timeout=RUN_TIMEOUT_MS)
+
+
+def points(curve: Any) -> int:
+    x, _ = curve.getOriginalDataset()
+    return 0 if x is None else len(x)
+
+
+# ---------------------------------------------------------------------- layout
+
+
+def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    assert window.designer.isVisible()
+    assert window.settings_panel.isVisible()
+    assert window.plots.isVisible()
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["Training", "Results", "Draw"]
+    window.show_draw_action.trigger()
+    assert window.canvas.isVisible()
+    assert window.show_draw_action.shortcut() == QKeySequence("Ctrl+D")
+
+
+def test_menus_have_the_expected_shortcuts(make_window) -> None:  # noqa: ANN001
+    window = make_window()
+    expected = {
+        window.new_action: QKeySequence(QKeySequence.StandardKey.New),
+        window.open_action: QKeySequence(QKeySequence.StandardKey.Open),
+        window.save_action: QKeySequence(QKeySequence.StandardKey.Save),
+        window.save_as_action: QKeySequence("Ctrl+Shift+S"),
+        window.quit_action: QKeySequence("Ctrl+Q"),
+        window.train_action: QKeySequence("Ctrl+Return"),
+        window.stop_action: QKeySequence("Esc"),
+    }
+    for action, keys in expected.items():
+        assert action.shortcut() == keys, action.text()
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Run", "&View"]
+    presets = [action.text() for action in window.presets_menu.actions()]
+    assert load_preset("mlp").name in presets and len(presets) >= 3
+
+
+def test_a_preset_loads_into_the_panels(make_window) -> None:  # noqa: ANN001
+    window = make_window()
+    action = next(a for a in window.presets_menu.actions() if a.data() == "mlp")
+    action.trigger()
+    assert window.designer.layers() == load_preset("mlp").layers
+    assert window.current_config() == load_preset("mlp")
+
+
+def test_train_waits_for_tensorflow_then_enables(make_window, qtbot) -> None:  # noqa: ANN001
+    from gui.tf_loader import TensorFlowLoader
+
+    window = make_window(loader=TensorFlowLoader())
+    if not window.tf_ready:  # TensorFlow may already be loaded by an earlier test
+        assert not window.train_action.isEnabled()
+        assert window.train_disabled_reason == "Loading TensorFlow…"
+        assert window.device_label.text() == "Loading TensorFlow…"
+    wait_ready(qtbot, window)
+    assert window.train_disabled_reason == ""
+    assert window.device_label.text().startswith(("Device: CPU", "Device: GPU"))
+
+
+def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    wait_ready(qtbot, window)
+    window.set_config(
+        DIGITS_MLP.replace(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=7, activation="softmax")))
+    )
+    qtbot.waitUntil(lambda: not window.train_action.isEnabled(), timeout=5000)
+    assert window.train_disabled_reason.startswith("Fix the layer stack first:")
+    window.set_config(DIGITS_MLP)
+    qtbot.waitUntil(window.train_action.isEnabled, timeout=5000)
+
+
+# ---------------------------------------------------------------------- files and settings
+
+
+def test_save_writes_the_config_and_opens_it_again(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    target = tmp_path / "run.json"
+    assert window.save_to(target)
+    assert load_config(target) == DIGITS_MLP
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "settings.ini") == [
+        "run.json"
+    ]  # no temp left
+    window.set_config(RunConfig())
+    assert window.open_file(target)
+    assert window.current_config() == DIGITS_MLP
+    assert window.windowTitle().startswith("run.json")
+
+
+def test_a_bad_file_is_reported_and_nothing_is_lost(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    bad = tmp_path / "bad.json"
+    raw = json.loads(DIGITS_MLP.to_json())
+    raw["layers"][1]["units"] = -3
+    bad.write_text(json.dumps(raw))
+    assert not window.open_file(bad)
+    title, text = window.warnings[-1]
+    assert title == "Cannot open configuration"
+    assert "layers[1].units" in text
+    assert window.current_config() == DIGITS_MLP
+
+
+def test_a_failed_save_leaves_the_old_file(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    assert not window.save_to(folder)  # a folder cannot be replaced by a file
+    assert window.warnings[-1][0] == "Cannot save configuration"
+    assert folder.is_dir()
+
+
+def test_geometry_and_config_are_remembered(make_window, settings: QSettings) -> None:  # noqa: ANN001
+    first = make_window()
+    first.set_config(DIGITS_MLP)
+    first.resize(701, 503)  # inside the offscreen screen (800x800)
+    first.close()
+    second = make_window()
+    assert second.current_config() == DIGITS_MLP
+    assert (second.width(), second.height()) == (701, 503)
+    assert settings.fileName().endswith("settings.ini")
+
+
+# ---------------------------------------------------------------------- runs (fakes)
+
+
+def blocking_train(release: threading.Event) -> Any:
+    """A train that reports one batch, then waits for ``release`` (or a stop)."""
+
+    def train(config: RunConfig, split: Any, *, listener: Any, control: Any, run_id: int, **_: Any) -> Any:
+        names = ("L2_Dense",)
+        listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, names, 0.1))
+        g = np.array([0.3])
+        listener.on_batch(BatchRecord(run_id, 0, 0, 0, 1.0, 0.5, 0.1, g, g, 5.0, 0.1, 1.0))
+        while not release.wait(0.01) and not control.stop_requested:
+            pass
+        finished = RunFinished(run_id, "stopped" if control.stop_requested else "completed", "done", 0)
+        listener.on_run_end(finished)
+        return dataclasses.make_dataclass("R", ["run_id", "finished", "evaluation"])(run_id, finished, None)
+
+    return train
+
+
+def fake_prepare(config: RunConfig) -> tuple[Any, DataReady]:
+    return object(), DataReady(-1, "train 10 · validation 0 · test 0", "synthetic", None, ("a", "b"), (2,))
+
+
+def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:  # noqa: ANN001
+    release = threading.Event()
+    window = make_window(prepare=fake_prepare, train=blocking_train(release))
+    wait_ready(qtbot, window)
+    window.train()
+    qtbot.waitUntil(
+        lambda: window.active_run is not None and window.active_run.last_batch is not None, timeout=10_000
+    )
+    current = window.current_run_id
+    g = np.array([0.1])
+    stale = current - 1
+    window._on_batch(BatchRecord(stale, 0, 5, 5, 9.0, 0.1, 0.1, g, g, 1.0, 0.5, 1.0))
+    window._on_epoch(EpochRecord(stale, 0, 9.0, 0.1, None, None, 0.1, g, g, 1.0, 1.0))
+    window._on_run_ended(RunFinished(stale, "nan", "loss became NaN", 0))
+    assert len(window.plots.series.batches) == 1
+    assert len(window.plots.series.epochs) == 0
+    assert window.message_bar.text() == ""
+    window._on_batch(BatchRecord(current, 0, 1, 1, 0.9, 0.6, 0.1, g, g, 1.0, 0.2, 1.0))
+    assert len(window.plots.series.batches) == 2
+    release.set()
+    wait_idle(qtbot, window)
+
+
+def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:  # noqa: ANN001
+    release = threading.Event()
+    answers: list[bool] = [False, True]
+    questions: list[str] = []
+
+    def ask(parent: Any, title: str, text: str) -> bool:
+        questions.append(text)
+        return answers.pop(0)
+
+    window = make_window(prepare=fake_prepare, train=blocking_train(release), ask=ask)
+    wait_ready(qtbot, window)
+    window.train()
+    qtbot.waitUntil(
+        lambda: window.active_run is not None and window.active_run.last_batch is not None, timeout=10_000
+    )
+    first = window.current_run_id
+    window.train()  # answered No: nothing changes
+    assert window.current_run_id == first and not window.active_run.control.stop_requested
+    window.train()  # answered Yes: the first run stops, then the second starts
+    assert len(questions) == 2
+    qtbot.waitUntil(
+        lambda: window.active_run is not None and window.active_run.run_id == first + 1, timeout=10_000
+    )
+    assert window.message_bar.text() == ""  # the first run's "stopped" was stale by then
+    release.set()
+    wait_idle(qtbot, window)
+
+
+def test_a_nan_ending_is_shown(make_window, qtbot) -> None:  # noqa: ANN001
+    def nan_train(config: RunConfig, split: Any, *, listener: Any, run_id: int, **_: Any) -> Any:
+        listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, ("L2_Dense",), 10.0))
+        finished = RunFinished(run_id, "nan", "the loss became NaN at epoch 1, batch 4", 0)
+        listener.on_run_end(finished)
+        return dataclasses.make_dataclass("R", ["run_id", "finished", "evaluation"])(run_id, finished, None)
+
+    window = make_window(prepare=fake_prepare, train=nan_train)
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    assert window.message_bar.level == "error"
+    assert "NaN" in window.message_bar.text() and "smaller learning rate" in window.message_bar.text()
+    assert window.train_action.isEnabled()
+
+
+def test_format_helpers() -> None:
+    assert format_duration(75.2) == "1:15"
+    assert format_duration(3725) == "1:02:05"
+    g = np.array([1.0])
+    rec = BatchRecord(1, 1, 9, 19, 0.5, 0.9, 1e-3, g, g, 1234.0, 0.5, 65.0)
+    info = RunStarted(1, 4, 0, 10, 32, 320, 0, 0, ("a",), 1e-3)
+    assert format_progress(rec, info) == "epoch 2/4 · batch 10/10 · 1,234 samples/s · 1:05 left"
+
+
+# ---------------------------------------------------------------------- real runs
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    window.train_action.trigger()
+    assert window.running
+    wait_idle(qtbot, window)
+    assert window.message_bar.level in ("", "info"), window.message_bar.text()
+    plots = window.plots
+    plots.refresh()
+    assert points(plots.loss_batch_curve) == 8  # 240 training samples / 32
+    assert points(plots.loss_smooth_curve) == 8
+    assert points(plots.accuracy_batch_curve) == 8
+    assert points(plots.loss_epoch_curve) == 1 and points(plots.val_loss_curve) == 1
+    assert points(plots.accuracy_epoch_curve) == 1 and points(plots.val_accuracy_curve) == 1
+    assert [c.name() for c in plots._grad_curves] == list(window.last_result.layer_names)
+    assert all(points(c) == 8 for c in plots._grad_curves)
+    assert plots.heatmap_image.image.shape == (len(window.last_result.layer_names), 8)
+    assert window.results.table.rowCount() == 10
+    assert window.results.summary.text().startswith("<b>Test accuracy")
+    assert window.tabs.tabText(1).startswith("Results (")
+    assert "train 240" in window.data_label.text()
+    assert window.settings_panel.isEnabled() and window.designer.isEnabled()
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:  # noqa: ANN001
+    steps: list[int] = []
+    window = make_window(train=counting_train(steps))
+    window.set_config(SLOW_RUN)
+    wait_ready(qtbot, window)
+    window.train()
+    qtbot.waitUntil(lambda: len(steps) >= 5, timeout=RUN_TIMEOUT_MS)
+    window.stop_action.trigger()
+    at_stop = len(steps)
+    assert not window.stop_action.isEnabled()
+    wait_idle(qtbot, window)
+    assert len(steps) <= at_stop + 1
+    assert window.message_bar.text().startswith("Stopped")
+    assert window.train_action.isEnabled()
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_pause_change_learning_rate_resume(make_window, qtbot) -> None:  # noqa: ANN001
+    steps: list[int] = []
+    window = make_window(train=counting_train(steps))
+    window.set_config(SLOW_RUN.replace(epochs=1))
+    wait_ready(qtbot, window)
+    window.train()
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=RUN_TIMEOUT_MS)
+    window.pause_action.trigger()
+    assert window.pause_action.text() == "&Resume"
+    # Let the batch in flight finish and its record arrive, then check the run holds still.
+    qtbot.wait(300)
+    held = len(steps)
+    qtbot.waitUntil(lambda: window.active_run.batches_seen == held, timeout=5000)
+    qtbot.wait(200)
+    assert len(steps) == held
+
+    opt = dataclasses.replace(SLOW_RUN.optimizer, learning_rate=0.01)
+    window.settings_panel.set_config(window.current_config().replace(optimizer=opt))
+    assert window.settings_panel.learning_rate() == pytest.approx(0.01)
+    window.pause_action.trigger()  # Resume
+    assert window.pause_action.text() == "&Pause"
+    assert window.plots.marker_steps() == [held]  # the next step is the first at 0.01
+    run = window.active_run
+    wait_idle(qtbot, window)
+    assert any("learning rate" in record.note for record in run.history), [r.note for r in run.history]
+    assert window.last_result.history[-1].learning_rate == pytest.approx(0.01)
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:  # noqa: ANN001
+    steps: list[int] = []
+    window = make_window(train=counting_train(steps))
+    window.set_config(SLOW_RUN)
+    wait_ready(qtbot, window)
+    window.train()
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=RUN_TIMEOUT_MS)
+    assert window.close()
+    assert not window.running
+    assert running_threads() == []
+    assert len(steps) < 3 * 240
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    missing = tmp_path / "no-such-data.npz"
+    window.set_config(DIGITS_MLP.replace(data=DataSpec(name="file", path=str(missing))))
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    assert window.message_bar.level == "error"
+    assert "no-such-data.npz" in window.message_bar.text()
+    assert window.train_action.isEnabled()
+
+    window.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    assert window.message_bar.level != "error"
+    assert window.last_result is not None and window.last_result.evaluation is not None
