@@ -14,15 +14,17 @@ working when the user sets a new rate while paused.
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
 from model.builder import TrainingProbe
-from model.config import ScheduleSpec
+from model.config import RunConfig, ScheduleSpec
 from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
 
 # An improvement smaller than this does not count (Keras's ReduceLROnPlateau default).
@@ -56,7 +58,7 @@ class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
             return float(s.factor**epoch)
         if s.kind == "cosine":
             floor = min(s.min_learning_rate / self.base_rate, 1.0)
-            progress = epoch / max(1, self.epochs)
+            progress = min(1.0, epoch / max(1, self.epochs))
             return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
         if s.kind == "plateau":
             return self._plateau_multiplier
@@ -278,3 +280,54 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
                 self.best_epoch = epoch
                 self.best_weights = self.inner.get_weights()
         self.listener.on_epoch(record)
+
+
+class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
+    """Autosave: after every epoch, write the run so far to a folder, atomically.
+
+    A crash or a killed process then loses at most the current epoch. The folder is a run
+    folder (see :mod:`model.runio`): ``model.keras`` holds the latest epoch-end weights,
+    ``best.keras`` the best so far, with the history, configuration and optimizer state,
+    and ``autosave.json`` says how far the run got (``status`` is ``running`` until the
+    run ends).
+    """
+
+    def __init__(self, folder: Path, stream: StreamingCallback, config: RunConfig, total_epochs: int) -> None:
+        super().__init__()
+        self.folder = folder
+        self.stream = stream
+        self.config = config
+        self.total_epochs = total_epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        from model import runio
+        from model.fileio import write_text_atomic, write_with_atomic
+
+        stream, folder = self.stream, self.folder
+        inner = stream.inner
+        write_with_atomic(folder / runio.MODEL_FILE, lambda tmp: inner.save(tmp), suffix=".keras")
+        if stream.best_epoch == epoch:
+            write_with_atomic(folder / "best.keras", lambda tmp: inner.save(tmp), suffix=".keras")
+        write_text_atomic(folder / runio.CONFIG_FILE, self.config.to_json())
+        names = tuple(layer.name for layer in inner.layers if layer.trainable_weights)
+        write_text_atomic(folder / runio.HISTORY_FILE, runio.history_csv(stream.history, names))
+        runio.save_training_state(
+            folder / runio.STATE_FILE, runio.optimizer_state(self.model.optimizer), len(stream.history)
+        )
+        write_autosave_status(folder, "running", len(stream.history), self.total_epochs, stream.best_epoch)
+
+
+def write_autosave_status(folder: Path, status: str, epochs_done: int, total_epochs: int, best_epoch: int | None) -> None:
+    from model.fileio import write_text_atomic
+
+    info = {
+        "status": status,
+        "epochs_done": epochs_done,
+        "epochs": total_epochs,
+        "best_epoch": None if best_epoch is None else best_epoch + 1,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    write_text_atomic(folder / AUTOSAVE_FILE, json.dumps(info, indent=2) + "\n")
+
+
+AUTOSAVE_FILE = "autosave.json"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,11 @@ from model.builder import (
     one_hot,
     tracked_layers,
 )
-from model.callbacks import LearningRateController, StreamingCallback
+from model.callbacks import CheckpointCallback, LearningRateController, StreamingCallback, write_autosave_status
 from model.config import RunConfig
+from model.errors import BuildError
 from model.evaluation import Evaluation, evaluate_predictions
+from model.runio import optimizer_state, restore_optimizer_state
 from model.events import (
     EpochRecord,
     NullListener,
@@ -44,6 +47,7 @@ from model.events import (
 
 if TYPE_CHECKING:
     from model.data import Split
+    from model.runio import SavedRun
 
 EVAL_BATCH_SIZE = 1024
 
@@ -65,7 +69,21 @@ class RunResult:
     evaluation: Evaluation | None
     layer_names: tuple[str, ...]
     best_epoch: int | None = None
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def _start_from(resume: SavedRun, inner: keras.Model, trainer: InstrumentedModel) -> None:
+    """Load a saved run's weights and optimizer state into a freshly built model."""
+    try:
+        inner.set_weights(resume.model.get_weights())
+    except ValueError:
+        raise BuildError(
+            "the saved model's weights do not fit the configured layers; resume with the "
+            "configuration saved with the model, or start a new run"
+        ) from None
+    if resume.optimizer_state:
+        restore_optimizer_state(trainer.optimizer, inner.trainable_variables, resume.optimizer_state)
 
 
 def describe_device() -> str:
@@ -120,8 +138,15 @@ def train(
     mailbox: PredictionMailbox | None = None,
     run_id: int = 0,
     evaluate: bool = True,
+    resume: SavedRun | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> RunResult:
     """Build the model for ``config`` and train it on ``split``, reporting to ``listener``.
+
+    With ``resume`` (a run folder read by :func:`model.runio.load_run`), training starts
+    from its weights and optimizer state and runs ``config.epochs`` more epochs, numbered
+    after its history, which the result continues. With ``checkpoint_dir``, the run so far
+    is autosaved there after every epoch (:class:`~model.callbacks.CheckpointCallback`).
 
     Raises:
         ProjectError: when the stack cannot be built for this data (before any training).
@@ -146,6 +171,14 @@ def train(
         metrics=["accuracy"],
     )
 
+    initial_epoch = 0
+    prior_history: list[EpochRecord] = []
+    if resume is not None:
+        _start_from(resume, inner, trainer)
+        prior_history = list(resume.history)
+        initial_epoch = len(prior_history)
+    total_epochs = initial_epoch + config.epochs
+
     n_train = len(split.x_train)
     batch_size = config.effective_batch_size(n_train)
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
@@ -153,7 +186,7 @@ def train(
     has_val = len(split.x_val) > 0
     validation = (split.x_val, one_hot(split.y_val, num_classes)) if has_val else None
 
-    lr_controller = LearningRateController(config.schedule, config.optimizer.learning_rate, config.epochs)
+    lr_controller = LearningRateController(config.schedule, config.optimizer.learning_rate, total_epochs)
     stream = StreamingCallback(
         run_id=run_id,
         probe=probe,
@@ -164,9 +197,10 @@ def train(
         lr_controller=lr_controller,
         report_every=config.report_every,
         steps_per_epoch=steps_per_epoch,
-        epochs=config.epochs,
+        epochs=total_epochs,
         batch_size=batch_size,
         n_train=n_train,
+        initial_epoch=initial_epoch,
     )
     callbacks: list[keras.callbacks.Callback] = [lr_controller, stream]
     early: keras.callbacks.EarlyStopping | None = None
@@ -181,12 +215,15 @@ def train(
             mode="max" if monitor.endswith("accuracy") else "min",
         )
         callbacks.append(early)
+    checkpoint_folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if checkpoint_folder is not None:
+        callbacks.append(CheckpointCallback(checkpoint_folder, stream, config, total_epochs))
 
     listener.on_run_start(
         RunStarted(
             run_id=run_id,
-            epochs=config.epochs,
-            initial_epoch=0,
+            epochs=total_epochs,
+            initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
             batch_size=batch_size,
             n_train=n_train,
@@ -205,7 +242,8 @@ def train(
             split.x_train,
             y_train,
             batch_size=batch_size,
-            epochs=config.epochs,
+            epochs=total_epochs,
+            initial_epoch=initial_epoch,
             validation_data=validation,
             validation_batch_size=min(EVAL_BATCH_SIZE, max(1, len(split.x_val))),
             shuffle=True,
@@ -219,13 +257,14 @@ def train(
                 f"early stopping: {early.monitor} did not improve for {config.early_stopping.patience} "
                 f"epochs; stopped after epoch {early.stopped_epoch + 1}"
             )
-        best_epoch: int | None = len(stream.history) - 1 if stream.history else None
+        best_epoch: int | None = stream.history[-1].epoch if stream.history else None
         if reason in ("stopped", "nan") and stream.best_weights is not None:
             # A run cut short keeps its best epoch-end weights, not a half-updated state.
             inner.set_weights(stream.best_weights)
             best_epoch = stream.best_epoch
         elif reason == "early_stopping" and config.early_stopping.restore_best_weights and early is not None:
             best_epoch = early.best_epoch
+        state = optimizer_state(trainer.optimizer)
     finally:
         if mailbox is not None:
             mailbox.detach()
@@ -236,7 +275,10 @@ def train(
     weights_finite = all(np.all(np.isfinite(w)) for w in inner.get_weights())
     if evaluate and weights_finite:
         evaluation = evaluate_model(inner, split.x_test, split.y_test, class_names, config.loss)
-    epochs_completed = sum(1 for r in stream.history if "partial epoch" not in r.note)
+    history = prior_history + stream.history
+    epochs_completed = sum(1 for r in history if "partial epoch" not in r.note)
+    if checkpoint_folder is not None and checkpoint_folder.exists():
+        write_autosave_status(checkpoint_folder, "finished", len(history), total_epochs, best_epoch)
     finished = RunFinished(
         run_id=run_id,
         reason=reason,
@@ -250,10 +292,11 @@ def train(
         run_id=run_id,
         config=config,
         model=inner,
-        history=list(stream.history),
+        history=history,
         finished=finished,
         evaluation=evaluation,
         layer_names=layer_names,
         best_epoch=best_epoch,
+        optimizer_state=state,
         info={"seconds": time.perf_counter() - started, "batch_size": batch_size, "n_train": n_train},
     )

@@ -212,7 +212,9 @@ def test_run_folder_and_clean_process_load(tmp_path: Path) -> None:
     split = synthetic_split(n_train=128)
     result = train(small_config(epochs=2, schedule=ScheduleSpec(kind="step", step_epochs=1)), split)
     out = save_run(result, tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "metrics.json", "model.keras"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+    ]
 
     rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
@@ -239,3 +241,64 @@ def test_training_is_reproducible_from_the_seed() -> None:
     a = train(small_config(epochs=1), split, evaluate=False)
     b = train(small_config(epochs=1), split, evaluate=False)
     assert a.history[0].loss == pytest.approx(b.history[0].loss, rel=1e-6)
+
+
+def test_resume_continues_weights_optimizer_state_and_history(tmp_path: Path) -> None:
+    from model.runio import load_run
+
+    split = synthetic_split(n_train=128)
+    config = small_config(epochs=2, optimizer=OptimizerSpec(name="adam", learning_rate=0.01))
+    first = train(config, split)
+    save_run(first, tmp_path / "run")
+    saved = load_run(tmp_path / "run")
+    assert len(saved.history) == 2 and saved.layer_names == first.layer_names
+    assert saved.optimizer_state, "the optimizer state was saved"
+    iterations = next(v for k, v in saved.optimizer_state.items() if k.endswith("iteration"))
+    assert int(iterations) == 2 * 4  # two epochs of four batches
+
+    listener = RecordingListener()
+    resumed = train(config.replace(epochs=2), split, listener=listener, resume=saved)
+    assert [r.epoch for r in resumed.history] == [0, 1, 2, 3]
+    assert listener.started[0].initial_epoch == 2 and listener.started[0].epochs == 4
+    assert [b.epoch for b in listener.batches][0] == 2 and listener.batches[0].step == 8
+    # Continuing really continues: the first resumed epoch starts from the saved weights,
+    # so its loss is close to where the first run ended, not to a fresh start's.
+    fresh = train(config.replace(epochs=1), split, evaluate=False)
+    assert abs(resumed.history[2].loss - first.history[1].loss) < abs(fresh.history[0].loss - first.history[1].loss)
+
+
+def test_resume_with_a_different_stack_is_refused(tmp_path: Path) -> None:
+    from model.errors import BuildError
+    from model.runio import load_run
+
+    split = synthetic_split(n_train=64)
+    save_run(train(small_config(epochs=1), split, evaluate=False), tmp_path / "run")
+    other = small_config(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")))
+    with pytest.raises(BuildError, match="do not fit the configured layers"):
+        train(other, split, resume=load_run(tmp_path / "run"))
+
+
+def test_autosave_checkpoints_every_epoch(tmp_path: Path) -> None:
+    from model.runio import load_run
+
+    control = RunControl()
+    folder = tmp_path / "autosave"
+
+    class StopInEpochThree(NullListener):
+        def on_epoch(self, record) -> None:
+            if record.epoch == 1:
+                status = json.loads((folder / "autosave.json").read_text()) if (folder / "autosave.json").exists() else None
+                # The checkpoint for this epoch is written right after the record.
+                assert status is None or status["epochs_done"] == 1
+
+        def on_batch(self, record) -> None:
+            if record.epoch == 2:
+                control.stop()
+
+    train(small_config(epochs=5), synthetic_split(n_train=128), listener=StopInEpochThree(), control=control,
+          checkpoint_dir=folder)
+    status = json.loads((folder / "autosave.json").read_text())
+    assert status["status"] == "finished" and status["epochs_done"] == 3
+    assert (folder / "best.keras").is_file()
+    saved = load_run(folder)
+    assert len(saved.history) == 3 and saved.optimizer_state
