@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -30,11 +30,15 @@ from model.builder import (
     one_hot,
     tracked_layers,
 )
-from model.callbacks import CheckpointCallback, LearningRateController, StreamingCallback, write_autosave_status
+from model.callbacks import (
+    CheckpointCallback,
+    LearningRateController,
+    StreamingCallback,
+    write_autosave_status,
+)
 from model.config import RunConfig
 from model.errors import BuildError
 from model.evaluation import Evaluation, evaluate_predictions
-from model.runio import optimizer_state, restore_optimizer_state
 from model.events import (
     EpochRecord,
     NullListener,
@@ -44,6 +48,7 @@ from model.events import (
     RunStarted,
     TrainingListener,
 )
+from model.runio import optimizer_state, restore_optimizer_state
 
 if TYPE_CHECKING:
     from model.data import Split
