@@ -157,7 +157,8 @@ def restore_optimizer_state(optimizer: Any, weights: Any, state: dict[str, np.nd
 
 def save_training_state(path: Path, state: dict[str, np.ndarray], epochs_done: int) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, __epochs_done__=np.array(epochs_done), **state)
+    arrays: dict[str, Any] = {"__epochs_done__": np.array(epochs_done), **state}
+    np.savez(buffer, **arrays)
     write_bytes_atomic(path, buffer.getvalue())
 
 
