@@ -184,8 +184,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     _quiet_tensorflow()
     model = load_model_safe(args.model)
-    from model.inference import adapt_batch
-    from model.training import make_predictor
+    from model.inference import adapt_batch, make_predictor
 
     predict = make_predictor(model)
     for image_path in args.images:

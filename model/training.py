@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from model.events import (
     RunStarted,
     TrainingListener,
 )
+from model.inference import make_predictor
 from model.runio import optimizer_state, restore_optimizer_state
 
 if TYPE_CHECKING:
@@ -102,22 +102,6 @@ def describe_device() -> str:
         name = gpus[0].name
     more = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
     return f"GPU: {name}{more}"
-
-
-def make_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
-    """A compiled single-call inference function (about 1-2 ms; ``model.predict`` costs ~100 ms).
-
-    Call it only from the thread that owns ``model``.
-    """
-
-    @tf.function(reduce_retracing=True)
-    def _forward(x: tf.Tensor) -> tf.Tensor:
-        return model(x, training=False)
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        return np.asarray(_forward(tf.convert_to_tensor(np.asarray(x, dtype=np.float32))))
-
-    return predict
 
 
 def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:

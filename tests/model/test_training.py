@@ -21,8 +21,9 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from model.builder import build_inference_model, one_hot  # noqa: E402
+from model.inference import make_predictor  # noqa: E402
 from model.runio import save_run  # noqa: E402
-from model.training import make_predictor, train  # noqa: E402
+from model.training import train  # noqa: E402
 
 SMALL = (
     LayerSpec("Flatten"),
