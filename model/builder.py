@@ -28,6 +28,9 @@ from model.config import AugmentationSpec, LayerSpec, OptimizerSpec, RunConfig
 from model.errors import BuildError
 from model.shapes import Shape, analyze, layer_name
 
+# How often (in steps) the training step refreshes the per-layer weight norms.
+WEIGHT_NORM_EVERY = 10
+
 LOSS_FUNCTIONS: dict[str, str] = {
     "crossentropy": "categorical_crossentropy",
     "mse": "mean_squared_error",
@@ -246,6 +249,12 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
                 x = tf.where(pick < half, thick, tf.where(pick < self._thickness, thin, x))
         return x
 
+    def _layer_norms(self, tensors: Any) -> tf.Tensor:
+        """The L2 norm over each tracked layer's tensors (``l2_loss`` is sum(t**2) / 2)."""
+        return tf.stack(
+            [tf.sqrt(2.0 * tf.add_n([tf.nn.l2_loss(tensors[i]) for i in group])) for group in self._groups]
+        )
+
     def train_step(self, data: Any) -> Any:
         x, y = data[0], data[1]
         x = self._augment_batch(x)
@@ -257,15 +266,19 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         grads = tape.gradient(loss, weights)
         self.optimizer.apply_gradients(zip(grads, weights, strict=True))
 
-        grad_norms = tf.stack(
-            [tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(grads[i])) for i in group])) for group in self._groups]
-        )
-        weight_norms = tf.stack(
-            [tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(weights[i])) for i in group])) for group in self._groups]
+        grad_norms = self._layer_norms(grads)
+        probe = self._probe
+        # Weights move little from one batch to the next, so their norms (a full pass over
+        # every weight) are refreshed every WEIGHT_NORM_EVERY steps; epoch-end figures are
+        # exact (see StreamingCallback).
+        n = probe.n_layers
+        weight_norms = tf.cond(
+            self.optimizer.iterations % WEIGHT_NORM_EVERY == 1,
+            lambda: self._layer_norms(weights),
+            lambda: probe.batch_stats[2 + n :],
         )
         correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
         head = tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
-        probe = self._probe
         probe.batch_stats.assign(tf.concat([head, grad_norms, weight_norms], axis=0))
         probe.grad_norm_sum.assign_add(grad_norms)
         probe.batch_count.assign_add(1.0)

@@ -245,6 +245,16 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             )
         )
 
+    def _weight_norms(self) -> np.ndarray:
+        """Exact per-layer weight norms of the inner model, now (once per epoch)."""
+        return np.array(
+            [
+                np.sqrt(sum(float(np.sum(np.square(w.numpy(), dtype=np.float64))) for w in layer.trainable_weights))
+                for layer in self.inner.layers
+                if layer.trainable_weights
+            ]
+        )
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         seconds = self._now() - self._epoch_start - self._epoch_paused
@@ -267,7 +277,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             val_accuracy=None if val_acc is None else float(val_acc),
             learning_rate=self.lr.rate,
             grad_norms=self.probe.epoch_mean_grad_norms(),
-            weight_norms=self.probe.read()[3],
+            weight_norms=self._weight_norms(),
             seconds=seconds,
             samples_per_second=samples / seconds if seconds > 0 else 0.0,
             note="; ".join(notes),

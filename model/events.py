@@ -42,8 +42,8 @@ class BatchRecord:
 
     ``loss`` and ``accuracy`` are this batch's own values, not Keras's running means.
     ``grad_norms`` and ``weight_norms`` have one entry per layer in
-    :attr:`RunStarted.layer_names`: the L2 norm over all of that layer's gradients
-    (or weights) for this batch.
+    :attr:`RunStarted.layer_names`: the L2 norm over all of that layer's gradients for
+    this batch, and over its weights as of at most ``WEIGHT_NORM_EVERY`` (10) steps ago.
     """
 
     run_id: int
