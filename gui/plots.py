@@ -16,15 +16,18 @@ Run ``python -m gui.plots`` to see the panel on its own, fed with synthetic reco
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+from html import escape
 from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -47,6 +50,18 @@ RECENT_BATCHES: Final = 20
 
 REFRESH_INTERVAL_MS: Final = 33
 """At most about 30 redraws a second, however fast records arrive."""
+
+MAX_REFRESH_INTERVAL_MS: Final = 500
+"""At least two redraws a second while records arrive, however slow drawing is."""
+
+FRAME_BUDGET: Final = 0.1
+"""The share of the GUI thread that redrawing may take while a run streams in.
+
+A redraw costs the GUI thread (and, through Python's GIL, the training thread) several
+milliseconds; on a slow or busy machine 30 of them a second would slow training down
+noticeably. The refresh interval therefore grows to ten times the measured cost of the
+last redraws, between :data:`REFRESH_INTERVAL_MS` and :data:`MAX_REFRESH_INTERVAL_MS`.
+"""
 
 SMOOTHING: Final = 0.9
 """Weight of the past in the exponential moving average of batch loss and accuracy."""
@@ -257,6 +272,7 @@ class TrainingPlots(QWidget):
         self.series = RunSeries()
         self._previous: RunSeries | None = None
         self._dirty = False
+        self._frame_ms = 0.0  # smoothed cost of one redraw
         self._flags: dict[str, str] = {}
         self._grad_curves: list[pg.PlotDataItem] = []
         self._previous_grad_curves: list[pg.PlotDataItem] = []
@@ -287,7 +303,15 @@ class TrainingPlots(QWidget):
         for plot in (self.accuracy_plot, self.grad_plot, self.heatmap_plot):
             plot.setXLink(self.loss_plot)
 
-        self.grad_legend = self.grad_plot.addLegend(offset=(-10, 10), labelTextColor=self._foreground)
+        # Keys and legends are labels beside the plots, not pyqtgraph legends inside them:
+        # those hid the newest points and were redrawn, in Python, with every frame.
+        self.curves_key = QLabel(self._curves_key_html())
+        self.curves_key.setTextFormat(Qt.TextFormat.RichText)
+        self.curves_key.setWordWrap(True)
+        self.curves_key.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.grad_legend = QLabel()
+        self.grad_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.grad_legend.setWordWrap(True)
         self._make_curves()
         self._make_heatmap()
         self._set_heatmap_ticks()
@@ -330,6 +354,10 @@ class TrainingPlots(QWidget):
             plot.getAxis(axis).setPen(self._foreground)
             plot.getAxis(axis).setTextPen(self._foreground)
         plot.showGrid(x=True, y=True, alpha=0.15)
+        for axis in ("left", "bottom"):
+            # Cached as pixmaps: a new point dirties the whole view, axes and grid included,
+            # and replaying their drawing every frame cost more than drawing the curves.
+            plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         plot.setMenuEnabled(False)
@@ -339,12 +367,12 @@ class TrainingPlots(QWidget):
         faint = QColor(TRAIN_COLOR)
         faint.setAlpha(70)
         self.loss_batch_curve = self.loss_plot.plot(pen=pg.mkPen(faint), name="batch loss")
-        self.loss_smooth_curve = self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="smoothed")
+        self.loss_smooth_curve = self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOR), name="smoothed")
         self.loss_epoch_curve = self.loss_plot.plot(
             pen=None, symbol="o", symbolSize=7, symbolBrush=TRAIN_COLOR, symbolPen=None, name="epoch (train)"
         )
         self.val_loss_curve = self.loss_plot.plot(
-            pen=pg.mkPen(VALIDATION_COLOR, width=2),
+            pen=pg.mkPen(VALIDATION_COLOR),
             symbol="s",
             symbolSize=7,
             symbolBrush=VALIDATION_COLOR,
@@ -352,27 +380,19 @@ class TrainingPlots(QWidget):
             name="epoch (validation)",
         )
         self.accuracy_batch_curve = self.accuracy_plot.plot(pen=pg.mkPen(faint))
-        self.accuracy_smooth_curve = self.accuracy_plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2))
+        self.accuracy_smooth_curve = self.accuracy_plot.plot(pen=pg.mkPen(TRAIN_COLOR))
         self.accuracy_epoch_curve = self.accuracy_plot.plot(
             pen=None, symbol="o", symbolSize=7, symbolBrush=TRAIN_COLOR, symbolPen=None
         )
         self.val_accuracy_curve = self.accuracy_plot.plot(
-            pen=pg.mkPen(VALIDATION_COLOR, width=2),
+            pen=pg.mkPen(VALIDATION_COLOR),
             symbol="s",
             symbolSize=7,
             symbolBrush=VALIDATION_COLOR,
             symbolPen=None,
         )
-        legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=self._foreground)
-        for curve in (
-            self.loss_batch_curve,
-            self.loss_smooth_curve,
-            self.loss_epoch_curve,
-            self.val_loss_curve,
-        ):
-            legend.addItem(curve, curve.name())
-        # The previous run: faint and dashed, never in a legend.
-        prev_pen = pg.mkPen(QColor(128, 128, 128, 120), width=2, style=Qt.PenStyle.DashLine)
+        # The previous run: faint and dashed.
+        prev_pen = pg.mkPen(QColor(128, 128, 128, 140), style=Qt.PenStyle.DashLine)
         self.previous_loss_curve = pg.PlotDataItem(pen=prev_pen)
         self.previous_val_loss_curve = pg.PlotDataItem(
             pen=prev_pen, symbol="s", symbolSize=5, symbolBrush=QColor(128, 128, 128, 120), symbolPen=None
@@ -407,7 +427,7 @@ class TrainingPlots(QWidget):
 
     def _build_layout(self) -> None:
         header = QHBoxLayout()
-        header.addWidget(self.readout, 1)
+        header.addWidget(self.curves_key, 1)
         header.addWidget(self.keep_previous)
         header.addWidget(self.clear_button)
 
@@ -417,7 +437,11 @@ class TrainingPlots(QWidget):
         grid.addWidget(self._widgets[self.accuracy_plot], 0, 1)
         grid.addWidget(self._widgets[self.grad_plot], 1, 0)
         grid.addWidget(self._widgets[self.heatmap_plot], 1, 1)
-        grid.addWidget(self.flags_label, 2, 0, 1, 2)
+        grid.addWidget(self.grad_legend, 2, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.flags_label, 2, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.readout, 3, 0, 1, 2)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -435,6 +459,13 @@ class TrainingPlots(QWidget):
         self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
         self.series = RunSeries()
         self.series.reset(tuple(info.layer_names), info.steps_per_epoch)
+        # The whole run's width from the start: the x axis then never changes while
+        # points arrive (cheaper to draw), and the curves show how far the run has got.
+        first = info.initial_epoch * info.steps_per_epoch
+        last = info.epochs * info.steps_per_epoch - 1
+        if self._previous is not None:
+            last = max(last, self._previous.last_step)
+        self.loss_plot.setXRange(first, max(last, first + 1), padding=0.02)
         self._clear_markers()
         self._make_grad_curves()
         self._show_previous()
@@ -485,10 +516,27 @@ class TrainingPlots(QWidget):
             self._timer.start()
 
     def _on_refresh_timer(self) -> None:
-        if not self._dirty:
-            self._timer.stop()  # idle: no wake-ups until the next record
+        if not self._dirty or not self.isVisible():
+            self._timer.stop()  # idle or hidden: no wake-ups until there is a reason
             return
+        started = time.perf_counter()
         self.refresh()
+        self.repaint()  # draw now rather than later, so the frame's whole cost is measured
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._frame_ms = cost_ms if not self._frame_ms else 0.7 * self._frame_ms + 0.3 * cost_ms
+        interval = min(MAX_REFRESH_INTERVAL_MS, max(REFRESH_INTERVAL_MS, self._frame_ms / FRAME_BUDGET))
+        self._timer.setInterval(int(interval))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Catch up with what arrived while another tab was showing."""
+        super().showEvent(event)
+        if self._dirty:
+            self._schedule()
+
+    @property
+    def refresh_interval_ms(self) -> int:
+        """The current redraw interval (it adapts to the cost of drawing)."""
+        return self._timer.interval()
 
     def refresh(self) -> None:
         """Redraw every curve from the buffers (the timer calls this; tests may too)."""
@@ -525,7 +573,7 @@ class TrainingPlots(QWidget):
             return
         self._flags = flags
         if flags:
-            items = "".join(f"<li><b>{name}</b>: {text}</li>" for name, text in flags.items())
+            items = "".join(f"<li><b>{escape(name)}</b>: {escape(text)}</li>" for name, text in flags.items())
             self.flags_label.setText(
                 f"<span style='color:#B2182B'><b>⚠ Gradient trouble</b> (last {RECENT_BATCHES} batches):"
                 f"<ul style='margin:0'>{items}</ul></span>"
@@ -536,15 +584,32 @@ class TrainingPlots(QWidget):
 
     def _make_grad_curves(self) -> None:
         for curve in self._grad_curves:
-            self.grad_legend.removeItem(curve)
             self.grad_plot.removeItem(curve)
         self._grad_curves = []
+        entries = []
         for i, name in enumerate(self.series.layer_names):
             color = LAYER_COLORS[i % len(LAYER_COLORS)]
-            curve = self.grad_plot.plot(pen=pg.mkPen(color, width=1.5), name=name)
+            curve = self.grad_plot.plot(pen=pg.mkPen(color), name=name)
             self._grad_curves.append(curve)
+            entries.append(f"<span style='color:{color}'>━</span>&nbsp;{escape(name)}")
+        self.grad_legend.setText("Layers: " + " &nbsp; ".join(entries) if entries else "")
         self._flags = {}
         self.flags_label.setText("")
+
+    def legend_names(self) -> list[str]:
+        """The gradient plot's legend, in order: the layers with weights, input to output."""
+        return [curve.name() for curve in self._grad_curves]
+
+    @staticmethod
+    def _curves_key_html() -> str:
+        faint = "color:#9DBEDC"
+        return (
+            f"<span style='{faint}'>━</span> batch &nbsp; "
+            f"<span style='color:{TRAIN_COLOR}'>━</span> smoothed (EMA) &nbsp; "
+            f"<span style='color:{TRAIN_COLOR}'>●</span> epoch, training &nbsp; "
+            f"<span style='color:{VALIDATION_COLOR}'>■</span> epoch, validation &nbsp; "
+            "<span style='color:#888888'>┅</span> previous run"
+        )
 
     def _show_previous(self) -> None:
         for curve in self._previous_grad_curves:
@@ -582,7 +647,7 @@ class TrainingPlots(QWidget):
         self.heatmap_image.setVisible(False)
 
     def _add_marker_lines(self, step: int, text: str) -> None:
-        pen = pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
+        pen = pg.mkPen(MARKER_COLOR, style=Qt.PenStyle.DashLine)
         for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot):
             line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=pen)
             if plot is self.loss_plot:

@@ -99,8 +99,9 @@ def test_every_plot_fills_from_records(plots: TrainingPlots) -> None:
     grad = plots._grad_curves
     assert [c.name() for c in grad] == list(LAYERS)  # legend in layer order
     assert all(points(c) == 20 for c in grad)
-    legend_names = [label.text for _, label in plots.grad_legend.items]
-    assert legend_names == list(LAYERS)
+    assert plots.legend_names() == list(LAYERS)
+    text = plots.grad_legend.text()
+    assert text.index("L2_Dense") < text.index("L3_Dense") < text.index("L4_Dense")
     assert plots.heatmap_image.image.shape == (3, 20)  # layers x steps
     assert plots.heatmap_image.isVisible()
 
@@ -223,3 +224,11 @@ def test_epochs_without_validation_leave_the_validation_curve_empty(plots: Train
     assert points(plots.loss_epoch_curve) == 1
     assert points(plots.val_loss_curve) == 0
     assert plots.series.epochs.view[0, 0] == 2  # a partial epoch ends at its last batch
+
+
+def test_flag_text_survives_rich_text(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    plots.add_batch(batch(0, [1e-9, 1.0, 1.0]))
+    plots.refresh()
+    # "<" in "< 1e-05" must not be read as the start of an HTML tag.
+    assert "&lt; 1e-05)" in plots.flags_label.text()
