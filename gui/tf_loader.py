@@ -15,6 +15,7 @@ the application wait for it before the interpreter shuts down.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -47,6 +48,11 @@ def _import_all() -> None:
         finally:
             data_ready.set()
         training = importlib.import_module(TRAINING_MODULE)
+        # TensorFlow and Keras leave some 300,000 long-lived objects behind. Left in the
+        # collector's care, every full collection walks them all (0.15 s, more on a busy
+        # machine), holding the GIL: the window froze mid-run whenever one struck in the
+        # training thread. Frozen, they are skipped from now on.
+        gc.freeze()
         _device = training.describe_device()
     except Exception as exc:  # noqa: BLE001 - reported to the window, which stays usable
         log.exception("importing the training core failed")
