@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Final
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtGui import QWindow
 from PySide6.QtWidgets import QApplication
 
 from gui import tf_loader
@@ -34,15 +36,35 @@ def create_app(argv: list[str]) -> QApplication:
     return app
 
 
-def show_window() -> MainWindow:
-    """Create and show the main window, then start loading TensorFlow and the data counts.
+class _AfterFirstExpose(QObject):
+    """Calls ``callback`` once, in the event loop, after ``window`` is first on screen."""
 
-    Loading starts from the event loop, after the window's first paint, so the import
-    thread does not compete with building and drawing the window.
+    def __init__(self, window: QWindow, callback: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._callback = callback
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
+            watched.removeEventFilter(self)
+            # The expose event paints the window; start once that has happened.
+            QTimer.singleShot(0, self._callback)
+        return False
+
+
+def show_window(settings: QSettings | None = None) -> MainWindow:
+    """Create and show the main window; load TensorFlow and the data counts once it is drawn.
+
+    The background import holds Python's GIL for much of its work, so starting it before
+    the first paint would delay the window by as much.
     """
-    window = MainWindow()
+    window = MainWindow(settings)
     window.show()
-    QTimer.singleShot(0, window.start_loading)
+    handle = window.windowHandle()
+    if handle is not None and not handle.isExposed():
+        _AfterFirstExpose(handle, window.start_loading)
+    else:
+        QTimer.singleShot(0, window.start_loading)
     return window
 
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -105,6 +106,15 @@ DATASET_TITLES: Final = {
     "file": "File",
 }
 CONFIG_FILTER: Final = "Gradient Lab configuration (*.json);;All files (*)"
+
+
+def data_title(spec: DataSpec) -> str:
+    """A short name for the status bar, e.g. ``MNIST`` or ``MNIST (mnist.npz)``."""
+    title = DATASET_TITLES.get(spec.name, spec.name)
+    if spec.path:
+        name = Path(spec.path).name
+        return name if spec.name == "file" else f"{title} ({name})"
+    return title
 
 
 def make_settings() -> QSettings:
@@ -344,6 +354,8 @@ class MainWindow(QMainWindow):
         self._stack_problem = ""
         self._data_shape: tuple[tuple[int, ...], int] = DEFAULT_INPUT
         self._counts_generation = 0
+        self._counted_spec = self._config.data
+        self._counted_key: tuple[DataSpec, SplitSpec, int] | None = None
         self._counts_busy = False
         self._counts_stale = False
         self.last_result: RunResult | None = None
@@ -382,6 +394,8 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(self._tf_message)
         self.data_label = QLabel()
         self.progress_label = QLabel()
+        # The status bar must not set the window's minimum width: long text is cut instead.
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setMaximumWidth(160)
@@ -714,14 +728,24 @@ class MainWindow(QMainWindow):
     # ================================================================== dataset counts
 
     def _refresh_data_counts(self) -> None:
-        """Count the configured dataset's split in the background (one task at a time)."""
+        """Count the configured dataset's split in the background (one task at a time).
+
+        Loading MNIST takes a second or two and a few hundred MB, so a request while a
+        count runs only marks it stale (its answer is dropped and one more count follows),
+        and the same data, split and seed are not counted twice.
+        """
         if self._counts_busy:
             self._counts_stale = True
+            self._counts_generation += 1
             return
         config = self.current_config() or self._config
+        key = (config.data, config.split, config.seed)
+        if key == self._counted_key:
+            return
         self._counts_generation += 1
         self._counts_busy, self._counts_stale = True, False
-        self.data_label.setText(f"{DATASET_TITLES.get(config.data.name, config.data.name)}: counting…")
+        self.data_label.setText(f"{data_title(config.data)}: counting…")
+        self._counted_spec, self._counted_key = config.data, key
         task = FunctionWorker(
             partial(summarize_data, config.data, config.split, config.seed), tag=self._counts_generation
         )
@@ -735,7 +759,8 @@ class MainWindow(QMainWindow):
             return
         self.settings_panel.set_split_counts(summary.counts_text)
         self.settings_panel.set_train_count(summary.n_train)
-        self.data_label.setText(f"{summary.source} · {summary.description}")
+        self.data_label.setText(f"{data_title(self._counted_spec)} · {summary.description}")
+        self.data_label.setToolTip(summary.source)
         self._data_shape = (summary.input_shape, summary.num_classes)
         loss = (self.current_config() or self._config).loss
         self.designer.set_context(summary.input_shape, summary.num_classes, loss)
@@ -743,6 +768,7 @@ class MainWindow(QMainWindow):
     def _on_counts_failed(self, tag: object, message: str) -> None:
         if tag != self._counts_generation:
             return
+        self._counted_key = None  # try again next time
         self.settings_panel.set_split_counts(message)
         self.data_label.setText("dataset unavailable")
         self.data_label.setToolTip(message)
@@ -840,7 +866,9 @@ class MainWindow(QMainWindow):
     def _on_data_ready(self, info: DataReady) -> None:
         if not self._is_current(info.run_id):
             return
-        self.data_label.setText(f"{info.source} · {info.description}")
+        assert self._run is not None
+        self.data_label.setText(f"{data_title(self._run.config.data)} · {info.description}")
+        self.data_label.setToolTip(info.source)
         self.progress_label.setText("Building the model…")
         if info.notice:
             self.message_bar.show_message(info.notice, "info")
