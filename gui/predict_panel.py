@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QFont,
     QImage,
     QKeySequence,
+    QPainter,
     QPalette,
     QPixmap,
 )
@@ -51,7 +52,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -197,7 +201,7 @@ class _Thumbnail(QWidget):
         self.caption.setFont(font)
         # Room for two lines (what it is, what it reads as), so layouts never clip them.
         self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing() + 2)
-        self.caption.setMinimumWidth(side + 24)
+        self.caption.setMinimumWidth(side + 12)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(1)
@@ -205,7 +209,18 @@ class _Thumbnail(QWidget):
         layout.addWidget(self.caption)
 
     def show_image(self, image: NDArray[np.generic], caption: str) -> None:
-        self.image.setPixmap(gray_pixmap(image, self.side))
+        # On a black square, so a tall crop reads as ink on black rather than a striped box.
+        picture = gray_pixmap(image, self.side)
+        square = QPixmap(self.side, self.side)
+        square.fill(QColor(0, 0, 0))
+        painter = QPainter(square)
+        try:
+            painter.drawPixmap(
+                (self.side - picture.width()) // 2, (self.side - picture.height()) // 2, picture
+            )
+        finally:
+            painter.end()
+        self.image.setPixmap(square)
         self.caption.setText(caption)
 
 
@@ -300,10 +315,14 @@ class PredictPanel(QWidget):
         button_row.addWidget(self._open_button)
         left = QVBoxLayout()
         left.addWidget(self._description)
-        left.addWidget(self.canvas, 1)
+        # The canvas keeps its preferred height (its width: it is square) and the stretch
+        # below takes what is left, so the pen controls sit right under the drawing.
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        left.addWidget(self.canvas)
         left.addLayout(pen_row)
         left.addLayout(button_row)
         left.addWidget(self._source_label)
+        left.addStretch(1)
 
         # --- right: the answer, the probabilities, the network's input
         self._digit_label = QLabel()
@@ -366,6 +385,7 @@ class PredictPanel(QWidget):
         self._plot = plot
         self._bar_widget = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base), plotItem=plot)
         self._bar_widget.setMinimumHeight(150)
+        self._bar_widget.setMaximumHeight(240)
         self._bar_widget.setToolTip("The probability the network gives each class.")
         self._set_bar_ticks(10)
 
@@ -415,15 +435,26 @@ class PredictPanel(QWidget):
             expanded=True,
         )
 
-        right = QVBoxLayout()
+        results = QWidget()
+        right = QVBoxLayout(results)
+        right.setContentsMargins(0, 0, 4, 0)
         right.addLayout(top)
         right.addWidget(self._bar_widget, 1)
         right.addWidget(self.stages_section)
         right.addWidget(self.robustness_section)
+        right.addStretch(0)
+        # Scrolls when the unfolded sections do not fit, so the tab never forces the window taller.
+        scroller = QScrollArea()
+        scroller.setWidget(results)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scrollbar = scroller.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        scroller.setMinimumWidth(results.minimumSizeHint().width() + scrollbar + 2)
 
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
-        layout.addLayout(right, 1)
+        layout.addWidget(scroller, 1)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
