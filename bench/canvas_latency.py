@@ -1,0 +1,218 @@
+"""Benchmark: how long after the pen lifts the Draw tab shows its answer.
+
+Replays traced digits (:mod:`bench.strokes`: scikit-learn's digits, thinned and followed
+into pen strokes) into a :class:`~gui.predict_panel.PredictPanel` with real mouse events,
+and times each digit from the mouse release of its last stroke to the panel's
+``predictionShown`` signal, i.e. preprocessing, the network's forward pass and updating
+the answer, the bars and the input image. The network is the CNN preset, untrained (its
+forward pass costs the same either way).
+
+Two figures per digit: *shown*, release to ``predictionShown`` (the target: p95 < 30 ms),
+and *handler*, release to the end of the release's event handling, which also includes
+the robustness check (eight more images through the network) that runs after the answer
+is shown but before the screen can repaint.
+
+Then, for information, the same with the model served through a
+:class:`~model.inference.MailboxPredictor` while the CNN trains in a background thread:
+the run's thread answers between batches, so the wait includes up to one training batch.
+
+    python bench/canvas_latency.py [--digits 50] [--mailbox-digits 20] [--no-mailbox]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench.strokes import TracedDigit, replay, traced_digits  # noqa: E402
+from gui.predict_panel import PredictPanel, ShownPrediction  # noqa: E402
+from model.preprocess import preprocess_drawing  # noqa: E402
+
+TARGET_P95_MS = 30.0
+MNIST_NPZ = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist.npz"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def describe(name: str, values: Sequence[float]) -> str:
+    if not values:
+        return f"{name}: no samples"
+    return (
+        f"{name}: p50 {percentile(values, 50):6.1f} ms   p95 {percentile(values, 95):6.1f} ms   "
+        f"max {max(values):6.1f} ms   (n={len(values)})"
+    )
+
+
+class Stopwatch:
+    """Times release -> predictionShown and release -> handler return for one panel."""
+
+    def __init__(self, panel: PredictPanel) -> None:
+        self.panel = panel
+        self.released = 0.0
+        self.shown_at: dict[int, float] = {}
+        panel.predictionShown.connect(self._on_shown)
+
+    def _on_shown(self, shown: ShownPrediction) -> None:
+        self.shown_at[shown.request_id] = time.perf_counter()
+
+    def start(self) -> None:
+        self.released = time.perf_counter()
+
+    def measure(
+        self, digit: TracedDigit, pen_width: float, timeout_s: float = 30.0
+    ) -> tuple[float, float] | None:
+        """Draw ``digit``; return (shown ms, handler ms), or None when no answer came."""
+        app = QApplication.instance()
+        assert app is not None
+        self.panel.canvas.clear()
+        app.processEvents()
+        time.sleep(0.05)  # let the debounce of the previous digit settle
+        app.processEvents()
+        replay(self.panel.canvas, digit.strokes, pen_width, before_last_release=self.start)
+        handler_done = time.perf_counter()
+        request = self.panel.last_request_id()
+        deadline = time.monotonic() + timeout_s
+        while request not in self.shown_at and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.0005)
+        if request not in self.shown_at:
+            return None
+        shown = (self.shown_at[request] - self.released) * 1000.0
+        return shown, (handler_done - self.released) * 1000.0
+
+
+def run_direct(panel: PredictPanel, model: object, digits: Sequence[TracedDigit]) -> list[float]:
+    from model.inference import DirectPredictor
+
+    panel.set_predictor(DirectPredictor(model), "CNN preset (untrained), used directly")
+    watch = Stopwatch(panel)
+    for digit in digits[:3]:  # compile the forward pass for both batch sizes
+        watch.measure(digit, 20.0)
+    shown_ms: list[float] = []
+    handler_ms: list[float] = []
+    for number, digit in enumerate(digits):
+        result = watch.measure(digit, (12.0, 20.0, 32.0)[number % 3])
+        if result is not None:
+            shown_ms.append(result[0])
+            handler_ms.append(result[1])
+    print(describe("shown   (release -> predictionShown)", shown_ms))
+    print(describe("handler (release handled, incl. robustness check)", handler_ms))
+    p95 = percentile(shown_ms, 95)
+    verdict = "meets" if p95 < TARGET_P95_MS else "MISSES"
+    print(f"target p95 < {TARGET_P95_MS:.0f} ms to shown: {verdict} ({p95:.1f} ms)")
+    return shown_ms
+
+
+def preprocessing_cost(panel: PredictPanel, digits: Sequence[TracedDigit]) -> None:
+    """How much of the latency is preprocessing alone (numpy/scipy in the GUI thread)."""
+    costs = []
+    for digit in digits[:20]:
+        panel.canvas.clear()
+        replay(panel.canvas, digit.strokes, 20.0)
+        image = panel.canvas.to_array()
+        start = time.perf_counter()
+        preprocess_drawing(image)
+        costs.append((time.perf_counter() - start) * 1000.0)
+    print(describe("of which preprocess_drawing alone", costs))
+
+
+def run_mailbox(panel: PredictPanel, digits: Sequence[TracedDigit]) -> None:
+    from model.config import DataSpec, load_preset
+    from model.data import load_dataset, split_dataset
+    from model.events import PredictionMailbox, RecordingListener, RunControl
+    from model.inference import MailboxPredictor
+    from model.training import train
+
+    source = DataSpec(name="mnist", path=str(MNIST_NPZ)) if MNIST_NPZ.is_file() else DataSpec(name="digits")
+    config = load_preset("cnn").replace(data=source, epochs=50)
+    split = split_dataset(
+        load_dataset(config.data, allow_download=False), config.split, config.seed, limit=6000
+    )
+    mailbox, control, listener = PredictionMailbox(), RunControl(), RecordingListener()
+    worker = threading.Thread(
+        target=lambda: train(
+            config, split, listener=listener, control=control, mailbox=mailbox, evaluate=False
+        ),
+        name="bench-training",
+    )
+    worker.start()
+    app = QApplication.instance()
+    assert app is not None
+    try:
+        while not (mailbox.attached and len(listener.batches) >= 3):
+            app.processEvents()
+            time.sleep(0.01)
+        panel.set_predictor(
+            MailboxPredictor(mailbox, (28, 28, 1)), "CNN preset, live model of a training run"
+        )
+        watch = Stopwatch(panel)
+        watch.measure(digits[0], 20.0)  # the run's thread compiles its predictor on first use
+        first_batch = len(listener.batches)
+        started = time.perf_counter()
+        shown_ms = []
+        for digit in digits:
+            result = watch.measure(digit, 20.0)
+            if result is not None:
+                shown_ms.append(result[0])
+        elapsed = time.perf_counter() - started
+        batches = len(listener.batches) - first_batch
+    finally:
+        control.stop()
+        worker.join(timeout=120)
+    per_batch = elapsed / batches * 1000.0 if batches else float("nan")
+    print(describe("shown while training (mailbox)", shown_ms))
+    print(
+        f"training went on meanwhile: {batches} batches of {config.batch_size} in {elapsed:.1f} s "
+        f"({per_batch:.0f} ms per batch, the most a request waits for its turn)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--digits", type=int, default=50, help="digits to replay with the idle model")
+    parser.add_argument("--mailbox-digits", type=int, default=20, help="digits to replay while a run trains")
+    parser.add_argument("--no-mailbox", action="store_true", help="skip the while-training measurement")
+    args = parser.parse_args(argv)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from model.builder import build_inference_model
+    from model.config import load_preset
+
+    model = build_inference_model(load_preset("cnn"), (28, 28, 1), 10)
+    pool = traced_digits(per_class=max(1, -(-max(args.digits, args.mailbox_digits) // 10)), seed=1)
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(pool))
+    digits = [pool[i] for i in order]
+
+    panel = PredictPanel()
+    panel.resize(980, 640)
+    panel.show()
+    app.processEvents()
+    print(
+        f"CNN preset, {args.digits} traced digits, pen widths 12/20/32 px, Qt platform {app.platformName()}"
+    )
+    run_direct(panel, model, digits[: args.digits])
+    preprocessing_cost(panel, digits)
+    if not args.no_mailbox:
+        print()
+        run_mailbox(panel, digits[: args.mailbox_digits])
+    panel.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
