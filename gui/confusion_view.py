@@ -287,6 +287,8 @@ class ConfusionView(QWidget):
         self._evaluation: Evaluation | None = None
         self._images: NDArray[Any] = np.zeros((0, 28, 28), dtype=np.float32)
         self._shown = np.zeros(0, dtype=np.intp)
+        self._selecting = False  # select_cell is moving the current cell itself
+        self._selected: tuple[int, int] | None = None
         self._build()
         self._connect()
         self.clear()
@@ -367,7 +369,8 @@ class ConfusionView(QWidget):
 
     def _connect(self) -> None:
         self.table.clicked.connect(self._on_cell_clicked)
-        self.table.activated.connect(self._on_cell_clicked)
+        # The arrow keys walk the matrix too.
+        self.table.selectionModel().currentChanged.connect(self._on_current_changed)
 
     # ------------------------------------------------------------------ public API
 
@@ -401,6 +404,7 @@ class ConfusionView(QWidget):
         self._images = np.zeros((0, 28, 28), dtype=np.float32)
         self._model.set_evaluation(None, self.palette().color(QPalette.ColorRole.Base))
         self._header.setText(EMPTY_HEADER)
+        self._selected = None
         self._set_shown(np.zeros(0, dtype=np.intp), EMPTY_HINT)
 
     def select_cell(self, true_class: int, predicted_class: int) -> None:
@@ -414,8 +418,11 @@ class ConfusionView(QWidget):
         if evaluation is None or not (0 <= true_class < classes and 0 <= predicted_class < classes):
             raise IndexError(f"no confusion cell ({true_class}, {predicted_class}) to select")
         index = self._model.index(true_class, predicted_class)
-        if self.table.currentIndex() != index:
+        self._selecting = True
+        try:
             self.table.setCurrentIndex(index)
+        finally:
+            self._selecting = False
         order = cell_order(evaluation, true_class, predicted_class)
         names = evaluation.class_names
         true_name, pred_name = names[true_class], names[predicted_class]
@@ -423,6 +430,7 @@ class ConfusionView(QWidget):
             what = f"{true_name} read correctly: {len(order):,} images, least confident first"
         else:
             what = f"{true_name} read as {pred_name}: {len(order):,} images, most confident mistake first"
+        self._selected = (true_class, predicted_class)
         if len(order) > MAX_SHOWN:
             what += f" (showing {MAX_SHOWN})"
         self._set_shown(order[:MAX_SHOWN], what if len(order) else f"No {true_name} was read as {pred_name}.")
@@ -475,6 +483,7 @@ class ConfusionView(QWidget):
                     f"({int(off[true_class, predicted_class])} images)."
                 )
         self.table.clearSelection()
+        self._selected = None
         self._set_shown(np.zeros(0, dtype=np.intp), hint)
 
     def _set_shown(self, indices: NDArray[np.intp], title: str) -> None:
@@ -501,9 +510,23 @@ class ConfusionView(QWidget):
 
     # ------------------------------------------------------------------ handlers
 
+    def _is_new_cell(self, index: QModelIndex) -> bool:
+        return (
+            index.isValid()
+            and index.column() < self._model.classes()
+            and (index.row(), index.column()) != self._selected
+        )
+
     def _on_cell_clicked(self, index: QModelIndex) -> None:
-        if index.isValid() and index.column() < self._model.classes():
+        if self._is_new_cell(index):
             self.select_cell(index.row(), index.column())
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        # Qt makes the first cell current by itself when the table gets the focus (no
+        # previous cell then): that is no choice of the user's, so it selects nothing.
+        if self._selecting or not previous.isValid() or not self._is_new_cell(current):
+            return
+        self.select_cell(current.row(), current.column())
 
 
 # ---------------------------------------------------------------------- manual look

@@ -527,6 +527,8 @@ class PredictPanel(QWidget):
         try:
             image = load_image_file(path)
         except ProjectError as exc:
+            self._floor = self._robustness_floor = self._last_request + 1  # no reply may cover it
+            self._forget_before(self._floor)
             self._show_message(str(exc), error=True)
             return False
         self._file_image = image

@@ -134,6 +134,17 @@ def test_a_diagonal_cell_lists_correct_images_least_confident_first_capped(
     assert view.images.count() == MAX_SHOWN
 
 
+def test_arrow_keys_walk_the_matrix(qtbot: QtBot, view: ConfusionView) -> None:
+    selected: list[tuple[int, int]] = []
+    view.cellSelected.connect(lambda true, pred: selected.append((true, pred)))
+    view.select_cell(4, 9)
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Left)
+    qtbot.keyClick(view.table, Qt.Key.Key_Up)
+    assert selected == [(4, 9), (4, 8), (3, 8)]  # one signal per move, programmatic or not
+    assert view.cell_title() == "No 3 was read as 8."
+
+
 def test_an_empty_cell_says_so(view: ConfusionView) -> None:
     view.select_cell(1, 2)
     assert len(view.shown_indices()) == 0
