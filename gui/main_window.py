@@ -734,13 +734,13 @@ class MainWindow(QMainWindow):
         count runs only marks it stale (its answer is dropped and one more count follows),
         and the same data, split and seed are not counted twice.
         """
-        if self._counts_busy:
-            self._counts_stale = True
-            self._counts_generation += 1
-            return
         config = self.current_config() or self._config
         key = (config.data, config.split, config.seed)
         if key == self._counted_key:
+            return  # counted already, or being counted
+        if self._counts_busy:
+            self._counts_stale = True
+            self._counts_generation += 1  # drop the answer on its way
             return
         self._counts_generation += 1
         self._counts_busy, self._counts_stale = True, False
@@ -776,6 +776,7 @@ class MainWindow(QMainWindow):
     def _on_counts_finished(self) -> None:
         self._counts_busy = False
         if self._counts_stale:
+            self._counted_key = None  # its answer was dropped: count again
             self._refresh_data_counts()
 
     # ================================================================== run control

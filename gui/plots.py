@@ -132,6 +132,29 @@ class GrowingBuffer:
         return self._data[: self._size, index]
 
 
+class DebiasedEma:
+    """Exponential moving averages, one per component, with Adam's bias correction.
+
+    Without the correction the first values would be pulled towards zero. A non-finite
+    input leaves its component's average unchanged (a NaN loss does not poison it).
+    """
+
+    def __init__(self, width: int, weight: float = SMOOTHING) -> None:
+        self._weight = weight
+        self._sum = np.zeros(width)
+        self._norm = np.zeros(width)
+
+    def update(self, values: np.ndarray) -> np.ndarray:
+        """Fold ``values`` in; the current averages (NaN where nothing finite came yet)."""
+        ok = np.isfinite(values)
+        w = self._weight
+        self._sum[ok] = w * self._sum[ok] + (1 - w) * values[ok]
+        self._norm[ok] = w * self._norm[ok] + (1 - w)
+        out = np.full(len(self._sum), np.nan)
+        np.divide(self._sum, self._norm, out=out, where=self._norm > 0)
+        return out
+
+
 @dataclass
 class RunSeries:
     """Everything the plots show about one run, in plain arrays."""
@@ -140,45 +163,39 @@ class RunSeries:
     steps_per_epoch: int = 0
     # Per reported batch: step, loss, smoothed loss, accuracy, smoothed accuracy.
     batches: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(5))
+    # Per reported batch and layer: the gradient norm, and its average in log space.
     grad_norms: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
+    grad_smooth: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
     # Per epoch: step at its end, loss, accuracy, validation loss, validation accuracy.
     epochs: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(5))
     markers: list[tuple[int, str]] = field(default_factory=list)
-    _ema: tuple[float, float] = (0.0, 0.0)
-    _ema_weight: float = 0.0
+    _metrics_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(2))
+    _grad_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(1))
 
     def reset(self, layer_names: tuple[str, ...], steps_per_epoch: int) -> None:
+        width = max(1, len(layer_names))
         self.layer_names = layer_names
         self.steps_per_epoch = steps_per_epoch
         self.batches = GrowingBuffer(5)
-        self.grad_norms = GrowingBuffer(max(1, len(layer_names)))
+        self.grad_norms = GrowingBuffer(width)
+        self.grad_smooth = GrowingBuffer(width)
         self.epochs = GrowingBuffer(5)
         self.markers = []
-        self._ema = (0.0, 0.0)
-        self._ema_weight = 0.0
+        self._metrics_ema = DebiasedEma(2)
+        self._grad_ema = DebiasedEma(width)
 
     def add_batch(self, rec: BatchRecord) -> None:
-        # Debiased EMA (as in Adam and TensorBoard) so the first points are not pulled to 0.
-        loss_ema, acc_ema = self._ema
-        if math.isfinite(rec.loss):
-            loss_ema = SMOOTHING * loss_ema + (1 - SMOOTHING) * rec.loss
-            acc_ema = SMOOTHING * acc_ema + (1 - SMOOTHING) * rec.accuracy
-            self._ema = (loss_ema, acc_ema)
-            self._ema_weight = SMOOTHING * self._ema_weight + (1 - SMOOTHING)
-        weight = self._ema_weight or 1.0
-        self.batches.append(
-            [
-                rec.step,
-                rec.loss,
-                loss_ema / weight if self._ema_weight else np.nan,
-                rec.accuracy,
-                acc_ema / weight if self._ema_weight else np.nan,
-            ]
-        )
+        loss_ema, acc_ema = self._metrics_ema.update(np.array([rec.loss, rec.accuracy], dtype=np.float64))
+        self.batches.append([rec.step, rec.loss, loss_ema, rec.accuracy, acc_ema])
         norms = np.full(self.grad_norms.width, np.nan)
         given = np.asarray(rec.grad_norms, dtype=np.float64).ravel()[: self.grad_norms.width]
         norms[: len(given)] = given
         self.grad_norms.append(norms)
+        # Per-batch norms scatter over an order of magnitude; averaging their logarithms
+        # gives each layer a readable trend on the log axis (the heat map keeps the raw).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log10(np.maximum(norms, GRAD_FLOOR))
+        self.grad_smooth.append(10.0 ** self._grad_ema.update(logs))
 
     def add_epoch(self, rec: EpochRecord) -> None:
         end_step = (rec.epoch + 1) * self.steps_per_epoch - 1
@@ -295,7 +312,7 @@ class TrainingPlots(QWidget):
 
         self.loss_plot = self._make_plot("Loss", "loss")
         self.accuracy_plot = self._make_plot("Accuracy", "accuracy")
-        self.grad_plot = self._make_plot("Gradient norm per layer", "‖∇W‖ (L2 norm)")
+        self.grad_plot = self._make_plot("Gradient norm per layer (smoothed)", "‖∇W‖ (L2 norm)")
         self.grad_plot.setLogMode(y=True)
         self.heatmap_plot = self._make_plot("log10 ‖∇W‖ per layer", "")
         self.heatmap_plot.invertY(True)
@@ -554,9 +571,9 @@ class TrainingPlots(QWidget):
         set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
         set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
 
-        norms = np.maximum(s.grad_norms.view, GRAD_FLOOR)
+        smooth = s.grad_smooth.view
         for i, curve in enumerate(self._grad_curves):
-            set_curve(curve, steps, norms[:, i])
+            set_curve(curve, steps, smooth[:, i])
 
         image, first, span = s.heatmap()
         if image.shape[1]:
@@ -630,12 +647,12 @@ class TrainingPlots(QWidget):
         set_curve(self.previous_accuracy_curve, b[:, 0], b[:, 4])
         set_curve(self.previous_val_loss_curve, e[:, 0], e[:, 3])
         set_curve(self.previous_val_accuracy_curve, e[:, 0], e[:, 4])
-        norms = np.maximum(prev.grad_norms.view, GRAD_FLOOR)
+        smooth = prev.grad_smooth.view
         for i in range(len(prev.layer_names)):
             color = QColor(LAYER_COLORS[i % len(LAYER_COLORS)])
             color.setAlpha(80)
             curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
-            set_curve(curve, b[:, 0], norms[:, i])
+            set_curve(curve, b[:, 0], smooth[:, i])
             curve.setZValue(-10)
             self.grad_plot.addItem(curve)
             self._previous_grad_curves.append(curve)

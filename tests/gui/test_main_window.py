@@ -183,6 +183,19 @@ def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> Non
     qtbot.waitUntil(window.train_action.isEnabled, timeout=5000)
 
 
+def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    other = DIGITS_MLP.replace(data=DataSpec(name="digits", limit=500))
+    # Changes while a count runs: only the last one matters, and it must not get stuck.
+    window.set_config(DIGITS_MLP)
+    window.set_config(other)
+    window.set_config(DIGITS_MLP)
+    qtbot.waitUntil(lambda: "train 240" in window.data_label.text(), timeout=60_000)
+    window.set_config(other)
+    qtbot.waitUntil(lambda: "train 400" in window.data_label.text(), timeout=60_000)
+    assert window.data_label.text().startswith("Digits")
+
+
 # ---------------------------------------------------------------------- files and settings
 
 

@@ -232,3 +232,16 @@ def test_flag_text_survives_rich_text(plots: TrainingPlots) -> None:
     plots.refresh()
     # "<" in "< 1e-05" must not be read as the start of an HTML tag.
     assert "&lt; 1e-05)" in plots.flags_label.text()
+
+
+def test_gradient_curves_show_a_log_space_average() -> None:
+    series = RunSeries()
+    series.reset(LAYERS, 10)
+    for step in range(200):
+        wobble = 10.0 if step % 2 else 0.1
+        series.add_batch(batch(step, [wobble, 1e-3, math.nan]))
+    smooth = series.grad_smooth.view[-1]
+    assert smooth[0] == pytest.approx(1.0, rel=0.3)  # the geometric middle of 0.1 and 10
+    assert smooth[1] == pytest.approx(1e-3)
+    assert math.isnan(smooth[2])  # nothing finite came for this layer
+    assert series.grad_norms.view[-1, 0] == 10.0  # the raw norms are kept for the heat map
