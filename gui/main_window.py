@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -52,7 +51,6 @@ from PySide6.QtWidgets import (
 )
 
 from gui import tf_loader
-from gui.canvas import DrawingCanvas
 from gui.designer import LayerDesigner
 from gui.plots import TrainingPlots
 from gui.settings_panel import TrainingSettings
@@ -84,8 +82,11 @@ from model.events import (
     RunStarted,
 )
 from model.fileio import write_text_atomic
+from model.inference import DirectPredictor, MailboxPredictor, Predictor
 
 if TYPE_CHECKING:
+    from gui.confusion_view import ConfusionView
+    from gui.predict_panel import PredictPanel
     from model.evaluation import Evaluation
     from model.training import RunResult
 
@@ -99,6 +100,8 @@ STATUS_INTERVAL_MS: Final = 250
 """The progress text in the status bar changes at most four times a second."""
 DEFAULT_INPUT: Final = ((28, 28, 1), 10)
 """MNIST's shape and classes: what the designer checks against until a dataset is loaded."""
+RESULTS_TAB: Final = 1
+DRAW_TAB: Final = 2
 DATASET_TITLES: Final = {
     "mnist": "MNIST",
     "fashion_mnist": "Fashion-MNIST",
@@ -312,6 +315,8 @@ class ActiveRun:
     learning_rate: float = 0.0
     history: list[EpochRecord] = field(default_factory=list)
     batches_seen: int = 0
+    data: DataReady | None = None
+    has_result: bool = False
 
 
 class MainWindow(QMainWindow):
@@ -359,6 +364,12 @@ class MainWindow(QMainWindow):
         self._counts_busy = False
         self._counts_stale = False
         self.last_result: RunResult | None = None
+        # Predicts with the last finished model while no run is training.
+        self._idle_predictor: tuple[Predictor, str] | None = None
+        # What the late-built widgets show, kept until they exist.
+        self._predictor: tuple[Predictor | None, str] = (None, "")
+        self._class_names: tuple[str, ...] = ()
+        self._confusion_data: tuple[Evaluation, np.ndarray] | None = None
         self._threads = WorkerThreads(self)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
@@ -381,13 +392,20 @@ class MainWindow(QMainWindow):
         self.settings_panel = TrainingSettings(self._config)
         self.plots = TrainingPlots()
         self.results = ResultsView()
-        self.canvas = DrawingCanvas()
+        # The Draw tab's panel and the confusion view import scipy and scikit-learn (seconds):
+        # they are built once the background import has loaded those (_build_late_widgets).
+        self.predict_panel: PredictPanel | None = None
+        self.confusion: ConfusionView | None = None
+        self._draw_tab = QWidget()
+        QVBoxLayout(self._draw_tab).setContentsMargins(0, 0, 0, 0)
         self.message_bar = MessageBar()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.plots, "Training")
-        self.tabs.addTab(self.results, "Results")
-        self.tabs.addTab(self._build_draw_tab(), "Draw")
+        self._results_split = QSplitter(Qt.Orientation.Horizontal)
+        self._results_split.addWidget(self.results)
+        self.tabs.addTab(self._results_split, "Results")
+        self.tabs.addTab(self._draw_tab, "Draw")
 
         self.train_reason = QLabel()
         self.train_reason.setStyleSheet("color: palette(mid); padding-left: 8px;")
@@ -401,22 +419,6 @@ class MainWindow(QMainWindow):
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setVisible(False)
-
-    def _build_draw_tab(self) -> QWidget:
-        """The canvas, square and centred, with its Undo and Clear buttons."""
-        self.undo_drawing_button = QPushButton("Undo stroke")
-        self.clear_drawing_button = QPushButton("Clear drawing")
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.undo_drawing_button)
-        buttons.addWidget(self.clear_drawing_button)
-        buttons.addStretch(1)
-        self.canvas.setMaximumSize(560, 560)
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.canvas, 1, Qt.AlignmentFlag.AlignHCenter)
-        layout.addLayout(buttons)
-        return tab
 
     def _action(self, text: str, shortcut: QKeySequence | str | None, tip: str) -> QAction:
         action = QAction(text, self)
@@ -531,13 +533,12 @@ class MainWindow(QMainWindow):
         self.show_results_action.triggered.connect(self._on_show_results_triggered)
         self.show_draw_action.triggered.connect(self._on_show_draw_triggered)
 
-        self.undo_drawing_button.clicked.connect(self._on_undo_drawing_clicked)
-        self.clear_drawing_button.clicked.connect(self._on_clear_drawing_clicked)
         self.designer.layersChanged.connect(self._on_layers_changed)
         self.designer.validityChanged.connect(self._on_validity_changed)
         self.settings_panel.configChanged.connect(self._on_settings_changed)
         self.settings_panel.dataChanged.connect(self._on_data_changed)
 
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self._loader.loaded.connect(self._on_tensorflow_loaded)
         self._loader.failed.connect(self._on_tensorflow_failed)
         self._status_timer.timeout.connect(self._on_status_timer)
@@ -678,17 +679,57 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.plots)
 
     def _on_show_results_triggered(self) -> None:
-        self.tabs.setCurrentWidget(self.results)
+        self.tabs.setCurrentIndex(RESULTS_TAB)
 
     def _on_show_draw_triggered(self) -> None:
-        self.tabs.setCurrentIndex(self.tabs.count() - 1)
-        self.canvas.setFocus()
+        self.tabs.setCurrentIndex(DRAW_TAB)
+        assert self.predict_panel is not None  # built when its tab was shown
+        self.predict_panel.canvas.setFocus()
 
-    def _on_undo_drawing_clicked(self) -> None:
-        self.canvas.undo()
+    def _on_tab_changed(self, index: int) -> None:
+        if index == DRAW_TAB:
+            self._build_late_widgets()
 
-    def _on_clear_drawing_clicked(self) -> None:
-        self.canvas.clear()
+    def _build_late_widgets(self) -> None:
+        """Build the Draw tab's panel and the confusion view (once), with the state so far."""
+        if self.predict_panel is None:
+            from gui.predict_panel import PredictPanel
+
+            self.predict_panel = PredictPanel()
+            layout = self._draw_tab.layout()
+            assert layout is not None
+            layout.addWidget(self.predict_panel)
+            self.predict_panel.show()  # else Qt shows it one event-loop turn later
+            if self._class_names:
+                self.predict_panel.set_class_names(self._class_names)
+            self.predict_panel.set_predictor(*self._predictor)
+        if self.confusion is None:
+            from gui.confusion_view import ConfusionView
+
+            self.confusion = ConfusionView()
+            self._results_split.addWidget(self.confusion)
+            self.confusion.show()
+            self._results_split.setStretchFactor(1, 2)
+            if self._confusion_data is not None:
+                self.confusion.set_evaluation(*self._confusion_data)
+
+    def _set_predictor(self, predictor: Predictor | None, description: str) -> None:
+        self._predictor = (predictor, description)
+        if self.predict_panel is not None:
+            self.predict_panel.set_predictor(predictor, description)
+
+    def _set_class_names(self, names: tuple[str, ...]) -> None:
+        self._class_names = names
+        if self.predict_panel is not None:
+            self.predict_panel.set_class_names(names)
+
+    def _show_confusion(self, data: tuple[Evaluation, np.ndarray] | None) -> None:
+        self._confusion_data = data
+        if self.confusion is not None:
+            if data is None:
+                self.confusion.clear()
+            else:
+                self.confusion.set_evaluation(*data)
 
     # ================================================================== editing handlers
 
@@ -717,6 +758,7 @@ class MainWindow(QMainWindow):
         self._tf_state, self._tf_message = "ready", ""
         self.device_label.setText(f"Device: {device}")
         self.device_label.setToolTip("The device TensorFlow trains on")
+        self._build_late_widgets()  # their imports are loaded now: this is quick
         self._update_actions()
 
     def _on_tensorflow_failed(self, message: str) -> None:
@@ -813,7 +855,8 @@ class MainWindow(QMainWindow):
         self._run = run
         self.message_bar.clear()
         self.results.clear()
-        self.tabs.setTabText(self.tabs.indexOf(self.results), "Results")
+        self._show_confusion(None)
+        self.tabs.setTabText(RESULTS_TAB, "Results")
         self.progress_label.setText(f"Loading {config.data.name}…")
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
@@ -868,6 +911,8 @@ class MainWindow(QMainWindow):
         if not self._is_current(info.run_id):
             return
         assert self._run is not None
+        self._run.data = info
+        self._set_class_names(info.class_names)
         self.data_label.setText(f"{data_title(self._run.config.data)} · {info.description}")
         self.data_label.setToolTip(info.source)
         self.progress_label.setText("Building the model…")
@@ -881,7 +926,12 @@ class MainWindow(QMainWindow):
         self._run.info = info
         self._run.learning_rate = info.learning_rate
         self.plots.start_run(info)
-        self.tabs.setCurrentWidget(self.plots)
+        if self._run.data is not None:
+            # The canvas asks the live model; the run's thread answers between batches.
+            live = MailboxPredictor(self._run.mailbox, self._run.data.input_shape)
+            self._set_predictor(live, f"live model of run {info.run_id} (training)")
+        if self.tabs.currentIndex() != DRAW_TAB:
+            self.tabs.setCurrentWidget(self.plots)
 
     def _on_batch(self, record: BatchRecord) -> None:
         if not self._is_current(record.run_id):
@@ -929,11 +979,17 @@ class MainWindow(QMainWindow):
         if not self._is_current(result.run_id):
             return
         self.last_result = result
+        assert self._run is not None
+        self._run.has_result = True
         self.results.show_result(result.finished, result.evaluation)
+        images = self._run.data.test_images if self._run.data is not None else None
+        if result.evaluation is not None and images is not None:
+            self._show_confusion((result.evaluation, images))
+        # The run's thread is done with the model: the GUI thread may use it from now on.
+        accuracy = f" · test accuracy {result.evaluation.accuracy:.1%}" if result.evaluation else ""
+        self._idle_predictor = (DirectPredictor(result.model), f"model of run {result.run_id}{accuracy}")
         if result.evaluation is not None:
-            self.tabs.setTabText(
-                self.tabs.indexOf(self.results), f"Results ({result.evaluation.accuracy:.1%})"
-            )
+            self.tabs.setTabText(RESULTS_TAB, f"Results ({result.evaluation.accuracy:.1%})")
             self.statusBar().showMessage(
                 f"Test accuracy {result.evaluation.accuracy:.2%}, test loss {result.evaluation.loss:.4f}"
                 " (see Results, Ctrl+2)",
@@ -951,7 +1007,11 @@ class MainWindow(QMainWindow):
         """The run's thread is done with Keras: unlock the panels, start what waits."""
         if self._run is None or self._run.run_id != run_id:
             return
-        self._run = None
+        run, self._run = self._run, None
+        if run.info is not None or run.has_result:
+            # The live model is gone; show the run's final model (or the last one there was).
+            predictor, description = self._idle_predictor or (None, "")
+            self._set_predictor(predictor, description)
         self._status_timer.stop()
         self.progress_bar.setVisible(False)
         self.settings_panel.set_locked(False)

@@ -4,10 +4,11 @@
 thread must never import it either: Python's import lock would freeze the event loop
 until the import finished. :func:`start_background_import` imports the heavy core modules
 in one plain daemon thread, in a fixed order (``model.data`` first, so a data task can
-start early without racing the same imports from another thread), and records the
-outcome in thread-safe events. :class:`TensorFlowLoader` watches those events from the GUI
-thread on a short timer and turns them into Qt signals; it never emits from another
-thread, so nothing goes wrong if the window closes before the import ends.
+start early without racing the same imports from another thread; then scipy for the
+Draw tab; then TensorFlow, Keras and scikit-learn), and records the outcome in
+thread-safe events. :class:`TensorFlowLoader` watches those events from the GUI thread on
+a short timer and turns them into Qt signals; it never emits from another thread, so
+nothing goes wrong if the window closes before the import ends.
 
 The import thread is a daemon because an import cannot be interrupted; :func:`wait` lets
 the application wait for it before the interpreter shuts down.
@@ -27,7 +28,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 log = logging.getLogger(__name__)
 
 DATA_MODULE: Final = "model.data"
-TRAINING_MODULE: Final = "model.training"
+DRAWING_MODULE: Final = "model.preprocess"  # scipy: the Draw tab's preprocessing
+TRAINING_MODULE: Final = "model.training"  # TensorFlow, Keras, scikit-learn
 POLL_INTERVAL_MS: Final = 50
 
 _lock = threading.Lock()
@@ -47,6 +49,7 @@ def _import_all() -> None:
             importlib.import_module(DATA_MODULE)
         finally:
             data_ready.set()
+        importlib.import_module(DRAWING_MODULE)
         training = importlib.import_module(TRAINING_MODULE)
         # TensorFlow and Keras leave some 300,000 long-lived objects behind. Left in the
         # collector's care, every full collection walks them all (0.15 s, more on a busy

@@ -20,9 +20,10 @@ import logging
 import traceback
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QDeadlineTimer, QObject, Qt, QThread, Signal, Slot
 
@@ -100,6 +101,8 @@ class DataReady:
     notice: str | None  # e.g. that an offline fallback was used instead of a download
     class_names: tuple[str, ...]
     input_shape: tuple[int, ...]
+    # The test inputs, in the order the evaluation scores them (for the confusion view).
+    test_images: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ def load_split(config: RunConfig) -> tuple[Split, DataReady]:
         notice=" ".join(notices) or None,
         class_names=tuple(split.class_names),
         input_shape=dataset.input_shape,
+        test_images=split.x_test,
     )
     return split, info
 

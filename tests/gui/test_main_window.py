@@ -22,6 +22,7 @@ from gui.main_window import MainWindow, format_duration, format_progress
 from gui.worker import DataReady, running_threads
 from model.config import DataSpec, LayerSpec, RunConfig, load_config, load_preset
 from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted
+from model.inference import DirectPredictor, MailboxPredictor
 
 DIGITS_MLP = RunConfig(
     name="tiny digits MLP",
@@ -127,7 +128,7 @@ def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert tabs == ["Training", "Results", "Draw"]
     window.show_draw_action.trigger()
-    assert window.canvas.isVisible()
+    assert window.predict_panel.canvas.isVisible()
     assert window.show_draw_action.shortcut() == QKeySequence("Ctrl+D")
 
 
@@ -251,6 +252,21 @@ def test_geometry_and_config_are_remembered(make_window, settings: QSettings) ->
 # ---------------------------------------------------------------------- runs (fakes)
 
 
+@dataclasses.dataclass
+class FakeModel:
+    input_shape: tuple[int | None, ...] = (None, 2)
+
+
+@dataclasses.dataclass
+class FakeResult:
+    """What the window reads of a RunResult."""
+
+    run_id: int
+    finished: RunFinished
+    evaluation: Any = None
+    model: FakeModel = dataclasses.field(default_factory=FakeModel)
+
+
 def blocking_train(release: threading.Event) -> Any:
     """A train that reports one batch, then waits for ``release`` (or a stop)."""
 
@@ -263,7 +279,7 @@ def blocking_train(release: threading.Event) -> Any:
             pass
         finished = RunFinished(run_id, "stopped" if control.stop_requested else "completed", "done", 0)
         listener.on_run_end(finished)
-        return dataclasses.make_dataclass("R", ["run_id", "finished", "evaluation"])(run_id, finished, None)
+        return FakeResult(run_id, finished)
 
     return train
 
@@ -328,7 +344,7 @@ def test_a_nan_ending_is_shown(make_window, qtbot) -> None:  # noqa: ANN001
         listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, ("L2_Dense",), 10.0))
         finished = RunFinished(run_id, "nan", "the loss became NaN at epoch 1, batch 4", 0)
         listener.on_run_end(finished)
-        return dataclasses.make_dataclass("R", ["run_id", "finished", "evaluation"])(run_id, finished, None)
+        return FakeResult(run_id, finished)
 
     window = make_window(prepare=fake_prepare, train=nan_train)
     wait_ready(qtbot, window)
@@ -375,6 +391,10 @@ def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) ->
     assert window.tabs.tabText(1).startswith("Results (")
     assert "train 240" in window.data_label.text()
     assert window.settings_panel.isEnabled() and window.designer.isEnabled()
+    # The finished model now answers the canvas directly, and the confusion view is filled.
+    assert isinstance(window.predict_panel.predictor(), DirectPredictor)
+    assert window.predict_panel.description().startswith(f"model of run {window.current_run_id}")
+    assert window.confusion.evaluation() is window.last_result.evaluation
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
@@ -388,8 +408,13 @@ def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:  # noqa
     window.stop_action.trigger()
     at_stop = len(steps)
     assert not window.stop_action.isEnabled()
+    # While it ran, the canvas asked the live model through the run's mailbox.
+    assert isinstance(window.predict_panel.predictor(), MailboxPredictor)
     wait_idle(qtbot, window)
-    assert len(steps) <= at_stop + 1
+    # The core reports a batch after its stop check, so a batch that had passed the check
+    # when Stop was pressed is reported after it: at most the batch in flight then, plus
+    # one. test_worker checks the exact bound with the stop requested between batches.
+    assert len(steps) <= at_stop + 2
     assert window.message_bar.text().startswith("Stopped")
     assert window.train_action.isEnabled()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 
 from gui.worker import DataReady, FunctionWorker, RunFailed, TrainingWorker, WorkerThreads, load_split
 from model.config import DataSpec, LayerSpec, RunConfig
@@ -224,24 +224,43 @@ def test_a_real_run_in_the_worker_thread(qtbot) -> None:  # noqa: ANN001
     assert got.first("started").layer_names == result.layer_names
 
 
+class StopAfter:
+    """A listener that asks for a stop, in the training thread, after ``n`` batch records."""
+
+    def __init__(self, inner: Any, control: RunControl, n: int) -> None:
+        self._inner, self._control, self._n = inner, control, n
+        self.steps: list[int] = []
+
+    def on_run_start(self, info: RunStarted) -> None:
+        self._inner.on_run_start(info)
+
+    def on_batch(self, record: BatchRecord) -> None:
+        self.steps.append(record.step)
+        self._inner.on_batch(record)
+        if len(self.steps) == self._n:
+            self._control.stop()
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self._inner.on_epoch(record)
+
+    def on_run_end(self, info: RunFinished) -> None:
+        self._inner.on_run_end(info)
+
+
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_stop_takes_effect_within_one_batch(qtbot) -> None:  # noqa: ANN001
-    config = DIGITS_MLP.replace(batch_size=1, epochs=3)  # 720 batches: far more than we wait for
-    control = RunControl()
-    worker = TrainingWorker(config, 12, control)
-    steps: list[int] = []
-    # Counted in the training thread itself, so the count is exact at the moment of stop.
-    worker.listener.batchReported.connect(
-        lambda rec: steps.append(rec.step), Qt.ConnectionType.DirectConnection
-    )
-    collector = Collector()
-    collector.connect_to(worker)
-    threads = WorkerThreads()
-    threads.start(worker, "slow-run")
-    qtbot.waitUntil(lambda: len(steps) >= 5, timeout=120_000)
-    control.stop()
-    at_stop = len(steps)
-    qtbot.waitUntil(lambda: "ended" in collector.kinds(), timeout=60_000)
-    assert threads.wait(10.0)
-    assert len(steps) <= at_stop + 1
-    assert collector.first("end").reason == "stopped"
+    """Stop between two batches: exactly one more batch may finish (the one then running)."""
+    from model.training import train as core_train
+
+    config = DIGITS_MLP.replace(batch_size=1, epochs=3)  # 720 batches: far more than it needs
+    stopper: list[StopAfter] = []
+
+    def train(config: RunConfig, split: Any, *, listener: Any, control: RunControl, **kwargs: Any) -> Any:
+        stopper.append(StopAfter(listener, control, 5))
+        return core_train(config, split, listener=stopper[0], control=control, **kwargs)
+
+    worker = TrainingWorker(config, 12, RunControl(), train=train)
+    got = run_worker(qtbot, worker, timeout_ms=120_000)
+    assert len(stopper[0].steps) <= 5 + 1
+    assert got.first("end").reason == "stopped"
+    assert got.kinds().count("batch") == len(stopper[0].steps)  # every record reached the GUI
