@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Final
@@ -73,8 +74,14 @@ def run_app(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(argv)
     window = show_window()
+    # Ctrl+C in the terminal closes the window the normal way (stopping a run first). Qt's
+    # loop never runs Python code on its own, so a timer lets the signal handler run.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     code = app.exec()
-    del window
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # A daemon thread still inside `import tensorflow` can crash the interpreter's shutdown.
     if not tf_loader.wait(EXIT_IMPORT_WAIT_S):
         print("Gradient Lab: TensorFlow was still loading at exit.", file=sys.stderr)

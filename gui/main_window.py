@@ -445,6 +445,8 @@ class MainWindow(QMainWindow):
         self.show_training_action = self._action("&Training plots", "Ctrl+1", "Show the live plots")
         self.show_results_action = self._action("&Results", "Ctrl+2", "Show the test-set results")
         self.show_draw_action = self._action("&Draw", "Ctrl+D", "Draw a digit for the model to read")
+        # Ctrl+3 as well, in line with Ctrl+1 and Ctrl+2 (and for when Ctrl+D is taken).
+        self.show_draw_action.setShortcuts([QKeySequence("Ctrl+D"), QKeySequence("Ctrl+3")])
         for action in (self.train_action, self.pause_action, self.stop_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 

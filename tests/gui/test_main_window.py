@@ -129,7 +129,7 @@ def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -
     assert tabs == ["Training", "Results", "Draw"]
     window.show_draw_action.trigger()
     assert window.predict_panel.canvas.isVisible()
-    assert window.show_draw_action.shortcut() == QKeySequence("Ctrl+D")
+    assert window.show_draw_action.shortcuts() == [QKeySequence("Ctrl+D"), QKeySequence("Ctrl+3")]
 
 
 def test_menus_have_the_expected_shortcuts(make_window) -> None:  # noqa: ANN001
