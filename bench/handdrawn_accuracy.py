@@ -16,7 +16,7 @@ in); an independent judge, a classifier trained on the other optdigits grids, fl
 those, and the accuracy on the traces it reads correctly is printed too.
 
     python bench/handdrawn_accuracy.py [--epochs 2] [--limit 20000] [--augment off|on]
-        [--run FOLDER] [--per-class 40] [--pen-widths 10,20,32] [--save-run DIR]
+        [--seed N] [--run FOLDER] [--per-class 40] [--pen-widths 10,20,32] [--save-run DIR]
         [--screenshots DIR]
 """
 
@@ -66,6 +66,7 @@ def train_cnn(args: argparse.Namespace) -> Trained:
         raise SystemExit(f"{args.data} is missing: pass --data PATH to an MNIST .npz, or --run FOLDER")
     augment = args.augment == "on"
     config = load_preset("cnn").replace(
+        seed=args.seed if args.seed is not None else load_preset("cnn").seed,
         epochs=args.epochs,
         data=DataSpec(name="mnist", path=str(args.data), limit=args.limit),
         augmentation=AugmentationSpec(enabled=augment),
@@ -74,7 +75,7 @@ def train_cnn(args: argparse.Namespace) -> Trained:
     split = split_dataset(dataset, config.split, config.seed, limit=args.limit)
     print(
         f"training the CNN preset on {len(split.x_train):,} MNIST images, {args.epochs} epoch(s), "
-        f"augmentation {'on' if augment else 'off'} ...",
+        f"augmentation {'on' if augment else 'off'}, seed {config.seed} ...",
         flush=True,
     )
     started = time.perf_counter()
@@ -108,7 +109,7 @@ def load_saved(folder: str, data: str) -> Trained:
     run = load_run(folder)
     config = run.config
     description = (
-        f"model of the run in {folder} ({config.name}, augmentation "
+        f"model from {Path(folder).name}/model.keras ({config.name}, augmentation "
         f"{'on' if config.augmentation.enabled else 'off'})"
     )
     spec = config.data
@@ -178,8 +179,11 @@ def report(
     print(f"HAND-DRAWN ACCURACY {total:.1%} (legible traces: {judged_total:.1%})")
 
 
-def screenshots(folder: Path, trained: Trained, panel: PredictPanel, digits: Sequence[TracedDigit]) -> None:
-    """Save the Draw tab with a traced digit, and the confusion view with its top mistake."""
+def screenshots(
+    folder: Path, trained: Trained, panel: PredictPanel, digits: Sequence[TracedDigit], label: int
+) -> None:
+    """Save the Draw tab with a traced ``label`` (the first the judge finds legible), and
+    the confusion view with the model's most common MNIST mistake selected."""
     from gui.confusion_view import ConfusionView
 
     app = QApplication.instance()
@@ -188,7 +192,8 @@ def screenshots(folder: Path, trained: Trained, panel: PredictPanel, digits: Seq
     panel.robustness_section.set_expanded(True)
     panel.stages_section.set_expanded(True)
     panel.resize(1200, 880)
-    sample = next(d for d in digits if d.label == 4)
+    judge = LegibilityJudge(exclude=[d.index for d in digits])
+    sample = next(d for d in digits if d.label == label and judge.legible(d))
     panel.canvas.clear()
     replay(panel.canvas, sample.strokes, 22.0, pace_ms=2)
     for _ in range(20):
@@ -220,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=20000, help="MNIST images to use (split 80/10/10)")
     parser.add_argument("--augment", choices=("on", "off"), default="off", help="training-time augmentation")
+    parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     parser.add_argument("--run", help="use this run folder's model instead of training")
     parser.add_argument("--data", default=str(MNIST_NPZ), help="the MNIST .npz file")
     parser.add_argument("--per-class", type=int, default=40, help="traced digits per class")
@@ -228,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--save-run", help="save the trained run to this folder")
     parser.add_argument("--screenshots", help="save canvas.png and confusion.png to this folder")
+    parser.add_argument("--screenshot-digit", type=int, default=3, help="the digit drawn for canvas.png")
     args = parser.parse_args(argv)
     widths = [float(w) for w in args.pen_widths.split(",") if w.strip()]
 
@@ -259,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = f" on {trained.mnist_test_count:,} held-out images" if trained.mnist_test_count else ""
         print(f"MNIST TEST ACCURACY {trained.mnist_accuracy:.1%}{count} ({trained.description})")
     if args.screenshots:
-        screenshots(Path(args.screenshots), trained, panel, digits)
+        screenshots(Path(args.screenshots), trained, panel, digits, args.screenshot_digit)
     panel.close()
     return 0
 
