@@ -295,6 +295,7 @@ class TrainingSettings(QWidget):
             self._validation.setValue(config.split.validation)
             self._test.setValue(config.split.test)
             self._stratified.setChecked(config.split.stratified)
+            self._official_test.setChecked(config.split.official_test)
             aug = config.augmentation
             self._augment.setChecked(aug.enabled)
             self._shift.setValue(aug.shift)
@@ -354,6 +355,7 @@ class TrainingSettings(QWidget):
             validation=self._validation.value(),
             test=self._test.value(),
             stratified=self._stratified.isChecked(),
+            official_test=self._official_test.isChecked(),
         )
         augmentation = replace(
             config.augmentation,
@@ -492,7 +494,7 @@ class TrainingSettings(QWidget):
             self._mode_box, self._batch_size, self._epochs, self._report_every,
             self._stop_enabled, self._monitor, self._stop_patience, self._min_delta, self._restore_best,
             self._dataset, self._path, self._browse, self._limit, self._seed,
-            self._train, self._validation, self._test, self._stratified,
+            self._train, self._validation, self._test, self._stratified, self._official_test,
             self._augment, self._shift, self._rotation, self._zoom, self._thickness,
         ]  # fmt: skip
         self._name_controls()
@@ -526,6 +528,7 @@ class TrainingSettings(QWidget):
             "split.validation": self._validation,
             "split.test": self._test,
             "split.stratified": self._stratified,
+            "split.official_test": self._official_test,
             "augmentation.enabled": self._augment,
             "augmentation.shift": self._shift,
             "augmentation.rotation": self._rotation,
@@ -744,6 +747,11 @@ class TrainingSettings(QWidget):
         self._stratified = _check(
             "Stratified", "Keep each class's share the same in every part of the split."
         )
+        self._official_test = _check(
+            "Official test set",
+            "Test on the dataset's own test set (MNIST's 10,000 test digits) when it has one, "
+            "as published accuracies are measured; train and validation share the rest.",
+        )
         self._counts = QLabel()
         self._counts.setWordWrap(True)
         self._counts.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -758,6 +766,7 @@ class TrainingSettings(QWidget):
         form.addRow("Validation", self._validation)
         form.addRow("Test", self._test)
         form.addRow("", self._stratified)
+        form.addRow("", self._official_test)
         form.addRow(self._counts)
         self._data_form = form
 
@@ -804,6 +813,7 @@ class TrainingSettings(QWidget):
             self._validation,
             self._test,
             self._stratified,
+            self._official_test,
         }
         for widget in self._inputs:
             if widget in (self._path, self._browse):

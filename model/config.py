@@ -353,12 +353,19 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """Fractions of the pooled dataset for training, validation and test (sum to 1)."""
+    """Fractions of the pooled dataset for training, validation and test (sum to 1).
+
+    With ``official_test``, a dataset that ships its own test set (MNIST's 10,000 test
+    digits, an ``.npz``'s ``x_test``) uses exactly that as the test part, the way published
+    MNIST accuracies are measured; train and validation then share the rest in the ratio
+    ``train : validation``. Datasets without one fall back to the fractions.
+    """
 
     train: float = 0.8
     validation: float = 0.1
     test: float = 0.1
     stratified: bool = True
+    official_test: bool = False
 
     def __post_init__(self) -> None:
         self.validate("split")
@@ -368,6 +375,7 @@ class SplitSpec:
         _check_float(f"{path}.validation", self.validation, 0.0, 1.0, high_open=True)
         _check_float(f"{path}.test", self.test, 0.0, 1.0, high_open=True)
         _check_bool(f"{path}.stratified", self.stratified)
+        _check_bool(f"{path}.official_test", self.official_test)
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-6:
             raise ConfigError(

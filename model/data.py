@@ -149,6 +149,8 @@ class Dataset:
         source: Where the data came from, for people, e.g. ``MNIST from /data/mnist.npz``.
         notice: A message to show the user when something did not go as asked (an offline
             fallback, skipped unreadable images), else ``None``.
+        n_official_test: How many of the last samples are the source's own test set
+            (MNIST's 10,000 test digits, an ``.npz``'s ``x_test``); 0 when it has none.
     """
 
     name: str
@@ -157,6 +159,7 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     notice: str | None = None
+    n_official_test: int = 0
 
     def __post_init__(self) -> None:
         # Cheap structural checks only: the readers have validated the values already.
@@ -226,6 +229,7 @@ class _RawData:
     location: str  # the file or folder it came from, e.g. "/data/mnist.npz"
     notice: str | None = None
     class_names: tuple[str, ...] | None = None  # when labels are already indices into these
+    n_official_test: int = 0  # the last samples that came from the source's own test part
 
 
 # --------------------------------------------------------------------------- scaling
@@ -406,6 +410,7 @@ def _dataset_from_raw(
         class_names=names,
         source=source,
         notice=" ".join(notices) if notices else None,
+        n_official_test=raw.n_official_test,
     )
 
 
@@ -546,7 +551,11 @@ def _pool(xs: list[NDArray[Any]], ys: list[NDArray[Any]], label: str, location: 
         y_all = np.concatenate(ys) if len(ys) > 1 else ys[0]
     except (ValueError, TypeError) as exc:
         raise DataError(f"{label}: its parts cannot be joined ({exc})") from None
-    return _RawData(x=x_all, labels=y_all, flat=x_all.ndim == 2, description=label, location=location)
+    # By convention the last part handed in is the source's official test set.
+    n_test = len(ys[-1]) if len(ys) > 1 else 0
+    return _RawData(
+        x=x_all, labels=y_all, flat=x_all.ndim == 2, description=label, location=location, n_official_test=n_test
+    )
 
 
 def _find_idx_file(folder: Path, prefix: str, kind: str, idx: str) -> Path | None:
@@ -1146,16 +1155,30 @@ def split_dataset(ds: Dataset, split: SplitSpec, seed: int, limit: int | None = 
             if split.stratified and not ok:
                 notes.append(f"The {limit:,}-sample subset could not be stratified and was drawn at random.")
     n = len(indices)
-    n_test = _part_size(split.test, n)
-    n_val = _part_size(split.validation, n)
-    if n - n_test - n_val < 1:
-        raise DataError(
-            f"{n} samples are too few for this split (train {split.train:g}, validation "
-            f"{split.validation:g}, test {split.test:g}): no training sample would be left; "
-            "use more data or smaller validation and test fractions"
-        )
-    rest, test_idx, ok_test = _take(indices, ds.y, n_test, seed, split.stratified)
-    train_idx, val_idx, ok_val = _take(rest, ds.y, n_val, seed, split.stratified)
+    if split.official_test and ds.n_official_test > 0:
+        # The source's own test set is the test part; train and validation share the rest
+        # in proportion.
+        is_test = indices >= n_all - ds.n_official_test
+        test_idx, rest = indices[is_test], indices[~is_test]
+        share = split.validation / (split.train + split.validation)
+        n_val = _part_size(share, len(rest))
+        if len(rest) - n_val < 1 or len(test_idx) == 0:
+            raise DataError(
+                f"{n} samples are too few for this split with the official test set; use more data"
+            )
+        train_idx, val_idx, ok_val = _take(rest, ds.y, n_val, seed, split.stratified)
+        ok_test = True
+    else:
+        n_test = _part_size(split.test, n)
+        n_val = _part_size(split.validation, n)
+        if n - n_test - n_val < 1:
+            raise DataError(
+                f"{n} samples are too few for this split (train {split.train:g}, validation "
+                f"{split.validation:g}, test {split.test:g}): no training sample would be left; "
+                "use more data or smaller validation and test fractions"
+            )
+        rest, test_idx, ok_test = _take(indices, ds.y, n_test, seed, split.stratified)
+        train_idx, val_idx, ok_val = _take(rest, ds.y, n_val, seed, split.stratified)
     for ok, part in ((ok_val, "validation"), (ok_test, "test")):
         if split.stratified and not ok:
             notes.append(

@@ -34,29 +34,41 @@ EPOCHS = {epochs}
 BATCH_SIZE = {batch_size}  # None = the whole training set in one batch (full-batch descent)
 SPLIT = {{"train": {train!r}, "validation": {validation!r}, "test": {test!r}}}
 STRATIFIED = {stratified}
+OFFICIAL_TEST = {official_test}  # test on the dataset's own test set (x_test), as published results do
 DATASET = {dataset!r}
 
 
 def load_data(path, limit):
-    """All images pooled (train + test), scaled to [0, 1] with a channel axis."""
+    """All images pooled (train + test), scaled to [0, 1] with a channel axis.
+
+    Returns ``(x, y, is_test)``: ``is_test`` marks the samples of the official test set.
+    """
     if path:
         with np.load(path, allow_pickle=False) as data:
-            x = np.concatenate([data["x_train"], data["x_test"]])
-            y = np.concatenate([data["y_train"], data["y_test"]])
+            (a, b), (c, d) = (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
     elif DATASET == "fashion_mnist":
         (a, b), (c, d) = keras.datasets.fashion_mnist.load_data()
-        x, y = np.concatenate([a, c]), np.concatenate([b, d])
     else:
         (a, b), (c, d) = keras.datasets.mnist.load_data()
-        x, y = np.concatenate([a, c]), np.concatenate([b, d])
+    x, y = np.concatenate([a, c]), np.concatenate([b, d])
+    is_test = np.arange(len(x)) >= len(a)
     x = (x.astype("float32") / 255.0)[..., None]
     y = y.astype("int64")
     if limit and limit < len(x):
-        x, _, y, _ = train_test_split(x, y, train_size=limit, random_state=SEED, stratify=y)
-    return x, y
+        x, _, y, _, is_test, _ = train_test_split(x, y, is_test, train_size=limit, random_state=SEED, stratify=y)
+    return x, y, is_test
 
 
-def split(x, y):
+def split(x, y, is_test):
+    if OFFICIAL_TEST:
+        share = SPLIT["validation"] / (SPLIT["train"] + SPLIT["validation"])
+        x_rest, y_rest = x[~is_test], y[~is_test]
+        if share == 0:
+            return (x_rest, y_rest), (x_rest[:0], y_rest[:0]), (x[is_test], y[is_test])
+        x_tr, x_val, y_tr, y_val = train_test_split(
+            x_rest, y_rest, test_size=share, random_state=SEED, stratify=y_rest if STRATIFIED else None
+        )
+        return (x_tr, y_tr), (x_val, y_val), (x[is_test], y[is_test])
     strat = y if STRATIFIED else None
     rest = SPLIT["validation"] + SPLIT["test"]
     if rest == 0:
@@ -99,9 +111,9 @@ def main():
     parser.add_argument("--out", default="model.keras")
     args = parser.parse_args()
 
-    x, y = load_data(args.data, args.limit)
+    x, y, is_test = load_data(args.data, args.limit)
     num_classes = int(y.max()) + 1
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = split(x, y)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = split(x, y, is_test)
     onehot = lambda labels: keras.utils.to_categorical(labels, num_classes)  # noqa: E731
     print(f"train {{len(x_train)}} · validation {{len(x_val)}} · test {{len(x_test)}}")
 
@@ -253,6 +265,7 @@ def export_script(config: RunConfig, filename: str = "train_model.py") -> str:
         validation=config.split.validation,
         test=config.split.test,
         stratified=config.split.stratified,
+        official_test=config.split.official_test and config.data.name in ("mnist", "fashion_mnist"),
         dataset=config.data.name,
         augmentation=_augmentation(config),
         layers=layers.rstrip(",\n") + ",",

@@ -744,3 +744,18 @@ def test_real_mnist_file_pools_70000_images(mnist_path: Path) -> None:
     split = split_dataset(ds, SplitSpec(), seed=0, limit=1000)
     assert split.describe() == "train 800 · validation 100 · test 100"
     assert split.counts()["train"].min() >= 60
+
+
+def test_official_test_split_uses_the_sources_own_test_set(mnist_path: Path) -> None:
+    from model.config import DataSpec, SplitSpec
+
+    ds = load_dataset(DataSpec(name="mnist", path=str(mnist_path)))
+    assert ds.n_official_test == 10_000
+    split = split_dataset(ds, SplitSpec(train=0.75, validation=0.1, test=0.15, official_test=True), seed=1)
+    with np.load(mnist_path) as raw:
+        assert np.array_equal(split.y_test, raw["y_test"].astype(np.int64))
+    assert len(split.y_val) == round(60_000 * 0.1 / 0.85)
+    assert len(split.y_train) + len(split.y_val) == 60_000
+    # Without the flag the same fractions apply to the pooled 70,000.
+    pooled = split_dataset(ds, SplitSpec(train=0.75, validation=0.1, test=0.15), seed=1)
+    assert len(pooled.y_test) == 10_500
