@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Final
@@ -253,7 +254,7 @@ class RunSeries:
         return np.ascontiguousarray(logs.T), first, span
 
 
-class _TimedPlotWidget(pg.PlotWidget):
+class _TimedPlotWidget(pg.PlotWidget):  # type: ignore[misc] # pyqtgraph has no type hints
     """A PlotWidget that adds the time it spends painting to its owner's meter.
 
     pyqtgraph paints a changed scene later, from the event loop, so the cost of a redraw
@@ -707,7 +708,7 @@ class TrainingPlots(QWidget):
 
     # ------------------------------------------------------------------ hover
 
-    def _make_hover(self, plot: pg.PlotItem):  # noqa: ANN202 - a slot factory
+    def _make_hover(self, plot: pg.PlotItem) -> Callable[[tuple[QPointF]], None]:
         def on_mouse_moved(event: tuple[QPointF]) -> None:
             self._on_mouse_moved(plot, event[0])
 

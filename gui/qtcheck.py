@@ -79,7 +79,9 @@ def missing_libraries(files: list[Path]) -> list[str]:
     """Shared libraries that ``ldd`` reports as ``not found`` for ``files``, plus runtime ones."""
     missing: set[str] = set()
     ldd = shutil.which("ldd")
-    for file in files if ldd else []:
+    for file in files:
+        if ldd is None:
+            break
         try:
             out = subprocess.run([ldd, str(file)], capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):

@@ -283,8 +283,9 @@ class TrainingWorker(Worker):
                     RunFinished(self.run_id, "stopped", "stopped before training began", 0)
                 )
                 return
-            train = self._train
-            if train is None:
+            if self._train is not None:
+                train = self._train
+            else:
                 from model.training import train
             result = train(
                 self.config,

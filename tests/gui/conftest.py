@@ -56,7 +56,7 @@ def no_running_qthreads(qapp: QApplication) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def fail_on_qt_warnings(qtlog) -> Iterator[None]:  # noqa: ANN001 - pytest-qt's fixture
+def fail_on_qt_warnings(qtlog) -> Iterator[None]:
     """Fail a test during which Qt logged a warning (or worse), teardown included."""
     yield
     bad = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def counting_train(steps: list[int]) -> Any:
 
 
 @pytest.fixture
-def make_window(qtbot, settings: QSettings):  # noqa: ANN001, ANN201
+def make_window(qtbot, settings: QSettings) -> Callable[..., MainWindow]:
     """A factory of shown windows with injectable parts; warnings are collected, not shown."""
 
     def make(**kwargs: Any) -> MainWindow:
@@ -104,11 +105,11 @@ def make_window(qtbot, settings: QSettings):  # noqa: ANN001, ANN201
     return make
 
 
-def wait_ready(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+def wait_ready(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.tf_ready and window.train_action.isEnabled(), timeout=RUN_TIMEOUT_MS)
 
 
-def wait_idle(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+def wait_idle(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: not window.running, timeout=RUN_TIMEOUT_MS)
 
 
@@ -120,7 +121,7 @@ def points(curve: Any) -> int:
 # ---------------------------------------------------------------------- layout
 
 
-def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -> None:  # noqa: ANN001
+def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -> None:
     window = make_window()
     assert window.designer.isVisible()
     assert window.settings_panel.isVisible()
@@ -132,7 +133,7 @@ def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -
     assert window.show_draw_action.shortcuts() == [QKeySequence("Ctrl+D"), QKeySequence("Ctrl+3")]
 
 
-def test_menus_have_the_expected_shortcuts(make_window) -> None:  # noqa: ANN001
+def test_menus_have_the_expected_shortcuts(make_window) -> None:
     window = make_window()
     expected = {
         window.new_action: QKeySequence(QKeySequence.StandardKey.New),
@@ -151,7 +152,7 @@ def test_menus_have_the_expected_shortcuts(make_window) -> None:  # noqa: ANN001
     assert load_preset("mlp").name in presets and len(presets) >= 3
 
 
-def test_a_preset_loads_into_the_panels(make_window) -> None:  # noqa: ANN001
+def test_a_preset_loads_into_the_panels(make_window) -> None:
     window = make_window()
     action = next(a for a in window.presets_menu.actions() if a.data() == "mlp")
     action.trigger()
@@ -159,7 +160,7 @@ def test_a_preset_loads_into_the_panels(make_window) -> None:  # noqa: ANN001
     assert window.current_config() == load_preset("mlp")
 
 
-def test_train_waits_for_tensorflow_then_enables(make_window, qtbot) -> None:  # noqa: ANN001
+def test_train_waits_for_tensorflow_then_enables(make_window, qtbot) -> None:
     from gui.tf_loader import TensorFlowLoader
 
     window = make_window(loader=TensorFlowLoader())
@@ -172,7 +173,7 @@ def test_train_waits_for_tensorflow_then_enables(make_window, qtbot) -> None:  #
     assert window.device_label.text().startswith(("Device: CPU", "Device: GPU"))
 
 
-def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> None:  # noqa: ANN001
+def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> None:
     window = make_window()
     wait_ready(qtbot, window)
     window.set_config(
@@ -184,7 +185,7 @@ def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> Non
     qtbot.waitUntil(window.train_action.isEnabled, timeout=5000)
 
 
-def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None:  # noqa: ANN001
+def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None:
     window = make_window()
     other = DIGITS_MLP.replace(data=DataSpec(name="digits", limit=500))
     # Changes while a count runs: only the last one matters, and it must not get stuck.
@@ -200,7 +201,7 @@ def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None: 
 # ---------------------------------------------------------------------- files and settings
 
 
-def test_save_writes_the_config_and_opens_it_again(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+def test_save_writes_the_config_and_opens_it_again(make_window, tmp_path: Path) -> None:
     window = make_window()
     window.set_config(DIGITS_MLP)
     target = tmp_path / "run.json"
@@ -215,7 +216,7 @@ def test_save_writes_the_config_and_opens_it_again(make_window, tmp_path: Path) 
     assert window.windowTitle().startswith("run.json")
 
 
-def test_a_bad_file_is_reported_and_nothing_is_lost(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_bad_file_is_reported_and_nothing_is_lost(make_window, tmp_path: Path) -> None:
     window = make_window()
     window.set_config(DIGITS_MLP)
     bad = tmp_path / "bad.json"
@@ -229,7 +230,7 @@ def test_a_bad_file_is_reported_and_nothing_is_lost(make_window, tmp_path: Path)
     assert window.current_config() == DIGITS_MLP
 
 
-def test_a_failed_save_leaves_the_old_file(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_failed_save_leaves_the_old_file(make_window, tmp_path: Path) -> None:
     window = make_window()
     folder = tmp_path / "taken"
     folder.mkdir()
@@ -238,7 +239,7 @@ def test_a_failed_save_leaves_the_old_file(make_window, tmp_path: Path) -> None:
     assert folder.is_dir()
 
 
-def test_geometry_and_config_are_remembered(make_window, settings: QSettings) -> None:  # noqa: ANN001
+def test_geometry_and_config_are_remembered(make_window, settings: QSettings) -> None:
     first = make_window()
     first.set_config(DIGITS_MLP)
     first.resize(701, 503)  # inside the offscreen screen (800x800)
@@ -288,7 +289,7 @@ def fake_prepare(config: RunConfig) -> tuple[Any, DataReady]:
     return object(), DataReady(-1, "train 10 · validation 0 · test 0", "synthetic", None, ("a", "b"), (2,))
 
 
-def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:  # noqa: ANN001
+def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:
     release = threading.Event()
     window = make_window(prepare=fake_prepare, train=blocking_train(release))
     wait_ready(qtbot, window)
@@ -311,7 +312,7 @@ def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:
     wait_idle(qtbot, window)
 
 
-def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:  # noqa: ANN001
+def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:
     release = threading.Event()
     answers: list[bool] = [False, True]
     questions: list[str] = []
@@ -339,7 +340,7 @@ def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:  # noqa:
     wait_idle(qtbot, window)
 
 
-def test_a_nan_ending_is_shown(make_window, qtbot) -> None:  # noqa: ANN001
+def test_a_nan_ending_is_shown(make_window, qtbot) -> None:
     def nan_train(config: RunConfig, split: Any, *, listener: Any, run_id: int, **_: Any) -> Any:
         listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, ("L2_Dense",), 10.0))
         finished = RunFinished(run_id, "nan", "the loss became NaN at epoch 1, batch 4", 0)
@@ -368,7 +369,7 @@ def test_format_helpers() -> None:
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) -> None:  # noqa: ANN001
+def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) -> None:
     window = make_window()
     window.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
@@ -398,7 +399,7 @@ def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) ->
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:  # noqa: ANN001
+def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:
     steps: list[int] = []
     window = make_window(train=counting_train(steps))
     window.set_config(SLOW_RUN)
@@ -420,7 +421,7 @@ def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:  # noqa
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_pause_change_learning_rate_resume(make_window, qtbot) -> None:  # noqa: ANN001
+def test_pause_change_learning_rate_resume(make_window, qtbot) -> None:
     steps: list[int] = []
     window = make_window(train=counting_train(steps))
     window.set_config(SLOW_RUN.replace(epochs=1))
@@ -449,7 +450,7 @@ def test_pause_change_learning_rate_resume(make_window, qtbot) -> None:  # noqa:
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:  # noqa: ANN001
+def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:
     steps: list[int] = []
     window = make_window(train=counting_train(steps))
     window.set_config(SLOW_RUN)
@@ -463,7 +464,7 @@ def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:  #
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tmp_path: Path) -> None:
     window = make_window()
     missing = tmp_path / "no-such-data.npz"
     window.set_config(DIGITS_MLP.replace(data=DataSpec(name="file", path=str(missing))))

@@ -41,14 +41,14 @@ def epoch(index: int, run_id: int = 1) -> EpochRecord:
     return EpochRecord(run_id, index, 0.5, 0.8, 0.6, 0.75, 1e-3, norms, norms, 1.0, 100.0)
 
 
-def points(curve) -> int:  # noqa: ANN001 - a pyqtgraph PlotDataItem
+def points(curve) -> int:
     """How many points a curve holds (not only those in view; pyqtgraph says None for none)."""
     x, _ = curve.getOriginalDataset()
     return 0 if x is None else len(x)
 
 
 @pytest.fixture
-def plots(qtbot) -> TrainingPlots:  # noqa: ANN001
+def plots(qtbot) -> TrainingPlots:
     widget = TrainingPlots()
     qtbot.addWidget(widget)
     widget.resize(900, 600)
@@ -106,7 +106,7 @@ def test_every_plot_fills_from_records(plots: TrainingPlots) -> None:
     assert plots.heatmap_image.isVisible()
 
 
-def test_refresh_is_timer_driven_not_per_record(plots: TrainingPlots, qtbot, monkeypatch) -> None:  # noqa: ANN001
+def test_refresh_is_timer_driven_not_per_record(plots: TrainingPlots, qtbot, monkeypatch) -> None:
     plots.start_run(started())
     calls = []
     original = plots.refresh
@@ -192,7 +192,7 @@ def test_marker_is_drawn_at_the_step(plots: TrainingPlots) -> None:
     assert plots.marker_steps() == []
 
 
-def test_hover_describes_the_point(plots: TrainingPlots, qapp) -> None:  # noqa: ANN001
+def test_hover_describes_the_point(plots: TrainingPlots, qapp) -> None:
     plots.start_run(started())
     for step in range(10):
         plots.add_batch(batch(step, [0.1, 0.2, 0.3]))

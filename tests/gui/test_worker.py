@@ -94,7 +94,7 @@ class Collector(QObject):
         return next(value for k, value in self.events if k == kind)
 
 
-def run_worker(qtbot, worker: TrainingWorker, timeout_ms: int = 60_000) -> Collector:  # noqa: ANN001
+def run_worker(qtbot, worker: TrainingWorker, timeout_ms: int = 60_000) -> Collector:
     collector = Collector()
     collector.connect_to(worker)
     threads = WorkerThreads()
@@ -106,7 +106,7 @@ def run_worker(qtbot, worker: TrainingWorker, timeout_ms: int = 60_000) -> Colle
     return collector
 
 
-def test_records_arrive_in_order_with_the_run_id(qtbot) -> None:  # noqa: ANN001
+def test_records_arrive_in_order_with_the_run_id(qtbot) -> None:
     worker = TrainingWorker(RunConfig(), 7, RunControl(), prepare=fake_prepare, train=fake_train)
     got = run_worker(qtbot, worker)
     assert got.kinds() == ["data", "started", "batch", "batch", "batch", "epoch", "end", "result", "ended"]
@@ -119,7 +119,7 @@ def test_records_arrive_in_order_with_the_run_id(qtbot) -> None:  # noqa: ANN001
     assert got.first("result")["thread"] != threading.current_thread().name
 
 
-def test_a_project_error_is_reported_in_its_own_words(qtbot) -> None:  # noqa: ANN001
+def test_a_project_error_is_reported_in_its_own_words(qtbot) -> None:
     def bad_prepare(config: RunConfig) -> Any:
         raise DataError("cannot read /nowhere/mnist.npz: no such file; pick another file")
 
@@ -132,7 +132,7 @@ def test_a_project_error_is_reported_in_its_own_words(qtbot) -> None:  # noqa: A
     assert failure.details == ""
 
 
-def test_an_unexpected_exception_is_reported_with_its_traceback(qtbot, caplog) -> None:  # noqa: ANN001
+def test_an_unexpected_exception_is_reported_with_its_traceback(qtbot, caplog) -> None:
     def broken_train(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
@@ -143,7 +143,7 @@ def test_an_unexpected_exception_is_reported_with_its_traceback(qtbot, caplog) -
     assert "Traceback" in failure.details and "broken_train" in failure.details
 
 
-def test_a_stop_before_training_skips_it(qtbot) -> None:  # noqa: ANN001
+def test_a_stop_before_training_skips_it(qtbot) -> None:
     control = RunControl()
     control.stop()
     worker = TrainingWorker(RunConfig(), 5, control, prepare=fake_prepare, train=fake_train)
@@ -166,7 +166,7 @@ class TaskCollector(QObject):
         self.answers.append(("failed", tag, message))
 
 
-def test_function_worker_returns_its_result_with_the_tag(qtbot) -> None:  # noqa: ANN001
+def test_function_worker_returns_its_result_with_the_tag(qtbot) -> None:
     threads = WorkerThreads()
     task = FunctionWorker(lambda: 6 * 7, tag="counts-1")
     got = TaskCollector(task)
@@ -176,7 +176,7 @@ def test_function_worker_returns_its_result_with_the_tag(qtbot) -> None:  # noqa
     assert threads.wait(5.0)
 
 
-def test_function_worker_reports_a_failure(qtbot) -> None:  # noqa: ANN001
+def test_function_worker_reports_a_failure(qtbot) -> None:
     def fail() -> None:
         raise DataError("no data here")
 
@@ -212,7 +212,7 @@ def test_load_split_describes_the_data() -> None:
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_real_run_in_the_worker_thread(qtbot) -> None:  # noqa: ANN001
+def test_a_real_run_in_the_worker_thread(qtbot) -> None:
     worker = TrainingWorker(DIGITS_MLP, 11, RunControl())
     got = run_worker(qtbot, worker, timeout_ms=120_000)
     kinds = got.kinds()
@@ -248,7 +248,7 @@ class StopAfter:
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_stop_takes_effect_within_one_batch(qtbot) -> None:  # noqa: ANN001
+def test_stop_takes_effect_within_one_batch(qtbot) -> None:
     """Stop between two batches: exactly one more batch may finish (the one then running)."""
     from model.training import train as core_train
 
