@@ -265,10 +265,12 @@ class ResultsView(QWidget):
         self.summary = QLabel("Train a model to see how it does on the test set.")
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "test samples"])
+        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "samples"])
+        self.table.horizontalHeaderItem(3).setToolTip("How many test samples of this class there are")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
@@ -712,6 +714,7 @@ class MainWindow(QMainWindow):
 
             self.confusion = ConfusionView()
             self._results_split.addWidget(self.confusion)
+            self._results_split.setSizes([300, 1000])
             self.confusion.show()
             self._results_split.setStretchFactor(1, 2)
             if self._confusion_data is not None:
