@@ -7,17 +7,23 @@ digits by *other* writers (scikit-learn's optdigits, traced into pen strokes by
 :mod:`bench.strokes`) into a real :class:`~gui.predict_panel.PredictPanel` with mouse
 events, at a few pen widths, and scores what the panel shows against the true labels.
 
-It trains the CNN preset on MNIST first (``--epochs``, ``--limit``, ``--augment``), or
-uses a saved run (``--run FOLDER``). Run it twice, with ``--augment off`` and ``--augment
-on``, to see what training-time augmentation buys on hand-drawn digits.
+It trains the CNN preset on MNIST first (``--epochs``, ``--limit``, ``--augment``,
+``--seed``; ``--save-run`` keeps the run), or uses saved runs (``--run FOLDER ...``). With
+several runs, the drawings are replayed once, through the panel, with the first run's
+model, and every model is scored on the very 28x28 inputs the panel gave the network
+(the panel shows the arg-max of the model's output, so this is what it would show; the
+script checks that batch scoring agrees with the panel for the first model), with a
+paired count of the drawings only one of two models reads right. So to see what
+training-time augmentation buys, train with ``--augment off`` and ``--augment on`` for a
+few seeds (``--per-class 0`` trains without replaying), then compare all the runs at once.
 
 Some traces lose their digit on the way (the source grids are only 8x8: a loop can fill
 in); an independent judge, a classifier trained on the other optdigits grids, flags
 those, and the accuracy on the traces it reads correctly is printed too.
 
     python bench/handdrawn_accuracy.py [--epochs 2] [--limit 20000] [--augment off|on]
-        [--seed N] [--run FOLDER] [--per-class 40] [--pen-widths 10,20,32] [--save-run DIR]
-        [--screenshots DIR]
+        [--seed N] [--save-run DIR] [--run FOLDER [FOLDER ...]] [--per-class 40]
+        [--pen-widths 10,20,32] [--screenshots DIR]
 """
 
 from __future__ import annotations
@@ -126,11 +132,15 @@ def load_saved(folder: str, data: str) -> Trained:
     return Trained(run.model, description, accuracy, len(split.x_test), evaluation, split.x_test)
 
 
-def read_all(panel: PredictPanel, digits: Sequence[TracedDigit], pen_width: float) -> np.ndarray:
-    """Draw every digit and return the class the panel showed for each (-1: none)."""
+def read_all(
+    panel: PredictPanel, digits: Sequence[TracedDigit], pen_width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw every digit; return the class the panel showed for each (-1: none) and the
+    28x28 image it gave the network."""
     app = QApplication.instance()
     assert app is not None
     answers = np.full(len(digits), -1, dtype=np.int64)
+    inputs = np.zeros((len(digits), 28, 28), dtype=np.float32)
     for number, digit in enumerate(digits):
         panel.canvas.clear()
         replay(panel.canvas, digit.strokes, pen_width)
@@ -142,7 +152,20 @@ def read_all(panel: PredictPanel, digits: Sequence[TracedDigit], pen_width: floa
             shown = panel.shown_prediction()
         if shown is not None and shown.request_id == request:
             answers[number] = shown.predicted_class
-    return answers
+            inputs[number] = shown.image28
+    return answers, inputs
+
+
+def answers_of(model: Any, inputs: dict[float, np.ndarray]) -> dict[float, np.ndarray]:
+    """What ``model`` says about the recorded network inputs: the same answers the panel
+    would show it (the panel shows the arg-max of the model's output for that input)."""
+    from model.inference import adapt_batch
+
+    out = {}
+    for width, images in inputs.items():
+        batch = adapt_batch(images[..., None], model)
+        out[width] = np.argmax(np.asarray(model.predict(batch, batch_size=256, verbose=0)), axis=1)
+    return out
 
 
 def report(
@@ -150,7 +173,8 @@ def report(
     widths: Sequence[float],
     answers: dict[float, np.ndarray],
     legible: np.ndarray,
-) -> None:
+) -> tuple[float, float]:
+    """Print per-class and overall accuracy; return (all traces, legible traces)."""
     labels = np.array([d.label for d in digits])
     print()
     header = "  class   n  " + "  ".join(f"pen {w:>4g}" for w in widths) + "    all"
@@ -177,6 +201,7 @@ def report(
     worst = sorted(pairs.items(), key=lambda item: -item[1])[:6]
     print("most common mistakes (all widths): " + ", ".join(f"{t}->{p} x{n}" for (t, p), n in worst))
     print(f"HAND-DRAWN ACCURACY {total:.1%} (legible traces: {judged_total:.1%})")
+    return float(total), float(judged_total)
 
 
 def screenshots(
@@ -226,9 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=20000, help="MNIST images to use (split 80/10/10)")
     parser.add_argument("--augment", choices=("on", "off"), default="off", help="training-time augmentation")
     parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
-    parser.add_argument("--run", help="use this run folder's model instead of training")
+    parser.add_argument(
+        "--run", nargs="+", help="use these run folders' models instead of training (the first is drawn for)"
+    )
     parser.add_argument("--data", default=str(MNIST_NPZ), help="the MNIST .npz file")
-    parser.add_argument("--per-class", type=int, default=40, help="traced digits per class")
+    parser.add_argument("--per-class", type=int, default=40, help="traced digits per class (0: train only)")
     parser.add_argument(
         "--pen-widths", default="10,20,32", help="pen widths in canvas pixels, comma-separated"
     )
@@ -239,34 +266,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     widths = [float(w) for w in args.pen_widths.split(",") if w.strip()]
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    trained = load_saved(args.run, args.data) if args.run else train_cnn(args)
+    models = [load_saved(folder, args.data) for folder in args.run] if args.run else [train_cnn(args)]
+    if args.per_class < 1:
+        return 0
+    first = models[0]
 
     from model.inference import DirectPredictor
 
     digits = traced_digits(per_class=args.per_class, seed=0)
+    labels = np.array([d.label for d in digits])
     judge = LegibilityJudge(exclude=[d.index for d in digits])
     legible = np.array([judge.legible(d) for d in digits])
     panel = PredictPanel()
     panel.resize(980, 640)
     panel.show()
     panel.robustness_section.set_expanded(False)  # not needed for the score; saves time
-    panel.set_predictor(DirectPredictor(trained.model), trained.description)
+    panel.set_predictor(DirectPredictor(first.model), first.description)
     print(
         f"{len(digits)} traced optdigits digits ({args.per_class} per class; the judge reads "
         f"{legible.mean():.0%} of the traces as their label), pen widths {args.pen_widths}, "
         f"Qt platform {app.platformName()}"
     )
     answers: dict[float, np.ndarray] = {}
+    inputs: dict[float, np.ndarray] = {}
     started = time.perf_counter()
     for width in widths:
-        answers[width] = read_all(panel, digits, width)
+        answers[width], inputs[width] = read_all(panel, digits, width)
     print(f"replayed {len(digits) * len(widths)} drawings in {time.perf_counter() - started:.0f} s")
-    report(digits, widths, answers, legible)
-    if trained.mnist_accuracy is not None:
-        count = f" on {trained.mnist_test_count:,} held-out images" if trained.mnist_test_count else ""
-        print(f"MNIST TEST ACCURACY {trained.mnist_accuracy:.1%}{count} ({trained.description})")
+
+    all_answers = [answers]
+    if len(models) > 1:
+        # The other models read the very inputs the panel gave the first one.
+        check = answers_of(first.model, inputs)
+        differ = sum(int(np.sum(check[w] != answers[w])) for w in widths)
+        print(
+            f"batch scoring agrees with the panel on {len(digits) * len(widths) - differ} of "
+            f"{len(digits) * len(widths)} drawings for the first model"
+        )
+        all_answers += [answers_of(trained.model, inputs) for trained in models[1:]]
+    summary = []
+    for trained, model_answers in zip(models, all_answers, strict=True):
+        print(f"\n=== {trained.description}")
+        total, judged = report(digits, widths, model_answers, legible)
+        if trained.mnist_accuracy is not None:
+            count = f" on {trained.mnist_test_count:,} held-out images" if trained.mnist_test_count else ""
+            print(f"MNIST TEST ACCURACY {trained.mnist_accuracy:.1%}{count}")
+        summary.append((trained, total, judged))
+    if len(models) > 1:
+        print("\nhand-drawn (all / legible)   MNIST test   model")
+        for trained, total, judged in summary:
+            mnist = "-" if trained.mnist_accuracy is None else f"{trained.mnist_accuracy:.1%}"
+            print(f"{total:8.1%} / {judged:6.1%}         {mnist:>6}   {trained.description}")
+        right = [np.concatenate([a[w] for w in widths]) == np.tile(labels, len(widths)) for a in all_answers]
+        for trained, correct in zip(models[1:], right[1:], strict=True):
+            print(
+                f"paired with the first model: {int(np.sum(correct & ~right[0]))} drawings only this one "
+                f"reads right, {int(np.sum(right[0] & ~correct))} only the first ({trained.description})"
+            )
     if args.screenshots:
-        screenshots(Path(args.screenshots), trained, panel, digits, args.screenshot_digit)
+        screenshots(Path(args.screenshots), first, panel, digits, args.screenshot_digit)
     panel.close()
     return 0
 

@@ -230,7 +230,10 @@ class ConfusionTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if horizontal and self.is_accuracy_column(section):
                 return "The share of each true class read correctly (its recall)."
-            return "Predicted class (columns)." if horizontal else "True class (rows)."
+            if section >= self.classes():
+                return None
+            name = self._name(section)
+            return f"Predicted as {name} (this column)." if horizontal else f"Truly {name} (this row)."
         return None
 
 

@@ -78,6 +78,11 @@ def test_the_matrix_shows_counts_and_per_class_accuracy(view: ConfusionView) -> 
     assert model.index(4, 8).data() == ""  # empty mistakes stay blank, so the pattern shows
     assert model.index(0, 0).data() == "72"
     assert model.headerData(10, Qt.Orientation.Horizontal) == "accuracy"
+    assert (
+        model.headerData(9, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+        == "Predicted as 9 (this column)."
+    )
+    assert model.headerData(4, Qt.Orientation.Vertical, Qt.ItemDataRole.ToolTipRole) == "Truly 4 (this row)."
     accuracy = [model.index(row, 10).data() for row in range(10)]
     assert accuracy == [
         "100.0%",
