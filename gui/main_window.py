@@ -448,9 +448,8 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action("&Stop", "Esc", "Stop training after the current batch")
         self.show_training_action = self._action("&Training plots", "Ctrl+1", "Show the live plots")
         self.show_results_action = self._action("&Results", "Ctrl+2", "Show the test-set results")
-        self.show_draw_action = self._action("&Draw", "Ctrl+D", "Draw a digit for the model to read")
-        # Ctrl+3 as well, in line with Ctrl+1 and Ctrl+2 (and for when Ctrl+D is taken).
-        self.show_draw_action.setShortcuts([QKeySequence("Ctrl+D"), QKeySequence("Ctrl+3")])
+        # Ctrl+3, in line with Ctrl+1 and Ctrl+2; Ctrl+D duplicates a layer in the designer.
+        self.show_draw_action = self._action("&Draw", "Ctrl+3", "Draw a digit for the model to read")
         for action in (self.train_action, self.pause_action, self.stop_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 

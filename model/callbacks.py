@@ -181,6 +181,9 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._step += 1
         self._batches_in_epoch = batch + 1
+        # Report first, so the batch that just ended is shown before a pause or stop acts.
+        if self._step % self.report_every == 0:
+            self._report_batch(batch)
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             self._end(
@@ -209,8 +212,6 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self.mailbox.serve_pending()
         if control.stop_requested:
             self._end("stopped", f"stopped by the user at epoch {self._epoch + 1}, batch {batch + 1}")
-        if self._step % self.report_every == 0:
-            self._report_batch(batch)
 
     def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # A stop request also cuts the epoch's validation pass short.
