@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPaintEvent, QPalette, QShowEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QShowEvent
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -39,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from model.events import BatchRecord, EpochRecord, RunStarted
+from model.fileio import write_with_atomic
 
 VANISHING_GRAD_NORM: Final = 1e-5
 """A layer whose recent gradient norm is below this barely learns any more."""
@@ -286,6 +290,25 @@ def set_curve(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         curve.setData([], [])
 
 
+def _render_svg(plot: pg.PlotItem, path: Path) -> None:
+    """Draw ``plot`` as vector graphics into ``path``.
+
+    Qt's own SVG painter, not pyqtgraph's SVGExporter: with Qt 6.11 that exporter fails on
+    the path data Qt now writes (pyqtgraph issue #3485).
+    """
+    source = plot.sceneBoundingRect()
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(source.size().toSize())
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    generator.setTitle(plot.titleLabel.text)
+    painter = QPainter(generator)
+    try:
+        plot.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()
+
+
 def _or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
@@ -490,14 +513,20 @@ class TrainingPlots(QWidget):
 
     # ------------------------------------------------------------------ feeding
 
-    def start_run(self, info: RunStarted) -> None:
-        """Begin plotting a new run; the old one becomes the faint comparison if kept."""
+    def start_run(self, info: RunStarted, history: Sequence[EpochRecord] = ()) -> None:
+        """Begin plotting a new run; the old one becomes the faint comparison if kept.
+
+        ``history`` is the saved history of a resumed run: its epochs are drawn first, so
+        the new ones continue them (``info.initial_epoch`` says where).
+        """
         self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
         self.series = RunSeries()
         self.series.reset(tuple(info.layer_names), info.steps_per_epoch)
+        for record in history:
+            self.series.add_epoch(record)
         # The whole run's width from the start: the x axis then never changes while
         # points arrive (cheaper to draw), and the curves show how far the run has got.
-        first = info.initial_epoch * info.steps_per_epoch
+        first = 0 if history else info.initial_epoch * info.steps_per_epoch
         last = info.epochs * info.steps_per_epoch - 1
         if self._previous is not None:
             last = max(last, self._previous.last_step)
@@ -517,6 +546,68 @@ class TrainingPlots(QWidget):
         """Append one epoch's averages (training and validation)."""
         self.series.add_epoch(rec)
         self._schedule()
+
+    def show_history(
+        self, history: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int
+    ) -> None:
+        """Show a saved run's epoch figures (per-batch figures are not saved, so none are drawn).
+
+        ``steps_per_epoch`` places each epoch on the step axis, as during training, so a
+        resumed run's batches line up after them.
+        """
+        self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
+        self.series = RunSeries()
+        self.series.reset(tuple(layer_names), max(1, steps_per_epoch))
+        for record in history:
+            self.series.add_epoch(record)
+        last = max(1, len(history) * self.series.steps_per_epoch - 1)
+        self.loss_plot.setXRange(0, last, padding=0.02)
+        self._clear_markers()
+        self._make_grad_curves()
+        self._show_previous()
+        self._set_heatmap_ticks()
+        self._dirty = True
+        self.refresh()
+
+    def epoch_numbers(self) -> list[int]:
+        """The 1-based epoch number of each epoch point drawn, from its place on the step axis."""
+        steps = self.series.epochs.column(0)
+        per = max(1, self.series.steps_per_epoch)
+        return [int(step) // per + 1 for step in steps]
+
+    def export_images(self, base: Path, fmt: str) -> list[Path]:
+        """Write each plot to ``<base>-loss.<fmt>``, ``-accuracy``, ``-gradients``, ``-heatmap``.
+
+        ``fmt`` is ``png`` or ``svg``. Every file is written atomically; the paths written
+        are returned.
+
+        Raises:
+            ProjectError: a file cannot be written (the earlier ones stay written).
+        """
+        from pyqtgraph.exporters import ImageExporter
+
+        self.refresh()
+        written = []
+        for suffix, plot in self.plot_items().items():
+            target = base.with_name(f"{base.name}-{suffix}.{fmt}")
+            if fmt == "svg":
+                write_with_atomic(target, partial(_render_svg, plot), suffix=".svg")
+            else:
+                exporter = ImageExporter(plot)
+                # Twice the on-screen size, for print; pyqtgraph wants whole pixels.
+                exporter.parameters()["width"] = max(1, int(plot.sceneBoundingRect().width()) * 2)
+                write_with_atomic(target, lambda tmp, e=exporter: e.export(str(tmp)), suffix=".png")
+            written.append(target)
+        return written
+
+    def plot_items(self) -> dict[str, pg.PlotItem]:
+        """The plots by the short name used for exported files."""
+        return {
+            "loss": self.loss_plot,
+            "accuracy": self.accuracy_plot,
+            "gradients": self.grad_plot,
+            "heatmap": self.heatmap_plot,
+        }
 
     def mark(self, step: int, text: str) -> None:
         """Draw a labelled vertical line at ``step`` (e.g. a learning-rate change)."""

@@ -21,6 +21,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,7 @@ from model.events import (
 
 if TYPE_CHECKING:
     from model.data import Split
+    from model.runio import SavedRun
     from model.training import RunResult
 
 log = logging.getLogger(__name__)
@@ -243,6 +245,10 @@ class TrainingWorker(Worker):
             tests can feed tiny arrays or fail on purpose.
         train: the core's ``train`` (default ``model.training.train``, imported here so
             the GUI never imports TensorFlow itself).
+        resume: a saved run (:class:`~model.runio.SavedRun`) to continue: its weights,
+            optimizer state and history; passed to ``train`` only when given.
+        checkpoint_dir: where ``train`` autosaves the run after every epoch; passed only
+            when given (so fakes in tests need not know the keyword).
 
     Signals:
         dataReady(DataReady), resultReady(RunResult), failed(RunFailed), plus the
@@ -263,6 +269,8 @@ class TrainingWorker(Worker):
         *,
         prepare: PrepareFn | None = None,
         train: TrainFn | None = None,
+        resume: SavedRun | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -271,6 +279,8 @@ class TrainingWorker(Worker):
         self.mailbox = mailbox
         self._prepare = prepare or load_split
         self._train = train
+        self._resume = resume
+        self._checkpoint_dir = checkpoint_dir
         # A child moves to the worker's thread with it and dies with it.
         self.listener = SignalListener(self)
 
@@ -287,6 +297,11 @@ class TrainingWorker(Worker):
                 train = self._train
             else:
                 from model.training import train
+            extra: dict[str, Any] = {}
+            if self._resume is not None:
+                extra["resume"] = self._resume
+            if self._checkpoint_dir is not None:
+                extra["checkpoint_dir"] = self._checkpoint_dir
             result = train(
                 self.config,
                 split,
@@ -294,6 +309,7 @@ class TrainingWorker(Worker):
                 control=self.control,
                 mailbox=self.mailbox,
                 run_id=self.run_id,
+                **extra,
             )
         except Exception as exc:  # noqa: BLE001 - every failure is shown in the window
             failure = failure_for(self.run_id, exc)
