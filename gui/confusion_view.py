@@ -351,6 +351,14 @@ class ConfusionView(QWidget):
         matrix_layout.setContentsMargins(0, 0, 0, 0)
         matrix_layout.addWidget(axes)
         matrix_layout.addWidget(self.table)
+        legend = QLabel(
+            "Blue: read correctly; red: mistakes. The deeper the colour, the larger the share "
+            "of the row's test images. Click a cell, or move with the arrow keys, to see its images."
+        )
+        legend.setWordWrap(True)
+        legend.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        legend.setToolTip("How to read the matrix.")
+        matrix_layout.addWidget(legend)
         matrix_layout.addStretch(1)
         images_side = QWidget()
         images_layout = QVBoxLayout(images_side)
