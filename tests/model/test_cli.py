@@ -42,7 +42,8 @@ def test_train_evaluate_predict_end_to_end(mnist_path: Path, tmp_path: Path) -> 
 
     proc = run_main("evaluate", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "the run's test split (300 samples)" in proc.stdout
+    n_test = sum(row["support"] for row in metrics["per_class"])
+    assert f"the run's test split ({n_test} samples)" in proc.stdout
     accuracy = float(proc.stdout.split("accuracy ")[1].split()[0])
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
 
