@@ -18,8 +18,10 @@ toolbar says why.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,7 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import tf_loader
+from gui import files, tf_loader
 from gui.designer import LayerDesigner
 from gui.plots import TrainingPlots
 from gui.settings_panel import TrainingSettings
@@ -65,6 +67,7 @@ from gui.worker import (
 )
 from model.config import (
     DataSpec,
+    LayerSpec,
     RunConfig,
     SplitSpec,
     config_from_json,
@@ -72,7 +75,7 @@ from model.config import (
     load_config,
     load_preset,
 )
-from model.errors import ProjectError
+from model.errors import ModelFileError, ProjectError
 from model.events import (
     BatchRecord,
     EpochRecord,
@@ -83,6 +86,7 @@ from model.events import (
 )
 from model.fileio import write_text_atomic
 from model.inference import DirectPredictor, MailboxPredictor, Predictor
+from model.runio import SavedRun, history_csv
 
 if TYPE_CHECKING:
     from gui.confusion_view import ConfusionView
@@ -109,6 +113,12 @@ DATASET_TITLES: Final = {
     "file": "File",
 }
 CONFIG_FILTER: Final = "Gradient Lab configuration (*.json);;All files (*)"
+OPEN_FILTER: Final = (
+    "Configurations and models (*.json *.keras *.h5 *.hdf5);;Gradient Lab configuration (*.json);;"
+    "Keras model (*.keras);;All files (*)"
+)
+CSV_FILTER: Final = "CSV (*.csv);;All files (*)"
+SCRIPT_FILTER: Final = "Python script (*.py);;All files (*)"
 
 
 def data_title(spec: DataSpec) -> str:
@@ -210,6 +220,13 @@ def ask_with_message_box(parent: QWidget, title: str, text: str) -> bool:
 
 def warn_with_message_box(parent: QWidget, title: str, text: str) -> None:
     QMessageBox.warning(parent, title, text)
+
+
+def ask_save_with_message_box(parent: QWidget, title: str, text: str) -> str:
+    """Save / Discard / Cancel for unsaved changes: ``save``, ``discard`` or ``cancel``."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, text, buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
 
 class MessageBar(QFrame):
@@ -319,6 +336,7 @@ class ActiveRun:
     batches_seen: int = 0
     data: DataReady | None = None
     has_result: bool = False
+    prior_history: list[EpochRecord] = field(default_factory=list)  # of a resumed run
 
 
 class MainWindow(QMainWindow):
@@ -330,6 +348,10 @@ class MainWindow(QMainWindow):
         loader: reports when TensorFlow has loaded; ``None`` starts the background import.
         prepare / train: passed to each :class:`TrainingWorker` (tests inject fakes).
         ask / warn: the yes/no question and the warning dialog, replaceable in tests.
+        ask_save: Save / Discard / Cancel before unsaved changes are dropped (returns
+            ``save``, ``discard`` or ``cancel``); replaceable in tests.
+        autosave_dir: where every run is checkpointed while it trains (default
+            :func:`gui.files.default_autosave_dir`); tests point it at a temporary folder.
     """
 
     def __init__(
@@ -341,6 +363,8 @@ class MainWindow(QMainWindow):
         train: TrainFn | None = None,
         ask: Callable[[QWidget, str, str], bool] = ask_with_message_box,
         warn: Callable[[QWidget, str, str], None] = warn_with_message_box,
+        ask_save: Callable[[QWidget, str, str], str] | None = None,
+        autosave_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self._settings = settings if settings is not None else make_settings()
@@ -349,9 +373,18 @@ class MainWindow(QMainWindow):
         self._train = train
         self.ask = ask
         self.warn = warn
+        self.ask_save = ask_save if ask_save is not None else ask_save_with_message_box
+        self.autosave_dir = autosave_dir if autosave_dir is not None else files.default_autosave_dir()
 
         self._config = self._restore_config()
-        self._path: Path | None = None
+        self._path: Path | None = None  # the configuration file Save writes to
+        self._document: str = ""  # the run folder or model file shown, for the title
+        self._close_confirmed = False
+        self._recovery_offered = False
+        # The model in memory that can be saved or resumed: a finished run of this session
+        # (last_result) or a run folder that was opened; never both.
+        self._loaded_run: SavedRun | None = None
+        self._history: tuple[list[EpochRecord], tuple[str, ...], int] = ([], (), 1)
         self._generation = 0  # the number of the run whose messages are shown
         self._run: ActiveRun | None = None  # the run whose thread is alive
         self._pending: RunConfig | None = None  # starts when the current run has ended
@@ -440,6 +473,22 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action(
             "Save &As…", "Ctrl+Shift+S", "Save the configuration to a new file"
         )
+        self.open_run_action = self._action(
+            "Open &Run Folder…", "Ctrl+Shift+O", "Open a saved run: its model, configuration and history"
+        )
+        self.save_model_action = self._action(
+            "Save &Model…", "Ctrl+Shift+M", "Save the model with its configuration, history and test results"
+        )
+        self.export_history_action = self._action("&History as CSV…", None, "Export the epoch history")
+        self.export_png_action = self._action("Plots as &PNG…", None, "Export each plot as a PNG image")
+        self.export_svg_action = self._action("Plots as &SVG…", None, "Export each plot as an SVG drawing")
+        self.export_script_action = self._action(
+            "Training &Script (plain Keras)…", None, "A Python script that rebuilds and trains this network"
+        )
+        self.resume_action = self._action(
+            "Resume &Training", "Ctrl+Shift+Return", "Continue training the model with its optimizer state"
+        )
+        self.resume_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.quit_action = self._action("&Quit", "Ctrl+Q", "Quit Gradient Lab")
         self.train_action = self._action("&Train", "Ctrl+Return", "Train the network with these settings")
         self.pause_action = self._action(
@@ -457,6 +506,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_run_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
         self.presets_menu = file_menu.addMenu("&Presets")
         for name in list_presets():
             try:
@@ -470,11 +521,21 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.save_model_action)
+        self.export_menu = file_menu.addMenu("&Export")
+        for action in (
+            self.export_history_action,
+            self.export_png_action,
+            self.export_svg_action,
+            self.export_script_action,
+        ):
+            self.export_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self._rebuild_recent_menu()
 
         run_menu = self.menuBar().addMenu("&Run")
-        for action in (self.train_action, self.pause_action, self.stop_action):
+        for action in (self.train_action, self.resume_action, self.pause_action, self.stop_action):
             run_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -529,6 +590,14 @@ class MainWindow(QMainWindow):
         self.open_action.triggered.connect(self._on_open_triggered)
         self.save_action.triggered.connect(self._on_save_triggered)
         self.save_as_action.triggered.connect(self._on_save_as_triggered)
+        self.open_run_action.triggered.connect(self._on_open_run_triggered)
+        self.recent_menu.triggered.connect(self._on_recent_triggered)
+        self.save_model_action.triggered.connect(self._on_save_model_triggered)
+        self.export_history_action.triggered.connect(self._on_export_history_triggered)
+        self.export_png_action.triggered.connect(self._on_export_png_triggered)
+        self.export_svg_action.triggered.connect(self._on_export_svg_triggered)
+        self.export_script_action.triggered.connect(self._on_export_script_triggered)
+        self.resume_action.triggered.connect(self._on_resume_triggered)
         self.quit_action.triggered.connect(self.close)
         self.presets_menu.triggered.connect(self._on_preset_triggered)
         self.train_action.triggered.connect(self._on_train_triggered)
@@ -597,14 +666,25 @@ class MainWindow(QMainWindow):
         except ProjectError:
             return None
 
-    def set_config(self, config: RunConfig, path: Path | None = None) -> None:
-        """Show ``config`` in the panels (as opened from ``path``, if given)."""
+    def set_config(self, config: RunConfig, path: Path | None = None, document: str = "") -> None:
+        """Show ``config`` in the panels (as opened from ``path``, or with a run or model named ``document``)."""
         self._config = config
         self._path = path
+        self._document = document
         self._load_into_panels(config)
         self.setWindowModified(False)
         self._update_title()
         self._refresh_data_counts()
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a configuration (.json), a Keras model (.keras) or a run folder, by what it is."""
+        path = Path(path)
+        kind = files.path_kind(path)
+        if kind == "run":
+            return self.open_run_folder(path)
+        if kind == "model":
+            return self.open_model_file(path)
+        return self.open_file(path)
 
     def open_file(self, path: str | Path) -> bool:
         """Open a configuration; on a bad file say why and keep what was open."""
@@ -615,8 +695,171 @@ class MainWindow(QMainWindow):
             self.warn(self, "Cannot open configuration", str(exc))
             return False
         self.set_config(config, path)
+        self._remember_recent(path)
         self.statusBar().showMessage(f"Opened {path}", 4000)
         return True
+
+    def open_run_folder(self, folder: str | Path) -> bool:
+        """Open a run folder: configuration, history, test results, and the model for the canvas.
+
+        Everything is read before anything is shown, so a damaged file changes nothing.
+        """
+        folder = Path(folder)
+        if self._run is not None:
+            self.warn(self, "Cannot open run", "A run is in progress; stop it first.")
+            return False
+        from model.runio import load_run
+
+        try:
+            saved = load_run(folder)
+        except ProjectError as exc:
+            self.warn(self, "Cannot open run", str(exc))
+            return False
+        self._show_saved_run(saved)
+        self._remember_recent(folder)
+        self.statusBar().showMessage(f"Opened the run {folder}", 4000)
+        return True
+
+    def open_model_file(self, path: str | Path) -> bool:
+        """Open a ``.keras`` model saved by plain Keras: the canvas uses it if it reads digits.
+
+        The designer shows its layers when each maps to one the designer has; otherwise
+        the message bar says which do not, and the designer keeps its stack.
+        """
+        path = Path(path)
+        if self._run is not None:
+            self.warn(self, "Cannot open model", "A run is in progress; stop it first.")
+            return False
+        from model.inference import check_digit_model
+        from model.keras_import import layer_specs
+        from model.modelio import load_model_safe
+
+        try:
+            model = load_model_safe(path)
+            check_digit_model(model)
+            predictor = DirectPredictor(model)
+        except ProjectError as exc:
+            self.warn(self, "Cannot open model", f"{path.name}: {exc}" if path.name not in str(exc) else str(exc))
+            return False
+        try:
+            layers: tuple[LayerSpec, ...] | None = layer_specs(model)
+            note = ""
+        except ModelFileError as exc:
+            layers, note = None, f" {exc}"
+        if layers is not None:
+            self.set_config(self._config.replace(layers=layers, name=path.stem), document=path.name)
+        self._forget_model()
+        self._show_history([], (), 1)
+        self.results.clear()
+        self.tabs.setTabText(RESULTS_TAB, "Results")
+        self._set_class_names(tuple(str(k) for k in range(10)))
+        self._set_predictor(predictor, f"{path.name} (opened)")
+        self.message_bar.show_message(
+            f"Opened {path.name}: the Draw tab reads drawings with it.{note}", "info" if layers else "warning"
+        )
+        self._remember_recent(path)
+        self._update_actions()
+        return True
+
+    def save_model_to(self, folder: str | Path) -> bool:
+        """Write the model in memory as a run folder; a failed save leaves ``folder`` as it was."""
+        folder = Path(folder)
+        result, saved = self.last_result, self._loaded_run
+        if result is None and saved is None:
+            self.warn(self, "Nothing to save", "Train a model or open a run first.")
+            return False
+        try:
+            replacing = files.check_run_folder_target(folder)
+        except ProjectError as exc:
+            self.warn(self, "Cannot save model", str(exc))
+            return False
+        if replacing and not self.ask(self, "Replace the run?", f"{folder} already holds a run. Replace it?"):
+            return False
+        if result is not None:
+            from model.runio import save_run
+
+            extra = {"steps_per_epoch": self._history[2]}
+
+            def fill(staging: Path) -> None:
+                save_run(result, staging, extra)
+        else:
+            assert saved is not None
+
+            def fill(staging: Path) -> None:
+                files.copy_run_files(saved.folder, staging)
+
+        try:
+            files.replace_folder(folder, fill)
+        except ProjectError as exc:
+            self.warn(self, "Cannot save model", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - Keras's own save failures, shown as they are
+            self.warn(self, "Cannot save model", f"cannot save to {folder}: {exc}; the previous contents are unchanged")
+            return False
+        if saved is not None and result is None:
+            self._loaded_run = dataclasses.replace(saved, folder=folder)
+        self._remember_recent(folder)
+        self.statusBar().showMessage(f"Saved the model to {folder}", 4000)
+        return True
+
+    def export_history_to(self, path: str | Path) -> bool:
+        """Write the epoch history shown (or of the run going on) as CSV."""
+        records, names, _ = self._current_history()
+        if not records:
+            self.warn(self, "Nothing to export", "There is no epoch history yet.")
+            return False
+        return self._write_text(Path(path), history_csv(records, names), "Cannot export history")
+
+    def export_script_to(self, path: str | Path) -> bool:
+        """Write a standalone plain-Keras script that rebuilds and trains this configuration."""
+        from model.export import export_script
+
+        config = self.current_config()
+        if config is None:
+            self.warn(self, "Cannot export", self.settings_panel.error() or "The settings are not valid.")
+            return False
+        return self._write_text(Path(path), export_script(config), "Cannot export script")
+
+    def export_plots_to(self, base: str | Path, fmt: str) -> list[Path]:
+        """Write each plot as ``<base>-loss.<fmt>`` etc. (``png`` or ``svg``); the files written."""
+        try:
+            written = self.plots.export_images(Path(base), fmt)
+        except ProjectError as exc:
+            self.warn(self, "Cannot export plots", str(exc))
+            return []
+        self.statusBar().showMessage(f"Exported {len(written)} plots beside {base}", 4000)
+        return written
+
+    def resume_training(self) -> None:
+        """What Resume Training does: continue the model in memory with its optimizer state."""
+        self._on_resume_triggered()
+
+    def recent_files(self) -> list[str]:
+        """Open Recent, newest first."""
+        return files.recent_from_setting(self._settings.value("recent_files"))
+
+    def offer_recovery(self) -> bool:
+        """If the last run was cut off (the app was killed), offer to open what was autosaved.
+
+        Yes moves the autosave to a folder of its own beside it (so the next run cannot
+        overwrite it) and opens it; No deletes it. Returns whether a run was opened.
+        """
+        self._recovery_offered = True
+        info = files.read_autosave(self.autosave_dir)
+        if info is None or not info.interrupted:
+            if info is not None:
+                files.remove_folder(self.autosave_dir)  # a finished run's leftovers
+            return False
+        if not self.ask(self, "Recover the interrupted run?", info.question()):
+            files.remove_folder(self.autosave_dir)
+            return False
+        target = self.autosave_dir.with_name(f"recovered-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            self.autosave_dir.rename(target)
+        except OSError as exc:
+            self.warn(self, "Cannot recover the run", f"cannot move {self.autosave_dir}: {exc}")
+            return False
+        return self.open_run_folder(target)
 
     def save_to(self, path: str | Path) -> bool:
         """Write the configuration to ``path`` atomically; on failure say why."""
@@ -630,9 +873,10 @@ class MainWindow(QMainWindow):
         except ProjectError as exc:
             self.warn(self, "Cannot save configuration", str(exc))
             return False
-        self._config, self._path = config, path
+        self._config, self._path, self._document = config, path, ""
         self.setWindowModified(False)
         self._update_title()
+        self._remember_recent(path)
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
 
@@ -643,35 +887,108 @@ class MainWindow(QMainWindow):
     # ================================================================== file handlers
 
     def _on_new_triggered(self) -> None:
-        self.set_config(RunConfig())
+        if self._confirm_discard():
+            self.set_config(RunConfig())
 
     def _on_open_triggered(self) -> None:
-        folder = str(self._path.parent) if self._path else str(self._settings.value("last_folder", ""))
-        path, _ = QFileDialog.getOpenFileName(self, "Open configuration", folder, CONFIG_FILTER)
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_folder(), OPEN_FILTER)
         if path:
             self._settings.setValue("last_folder", str(Path(path).parent))
-            self.open_file(path)
+            self.open_path(path)
+
+    def _on_open_run_triggered(self) -> None:
+        if not self._confirm_discard():
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Open run folder", self._last_folder())
+        if folder:
+            self._settings.setValue("last_folder", str(Path(folder).parent))
+            self.open_run_folder(folder)
+
+    def _on_recent_triggered(self, action: QAction) -> None:
+        entry = action.data()
+        if not isinstance(entry, str):
+            return
+        path = Path(entry)
+        if not path.exists():
+            self._settings.setValue("recent_files", [e for e in self.recent_files() if e != entry])
+            self._rebuild_recent_menu()
+            self.warn(self, "File not found", f"{path} no longer exists; it was removed from Open Recent.")
+            return
+        if self._confirm_discard():
+            self.open_path(path)
 
     def _on_save_triggered(self) -> None:
-        if self._path is None:
-            self._on_save_as_triggered()
-        else:
-            self.save_to(self._path)
+        self._save()
 
     def _on_save_as_triggered(self) -> None:
-        start = (
-            str(self._path)
-            if self._path
-            else str(Path(str(self._settings.value("last_folder", ""))) / "run.json")
+        self._save_as()
+
+    def _on_save_model_triggered(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Save model into a new or empty folder (or a run folder to replace)", self._last_folder()
         )
-        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", start, CONFIG_FILTER)
-        if path:
-            if not Path(path).suffix:
-                path += ".json"
-            self._settings.setValue("last_folder", str(Path(path).parent))
-            self.save_to(path)
+        if folder:
+            self._settings.setValue("last_folder", str(Path(folder).parent))
+            self.save_model_to(folder)
+
+    def _on_export_history_triggered(self) -> None:
+        path = self._ask_save_path("Export history", "history.csv", CSV_FILTER, ".csv")
+        if path is not None:
+            self.export_history_to(path)
+
+    def _on_export_png_triggered(self) -> None:
+        self._export_plots("png")
+
+    def _on_export_svg_triggered(self) -> None:
+        self._export_plots("svg")
+
+    def _export_plots(self, fmt: str) -> None:
+        name = self._document or (self._path.stem if self._path else self._config.name)
+        filters = f"{fmt.upper()} (*.{fmt});;All files (*)"
+        path = self._ask_save_path(
+            f"Export plots (one file per plot: <name>-loss.{fmt}, …)", f"{Path(name).stem}.{fmt}", filters, f".{fmt}"
+        )
+        if path is not None:
+            self.export_plots_to(path.with_suffix(""), fmt)
+
+    def _on_export_script_triggered(self) -> None:
+        config = self.current_config() or self._config
+        name = "".join(c if c.isalnum() else "_" for c in config.name).strip("_") or "train"
+        path = self._ask_save_path("Export training script", f"{name}.py", SCRIPT_FILTER, ".py")
+        if path is not None:
+            self.export_script_to(path)
+
+    def _ask_save_path(self, title: str, name: str, filters: str, suffix: str) -> Path | None:
+        start = str(Path(self._last_folder()) / name)
+        chosen, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        if not chosen:
+            return None
+        path = Path(chosen)
+        if not path.suffix:
+            path = path.with_suffix(suffix)
+        self._settings.setValue("last_folder", str(path.parent))
+        return path
+
+    def _last_folder(self) -> str:
+        return str(self._path.parent) if self._path else str(self._settings.value("last_folder", ""))
+
+    def _on_resume_triggered(self) -> None:
+        if not self.resume_action.isEnabled() or self._run is not None:
+            return
+        saved = self._resumable()
+        config = self.current_config()
+        if saved is None or config is None:
+            return
+        # The run's thread gets a copy of the weights: the model itself stays with the canvas.
+        start = dataclasses.replace(saved, model=files.WeightsOnly(saved.model.get_weights()))
+        self._generation += 1
+        self._start_run(config, self._generation, resume=start)
 
     def _on_preset_triggered(self, action: QAction) -> None:
+        if not self._confirm_discard():
+            return
         name = action.data()
         try:
             config = load_preset(str(name))
@@ -737,18 +1054,143 @@ class MainWindow(QMainWindow):
             else:
                 self.confusion.set_evaluation(*data)
 
+    # ================================================================== files
+
+    def _save(self) -> bool:
+        return self._save_as() if self._path is None else self.save_to(self._path)
+
+    def _save_as(self) -> bool:
+        start = str(self._path) if self._path else str(Path(self._last_folder()) / "run.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", start, CONFIG_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".json"
+        self._settings.setValue("last_folder", str(Path(path).parent))
+        return self.save_to(path)
+
+    def _confirm_discard(self) -> bool:
+        """Before unsaved changes would be dropped: Save (and go on if saved), Discard, or Cancel."""
+        if not self.isWindowModified():
+            return True
+        answer = self.ask_save(
+            self,
+            "Unsaved changes",
+            f"The configuration “{self._title_name()}” has unsaved changes. Save them first?",
+        )
+        if answer == "save":
+            return self._save()
+        return answer == "discard"
+
+    def _remember_recent(self, path: Path) -> None:
+        self._settings.setValue("recent_files", files.updated_recent(self.recent_files(), path))
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = self.recent_files()
+        for entry in entries:
+            action = self.recent_menu.addAction(Path(entry).name or entry)
+            action.setData(entry)
+            action.setStatusTip(entry)
+            action.setToolTip(entry)
+        self.recent_menu.setEnabled(bool(entries))
+
+    def _write_text(self, path: Path, text: str, title: str) -> bool:
+        try:
+            write_text_atomic(path, text)
+        except ProjectError as exc:
+            self.warn(self, title, str(exc))
+            return False
+        self.statusBar().showMessage(f"Wrote {path}", 4000)
+        return True
+
+    def _forget_model(self) -> None:
+        """No model in memory to save or resume (a plain model, or a new run starting)."""
+        self.last_result = None
+        self._loaded_run = None
+        self._idle_predictor = None
+
+    def _resumable(self) -> SavedRun | None:
+        """The model in memory as a run to continue, with its history and optimizer state."""
+        if self._loaded_run is not None:
+            return self._loaded_run
+        result = self.last_result
+        if result is None or not getattr(result, "optimizer_state", None):
+            return None
+        return SavedRun(
+            Path(), result.config, result.model, list(result.history), result.layer_names, {}, result.optimizer_state
+        )
+
+    def _show_history(self, records: list[EpochRecord], names: tuple[str, ...], steps_per_epoch: int) -> None:
+        self._history = (records, names, steps_per_epoch)
+        self.plots.show_history(records, names, steps_per_epoch)
+
+    def _current_history(self) -> tuple[list[EpochRecord], tuple[str, ...], int]:
+        run = self._run
+        if run is not None and run.info is not None:
+            return run.prior_history + run.history, run.info.layer_names, run.info.steps_per_epoch
+        return self._history
+
+    def _show_saved_run(self, saved: SavedRun) -> None:
+        """Show everything a run folder holds; the canvas uses its model from now on."""
+        metrics = saved.metrics
+        self.set_config(saved.config, document=saved.folder.name)
+        steps = metrics.get("steps_per_epoch")
+        if not isinstance(steps, int) or steps < 1:
+            steps = files.estimate_steps_per_epoch(saved.history, saved.config.batch_size)
+        self._show_history(saved.history, saved.layer_names, steps)
+        self._forget_model()
+        self._loaded_run = saved
+        evaluation = files.evaluation_from_metrics(metrics)
+        finished_raw = metrics.get("finished") if isinstance(metrics.get("finished"), dict) else {}
+        finished = RunFinished(
+            -1,
+            str(finished_raw.get("reason", "completed")),
+            f"saved run {saved.folder.name}, {len(saved.history)} epochs",
+            len(saved.history),
+        )
+        self.results.show_result(finished, evaluation)
+        if evaluation is not None:
+            self._set_class_names(evaluation.class_names)
+            # Without the test images the matrix shows, but no misclassified digits.
+            self._show_confusion((evaluation, np.zeros((0, 28, 28, 1), dtype=np.float32)))
+            self.tabs.setTabText(RESULTS_TAB, f"Results ({evaluation.accuracy:.1%})")
+        else:
+            self._show_confusion(None)
+            self.tabs.setTabText(RESULTS_TAB, "Results")
+        accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
+        try:
+            predictor: Predictor | None = DirectPredictor(saved.model)
+        except ProjectError:
+            predictor = None
+        if predictor is not None:
+            self._idle_predictor = (predictor, f"{saved.folder.name}{accuracy}")
+            self._set_predictor(predictor, f"{saved.folder.name}{accuracy}")
+        resume = " Resume Training continues it." if saved.optimizer_state else ""
+        self.message_bar.show_message(
+            f"Opened the run {saved.folder.name}: {len(saved.history)} epochs{accuracy}.{resume}", "info"
+        )
+        self.tabs.setCurrentWidget(self.plots)
+        self._update_actions()
+
     # ================================================================== editing handlers
 
     def _on_layers_changed(self) -> None:
-        self.setWindowModified(True)
+        self._refresh_modified()
         self._update_actions()
+
+    def _refresh_modified(self) -> None:
+        """The title's mark: whether the configuration differs from what was last saved or opened."""
+        config = self.current_config()
+        self.setWindowModified(config is None or config.to_dict() != self._config.to_dict())
 
     def _on_validity_changed(self, valid: bool, message: str) -> None:
         self._stack_problem = "" if valid else message
         self._update_actions()
 
     def _on_settings_changed(self) -> None:
-        self.setWindowModified(True)
+        self._refresh_modified()
         config = self.current_config()
         if config is not None:
             shape, classes = self._data_shape
@@ -766,6 +1208,8 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip("The device TensorFlow trains on")
         self._build_late_widgets()  # their imports are loaded now: this is quick
         self._update_actions()
+        if not self._recovery_offered:
+            self.offer_recovery()
 
     def _on_tensorflow_failed(self, message: str) -> None:
         self._tf_state, self._tf_message = "failed", message
@@ -850,12 +1294,27 @@ class MainWindow(QMainWindow):
         self._generation += 1
         self._start_run(config, self._generation)
 
-    def _start_run(self, config: RunConfig, run_id: int) -> None:
+    def _start_run(self, config: RunConfig, run_id: int, resume: SavedRun | None = None) -> None:
         run = ActiveRun(
-            run_id, config, RunControl(), PredictionMailbox(), learning_rate=config.optimizer.learning_rate
+            run_id,
+            config,
+            RunControl(),
+            PredictionMailbox(),
+            learning_rate=config.optimizer.learning_rate,
+            prior_history=list(resume.history) if resume is not None else [],
         )
+        # The autosave of the last run is done with: its results are in memory (or were
+        # declined at start-up). This run autosaves there after every epoch.
+        files.remove_folder(self.autosave_dir)
         worker = TrainingWorker(
-            config, run_id, run.control, run.mailbox, prepare=self._prepare, train=self._train
+            config,
+            run_id,
+            run.control,
+            run.mailbox,
+            prepare=self._prepare,
+            train=self._train,
+            resume=resume,
+            checkpoint_dir=self.autosave_dir,
         )
         self._connect_worker(worker)
         self._run = run
@@ -931,7 +1390,7 @@ class MainWindow(QMainWindow):
         assert self._run is not None
         self._run.info = info
         self._run.learning_rate = info.learning_rate
-        self.plots.start_run(info)
+        self.plots.start_run(info, self._run.prior_history)
         if self._run.data is not None:
             # The canvas asks the live model; the run's thread answers between batches.
             live = MailboxPredictor(self._run.mailbox, self._run.data.input_shape)
@@ -984,9 +1443,14 @@ class MainWindow(QMainWindow):
     def _on_result(self, result: RunResult) -> None:
         if not self._is_current(result.run_id):
             return
+        self._forget_model()
         self.last_result = result
         assert self._run is not None
         self._run.has_result = True
+        steps = self._run.info.steps_per_epoch if self._run.info is not None else 1
+        self._history = (list(getattr(result, "history", [])), tuple(getattr(result, "layer_names", ())), steps)
+        # The run's results are in memory now: its autosave is no longer needed.
+        files.remove_folder(self.autosave_dir)
         self.results.show_result(result.finished, result.evaluation)
         images = self._run.data.test_images if self._run.data is not None else None
         if result.evaluation is not None and images is not None:
@@ -1050,12 +1514,24 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(running and not stopping)
         self.pause_action.setText("&Resume" if paused else "&Pause")
         self.stop_action.setEnabled(running and not stopping)
-        for action in (self.new_action, self.open_action, self.presets_menu.menuAction()):
+        self.resume_action.setEnabled(not reason and not running and self._resumable() is not None)
+        self.save_model_action.setEnabled(
+            not running and (self.last_result is not None or self._loaded_run is not None)
+        )
+        for action in (
+            self.new_action,
+            self.open_action,
+            self.open_run_action,
+            self.recent_menu.menuAction(),
+            self.presets_menu.menuAction(),
+        ):
             action.setEnabled(not running)
 
+    def _title_name(self) -> str:
+        return self._path.name if self._path else (self._document or self._config.name)
+
     def _update_title(self) -> None:
-        name = self._path.name if self._path else self._config.name
-        self.setWindowTitle(f"{name}[*] — Gradient Lab")
+        self.setWindowTitle(f"{self._title_name()}[*] — Gradient Lab")
 
     def _load_into_panels(self, config: RunConfig) -> None:
         self.designer.set_layers(config.layers)
@@ -1100,7 +1576,13 @@ class MainWindow(QMainWindow):
     # ================================================================== closing
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Stop a run and wait for its thread (up to :data:`CLOSE_TIMEOUT_S`) before closing."""
+        """Ask about unsaved changes, then stop a run and wait for its thread (up to
+        :data:`CLOSE_TIMEOUT_S`) before closing."""
+        if not self._close_confirmed:
+            if not self._confirm_discard():
+                event.ignore()
+                return
+            self._close_confirmed = True
         self._save_settings()
         self._pending = None
         if self._run is not None:

@@ -480,3 +480,262 @@ def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tm
     wait_idle(qtbot, window)
     assert window.message_bar.level != "error"
     assert window.last_result is not None and window.last_result.evaluation is not None
+
+
+# ---------------------------------------------------------------------- saving, loading, resuming
+
+
+@pytest.fixture(autouse=True)
+def _no_real_autosave_or_dialogs(monkeypatch, tmp_path: Path) -> None:
+    """Windows made without these arguments autosave into the test's folder and never open a
+    modal Save / Discard / Cancel box (pytest-qt closes every window at teardown)."""
+    import gui.files
+    import gui.main_window
+
+    monkeypatch.setattr(gui.files, "default_autosave_dir", lambda: tmp_path / "autosave" / "current")
+    monkeypatch.setattr(gui.main_window, "ask_save_with_message_box", lambda *_: "discard")
+
+
+def window_state(window: MainWindow) -> tuple[Any, ...]:
+    """What must not change when a file is refused."""
+    return (
+        window.current_config().to_dict(),
+        window.windowTitle(),
+        window.isWindowModified(),
+        window.plots.epoch_numbers(),
+        window._predictor,
+        window.last_result,
+        window.results.summary.text(),
+    )
+
+
+def edit_epochs(window: MainWindow, value: int) -> None:
+    """An edit as the user makes it: through the settings panel's spin box."""
+    window.settings_panel._epochs.setValue(value)
+
+
+def test_project_round_trip_title_and_modified_mark(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    config = DIGITS_MLP.replace(epochs=3, name="round trip")
+    window.set_config(config)
+    target = tmp_path / "project.json"
+    assert window.save_to(target)
+    assert window.windowTitle() == "project.json[*] — Gradient Lab" and not window.isWindowModified()
+    edit_epochs(window, 7)
+    assert window.isWindowModified()
+    edit_epochs(window, 3)  # back to what was saved: no longer modified
+    assert not window.isWindowModified()
+    edit_epochs(window, 9)
+    window.set_config(RunConfig())
+    assert window.open_file(target)
+    assert window.current_config().to_dict() == config.to_dict()
+    assert not window.isWindowModified()
+    assert window.recent_files()[0] == str(target.resolve())
+
+
+def test_unsaved_changes_ask_before_new_and_quit(make_window) -> None:
+    answers = ["cancel", "cancel", "discard"]
+    asked: list[str] = []
+
+    def ask_save(parent: Any, title: str, text: str) -> str:
+        asked.append(text)
+        return answers.pop(0)
+
+    window = make_window(ask_save=ask_save)
+    window.set_config(DIGITS_MLP)
+    edit_epochs(window, 4)
+    window.new_action.trigger()  # Cancel: nothing changes
+    assert window.current_config().epochs == 4
+    assert not window.close()  # Cancel: the window stays
+    assert window.isVisible()
+    assert window.close()  # Discard
+    assert len(asked) == 3 and "unsaved changes" in asked[0]
+
+
+def test_a_future_schema_version_is_refused(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    raw = json.loads(DIGITS_MLP.to_json())
+    raw["schema_version"] = 99
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps(raw))
+    before = window_state(window)
+    assert not window.open_path(future)
+    assert window.warnings[-1][0] == "Cannot open configuration"
+    assert "99" in window.warnings[-1][1]
+    assert window_state(window) == before
+
+
+def test_recent_files_update_and_drop_missing_ones(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    window.set_config(DIGITS_MLP)
+    assert window.save_to(first) and window.save_to(second)
+    assert window.open_file(first)
+    assert window.recent_files() == [str(first.resolve()), str(second.resolve())]
+    assert [a.text() for a in window.recent_menu.actions()] == ["a.json", "b.json"]
+    second.unlink()
+    window.recent_menu.actions()[1].trigger()
+    assert window.warnings[-1][0] == "File not found"
+    assert window.recent_files() == [str(first.resolve())]
+    assert [a.text() for a in window.recent_menu.actions()] == ["a.json"]
+
+
+def test_a_failed_save_leaves_the_old_file_byte_identical(make_window, tmp_path: Path, monkeypatch) -> None:
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    target = tmp_path / "project.json"
+    assert window.save_to(target)
+    old = target.read_bytes()
+    edit_epochs(window, 11)
+    real_write = Path.write_bytes
+
+    def half_then_fail(self: Path, data: bytes) -> int:
+        real_write(self, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_fail)
+    assert not window.save_to(target)
+    monkeypatch.undo()
+    assert target.read_bytes() == old
+    title, text = window.warnings[-1]
+    assert title == "Cannot save configuration" and "No space left on device" in text
+    assert window.isWindowModified()  # still unsaved
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".json" or ".tmp" in p.name) == [
+        "project.json"
+    ]
+
+
+def test_save_model_refuses_a_folder_holding_other_files(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    window._loaded_run = object()  # type: ignore[assignment] - anything to save
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"jpeg")
+    assert not window.save_model_to(folder)
+    assert window.warnings[-1][0] == "Cannot save model" and "not a run folder" in window.warnings[-1][1]
+    assert [p.name for p in folder.iterdir()] == ["holiday.jpg"]
+
+
+def tiny_keras_model(input_shape: tuple[int, ...], outputs: int = 10, *, extra: Any = None) -> Any:
+    import keras
+
+    layers = [keras.Input(input_shape), keras.layers.Flatten()]
+    if extra is not None:
+        layers.append(extra)
+    layers.append(keras.layers.Dense(outputs, activation="softmax"))
+    return keras.Sequential(layers)
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_hostile_keras_file_with_a_lambda_layer_is_refused(make_window, tmp_path: Path) -> None:
+    import keras
+
+    path = tmp_path / "hostile.keras"
+    tiny_keras_model((28, 28, 1), extra=keras.layers.Lambda(lambda t: t * 2)).save(path)
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    before = window_state(window)
+    assert not window.open_path(path)
+    title, text = window.warnings[-1]
+    assert title == "Cannot open model" and "Lambda layer" in text and "never run code" in text
+    assert window_state(window) == before
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_truncated_keras_file_is_refused(make_window, tmp_path: Path) -> None:
+    good = tmp_path / "good.keras"
+    tiny_keras_model((28, 28, 1)).save(good)
+    bad = tmp_path / "truncated.keras"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    window = make_window()
+    before = window_state(window)
+    assert not window.open_path(bad)
+    assert "corrupt or truncated" in window.warnings[-1][1]
+    assert window_state(window) == before
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_plain_keras_model_opens_or_says_what_does_not_fit(make_window, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.keras"
+    tiny_keras_model((32, 32, 3)).save(wrong)
+    window = make_window()
+    window.set_config(DIGITS_MLP)
+    before = window_state(window)
+    assert not window.open_path(wrong)
+    assert "expects input (32, 32, 3)" in window.warnings[-1][1]
+    assert window_state(window) == before
+
+    fits = tmp_path / "fits.keras"
+    model = tiny_keras_model((28, 28, 1))
+    model.save(fits)
+    assert window.open_path(fits)
+    assert window.designer.layers() == (
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", units=10, activation="softmax", initializer="glorot_uniform"),
+    )
+    assert window.windowTitle().startswith("fits.keras")
+    predictor, description = window._predictor
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(predictor.submit(x).result(), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert description.startswith("fits.keras")
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tmp_path: Path) -> None:
+    autosave = tmp_path / "autosave"
+    window = make_window(autosave_dir=autosave)
+    window.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    assert not autosave.exists()  # removed once the results were in memory
+    x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
+    trained = window._predictor[0].submit(x).result()
+    run = tmp_path / "run"
+    assert window.save_model_to(run)
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging left
+
+    other = make_window(autosave_dir=autosave)
+    assert other.open_run_folder(run)
+    np.testing.assert_allclose(other._predictor[0].submit(x).result(), trained, rtol=1e-5, atol=1e-6)
+    assert other.current_config().to_dict() == DIGITS_MLP.to_dict()
+    assert other.designer.layers() == DIGITS_MLP.layers
+    assert other.plots.epoch_numbers() == [1]
+    assert other.results.table.rowCount() == 10
+    assert other.windowTitle().startswith("run[*]")
+    wait_ready(qtbot, other)
+    assert other.resume_action.isEnabled() and other.save_model_action.isEnabled()
+    assert other.recent_files()[0] == str(run.resolve())
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_resume_continues_the_history_with_consistent_epoch_numbers(make_window, qtbot, tmp_path: Path) -> None:
+    window = make_window(autosave_dir=tmp_path / "autosave")
+    config = DIGITS_MLP.replace(epochs=2)
+    window.set_config(config)
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    run = tmp_path / "run"
+    assert window.save_model_to(run)
+
+    asked: list[str] = []
+    resumed = make_window(autosave_dir=tmp_path / "autosave", ask=lambda _p, _t, text: asked.append(text) or True)
+    assert resumed.open_run_folder(run)
+    assert resumed.plots.epoch_numbers() == [1, 2]
+    wait_ready(qtbot, resumed)
+    resumed.resume_action.trigger()
+    assert resumed.running
+    wait_idle(qtbot, resumed)
+    assert resumed.message_bar.level != "error", resumed.message_bar.text()
+    assert [r.epoch for r in resumed.last_result.history] == [0, 1, 2, 3]
+    resumed.plots.refresh()
+    assert resumed.plots.epoch_numbers() == [1, 2, 3, 4]
+    assert resumed.save_model_to(run)  # replaces the saved run, after asking
+    assert asked and "already holds a run" in asked[-1]
+    rows = (run / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]
