@@ -739,3 +739,60 @@ def test_resume_continues_the_history_with_consistent_epoch_numbers(make_window,
     assert asked and "already holds a run" in asked[-1]
     rows = (run / "history.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]
+
+
+def write_autosave(folder: Path, status: str) -> None:
+    folder.mkdir(parents=True)
+    tiny_keras_model((28, 28, 1)).save(folder / "model.keras")
+    (folder / "config.json").write_text(DIGITS_MLP.to_json())
+    info = {"status": status, "epochs_done": 3, "epochs": 10, "best_epoch": 3, "date": "2025-01-01 12:00:00"}
+    (folder / "autosave.json").write_text(json.dumps(info))
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_an_interrupted_autosave_is_offered_and_opened(make_window, qtbot, tmp_path: Path) -> None:
+    autosave = tmp_path / "autosave" / "current"
+    write_autosave(autosave, "running")
+    questions: list[str] = []
+    window = make_window(autosave_dir=autosave, ask=lambda _p, _t, text: questions.append(text) or True)
+    wait_ready(qtbot, window)
+    assert questions == ["A run was interrupted after epoch 3 of 10 (best epoch 3). Open it?"]
+    assert not autosave.exists()  # moved aside, so the next run cannot overwrite it
+    recovered = [p for p in autosave.parent.iterdir() if p.name.startswith("recovered-")]
+    assert len(recovered) == 1
+    assert window.windowTitle().startswith(recovered[0].name)
+    assert window.current_config().to_dict() == DIGITS_MLP.to_dict()
+    assert isinstance(window._predictor[0], DirectPredictor)
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+@pytest.mark.parametrize("status", ["running", "finished"])
+def test_a_declined_or_finished_autosave_is_deleted(make_window, qtbot, tmp_path: Path, status: str) -> None:
+    autosave = tmp_path / "autosave" / "current"
+    write_autosave(autosave, status)
+    questions: list[str] = []
+    window = make_window(autosave_dir=autosave, ask=lambda _p, _t, text: questions.append(text) or False)
+    wait_ready(qtbot, window)
+    assert len(questions) == (1 if status == "running" else 0)
+    assert not autosave.exists()
+    assert window.current_config().to_dict() != {} and window.last_result is None
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_exports_write_csv_plots_and_a_script(make_window, qtbot, tmp_path: Path) -> None:
+    window = make_window(autosave_dir=tmp_path / "autosave")
+    window.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    assert not window.export_history_to(tmp_path / "empty.csv")  # nothing yet
+    window.train()
+    wait_idle(qtbot, window)
+    assert window.export_history_to(tmp_path / "history.csv")
+    assert (tmp_path / "history.csv").read_text().startswith("epoch,loss,accuracy")
+    written = window.export_plots_to(tmp_path / "plots", "png") + window.export_plots_to(tmp_path / "plots", "svg")
+    assert sorted(p.name for p in written) == sorted(
+        f"plots-{name}.{fmt}" for name in ("loss", "accuracy", "gradients", "heatmap") for fmt in ("png", "svg")
+    )
+    assert all(p.stat().st_size > 1000 for p in written)
+    assert (tmp_path / "plots-loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert window.export_script_to(tmp_path / "train.py")
+    compile((tmp_path / "train.py").read_text(), "train.py", "exec")

@@ -245,3 +245,32 @@ def test_gradient_curves_show_a_log_space_average() -> None:
     assert smooth[1] == pytest.approx(1e-3)
     assert math.isnan(smooth[2])  # nothing finite came for this layer
     assert series.grad_norms.view[-1, 0] == 10.0  # the raw norms are kept for the heat map
+
+
+def test_a_saved_history_is_shown_and_a_resumed_run_continues_it(qtbot) -> None:
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    history = [epoch(0), epoch(1)]
+    plots.show_history(history, LAYERS, 10)
+    assert plots.epoch_numbers() == [1, 2]
+    assert len(plots.series.batches) == 0  # per-batch figures are not saved
+    info = RunStarted(1, 4, 2, 10, 32, 320, 0, 0, LAYERS, 0.1)
+    plots.start_run(info, history)
+    plots.add_epoch(epoch(2))
+    plots.add_epoch(epoch(3))
+    assert plots.epoch_numbers() == [1, 2, 3, 4]
+
+
+def test_each_plot_exports_as_png_and_svg(qtbot, tmp_path) -> None:
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, 600)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.show_history([epoch(0), epoch(1)], LAYERS, 10)
+    png = plots.export_images(tmp_path / "run", "png")
+    svg = plots.export_images(tmp_path / "run", "svg")
+    assert [p.name for p in png] == ["run-loss.png", "run-accuracy.png", "run-gradients.png", "run-heatmap.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in png)
+    assert all("<svg" in p.read_text() for p in svg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in png + svg)  # no temp files
