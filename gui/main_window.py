@@ -206,6 +206,25 @@ def summarize_data(spec: DataSpec, split: SplitSpec, seed: int) -> DataSummary:
     )
 
 
+@dataclass(frozen=True)
+class TestImages:
+    """A saved run's test split, reloaded so the confusion view can show its images."""
+
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+
+
+def load_test_images(config: RunConfig) -> TestImages | None:
+    """The test split of ``config``'s data, or ``None`` if the data is not on this computer."""
+    data = tf_loader.import_data_module()
+    dataset = data.load_dataset(config.data, allow_download=False)
+    if dataset.name != config.data.name:
+        return None
+    parts = data.split_dataset(dataset, config.split, config.seed, config.data.limit)
+    return TestImages(parts.x_test, parts.y_test, tuple(parts.class_names))
+
+
 def ask_with_message_box(parent: QWidget, title: str, text: str) -> bool:
     """Ask a yes/no question; the default answer is No."""
     answer = QMessageBox.question(
@@ -299,7 +318,7 @@ class ResultsView(QWidget):
             return
         self.summary.setText(
             f"<b>Test accuracy {evaluation.accuracy:.2%}</b> · test loss {evaluation.loss:.4f} · "
-            f"{len(evaluation.y_true):,} test samples · {finished.message}"
+            f"{int(evaluation.confusion.sum()):,} test samples · {finished.message}"
         )
         support = evaluation.confusion.sum(axis=1)
         self.table.setRowCount(len(evaluation.class_names))
@@ -381,6 +400,7 @@ class MainWindow(QMainWindow):
         self._document: str = ""  # the run folder or model file shown, for the title
         self._close_confirmed = False
         self._recovery_offered = False
+        self._images_generation = 0
         # The model in memory that can be saved or resumed: a finished run of this session
         # (last_result) or a run folder that was opened; never both.
         self._loaded_run: SavedRun | None = None
@@ -1151,13 +1171,16 @@ class MainWindow(QMainWindow):
             len(saved.history),
         )
         self.results.show_result(finished, evaluation)
+        self._show_confusion(None)
         if evaluation is not None:
             self._set_class_names(evaluation.class_names)
-            # Without the test images the matrix shows, but no misclassified digits.
-            self._show_confusion((evaluation, np.zeros((0, 28, 28, 1), dtype=np.float32)))
             self.tabs.setTabText(RESULTS_TAB, f"Results ({evaluation.accuracy:.1%})")
+            # The confusion view needs the test images: reload them in the background.
+            self._images_generation += 1
+            task = FunctionWorker(partial(load_test_images, saved.config), tag=(self._images_generation, saved))
+            task.done.connect(self._on_test_images_done)
+            self._threads.start(task, "test-images")
         else:
-            self._show_confusion(None)
             self.tabs.setTabText(RESULTS_TAB, "Results")
         accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
         try:
@@ -1173,6 +1196,36 @@ class MainWindow(QMainWindow):
         )
         self.tabs.setCurrentWidget(self.plots)
         self._update_actions()
+
+    def _on_test_images_done(self, tag: object, images: TestImages | None) -> None:
+        """Score the opened run's model on its reloaded test split, for the confusion view.
+
+        In the GUI thread, which owns the opened model. Shown only when the figures match
+        the saved ones (the same test split); otherwise the saved table stays on its own.
+        """
+        if not isinstance(tag, tuple) or tag[0] != self._images_generation or tag[1] is not self._loaded_run:
+            return
+        if images is None or self._idle_predictor is None or self._run is not None:
+            return
+        saved = self._loaded_run
+        assert saved is not None
+        from model.evaluation import evaluate_predictions
+
+        predictor = self._idle_predictor[0]
+        try:
+            batches = [
+                predictor.submit(images.x_test[i : i + 1024]).result() for i in range(0, len(images.x_test), 1024)
+            ]
+        except Exception:  # noqa: BLE001 - the saved table still shows; the thumbnails are a bonus
+            log.exception("could not score the opened run on its test split")
+            return
+        if not batches:
+            return
+        evaluation = evaluate_predictions(images.y_test, np.concatenate(batches), images.class_names, saved.config.loss)
+        saved_figures = files.evaluation_from_metrics(saved.metrics)
+        if saved_figures is None or not np.array_equal(saved_figures.confusion, evaluation.confusion):
+            return
+        self._show_confusion((evaluation, images.x_test))
 
     # ================================================================== editing handlers
 

@@ -710,6 +710,11 @@ def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tm
     wait_ready(qtbot, other)
     assert other.resume_action.isEnabled() and other.save_model_action.isEnabled()
     assert other.recent_files()[0] == str(run.resolve())
+    # The test images are reloaded in the background; then the confusion view has them.
+    qtbot.waitUntil(lambda: other.confusion.evaluation() is not None, timeout=30_000)
+    saved_matrix = json.loads((run / "metrics.json").read_text())["confusion_matrix"]
+    assert other.confusion.evaluation().confusion.tolist() == saved_matrix
+    assert len(other.confusion.evaluation().y_true) == sum(map(sum, saved_matrix)) == 30
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
