@@ -215,7 +215,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         clocks: list[EpochCpuClock] = []
-        window = MainWindow(settings, train=timed_train(clocks))
+        # Autosave stays on (it is part of every GUI run) but writes into the temporary folder.
+        window = MainWindow(settings, train=timed_train(clocks), autosave_dir=Path(folder) / "autosave")
         window.resize(1440, 900)
         window.show()
         window.start_loading()

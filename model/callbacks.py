@@ -303,12 +303,21 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
     run ends).
     """
 
-    def __init__(self, folder: Path, stream: StreamingCallback, config: RunConfig, total_epochs: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        stream: StreamingCallback,
+        config: RunConfig,
+        total_epochs: int,
+        prior_history: list[EpochRecord] | None = None,
+    ) -> None:
         super().__init__()
         self.folder = folder
         self.stream = stream
         self.config = config
         self.total_epochs = total_epochs
+        # A resumed run's earlier epochs, so the autosave holds the whole history.
+        self.prior_history = list(prior_history or [])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         from model import runio
@@ -321,11 +330,10 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
             write_with_atomic(folder / "best.keras", lambda tmp: inner.save(tmp), suffix=".keras")
         write_text_atomic(folder / runio.CONFIG_FILE, self.config.to_json())
         names = tuple(layer.name for layer in inner.layers if layer.trainable_weights)
-        write_text_atomic(folder / runio.HISTORY_FILE, runio.history_csv(stream.history, names))
-        runio.save_training_state(
-            folder / runio.STATE_FILE, runio.optimizer_state(self.model.optimizer), len(stream.history)
-        )
-        write_autosave_status(folder, "running", len(stream.history), self.total_epochs, stream.best_epoch)
+        history = self.prior_history + stream.history
+        write_text_atomic(folder / runio.HISTORY_FILE, runio.history_csv(history, names))
+        runio.save_training_state(folder / runio.STATE_FILE, runio.optimizer_state(self.model.optimizer), len(history))
+        write_autosave_status(folder, "running", len(history), self.total_epochs, stream.best_epoch)
 
 
 def write_autosave_status(folder: Path, status: str, epochs_done: int, total_epochs: int, best_epoch: int | None) -> None:

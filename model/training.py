@@ -206,7 +206,7 @@ def train(
         callbacks.append(early)
     checkpoint_folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if checkpoint_folder is not None:
-        callbacks.append(CheckpointCallback(checkpoint_folder, stream, config, total_epochs))
+        callbacks.append(CheckpointCallback(checkpoint_folder, stream, config, total_epochs, prior_history))
 
     listener.on_run_start(
         RunStarted(

@@ -303,3 +303,15 @@ def test_autosave_checkpoints_every_epoch(tmp_path: Path) -> None:
     assert (folder / "best.keras").is_file()
     saved = load_run(folder)
     assert len(saved.history) == 3 and saved.optimizer_state
+
+
+def test_autosave_of_a_resumed_run_holds_the_whole_history(tmp_path: Path) -> None:
+    from model.runio import load_run
+
+    split = synthetic_split(n_train=64)
+    save_run(train(small_config(epochs=2), split, evaluate=False), tmp_path / "run")
+    folder = tmp_path / "autosave"
+    train(small_config(epochs=1), split, evaluate=False, resume=load_run(tmp_path / "run"), checkpoint_dir=folder)
+    recovered = load_run(folder)
+    assert [r.epoch for r in recovered.history] == [0, 1, 2]
+    assert recovered.optimizer_state
