@@ -173,6 +173,8 @@ class RunSeries:
     grad_smooth: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
     # Per epoch: step at its end, loss, accuracy, validation loss, validation accuracy.
     epochs: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(5))
+    # Per epoch and layer: the epoch's mean gradient norm (also what a saved history holds).
+    epoch_grads: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
     markers: list[tuple[int, str]] = field(default_factory=list)
     _metrics_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(2))
     _grad_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(1))
@@ -185,6 +187,7 @@ class RunSeries:
         self.grad_norms = GrowingBuffer(width)
         self.grad_smooth = GrowingBuffer(width)
         self.epochs = GrowingBuffer(5)
+        self.epoch_grads = GrowingBuffer(width)
         self.markers = []
         self._metrics_ema = DebiasedEma(2)
         self._grad_ema = DebiasedEma(width)
@@ -210,6 +213,10 @@ class RunSeries:
         self.epochs.append(
             [end_step, rec.loss, rec.accuracy, _or_nan(rec.val_loss), _or_nan(rec.val_accuracy)]
         )
+        norms = np.full(self.epoch_grads.width, np.nan)
+        given = np.asarray(rec.grad_norms, dtype=np.float64).ravel()[: self.epoch_grads.width]
+        norms[: len(given)] = given
+        self.epoch_grads.append(norms)
 
     @property
     def last_step(self) -> int:
@@ -334,6 +341,7 @@ class TrainingPlots(QWidget):
         self._paint_seconds = [0.0]  # painting time since the last refresh
         self._flags: dict[str, str] = {}
         self._grad_curves: list[pg.PlotDataItem] = []
+        self._grad_epoch_curves: list[pg.PlotDataItem] = []
         self._previous_grad_curves: list[pg.PlotDataItem] = []
         self._marker_lines: list[pg.InfiniteLine] = []
 
@@ -685,6 +693,9 @@ class TrainingPlots(QWidget):
         smooth = s.grad_smooth.view
         for i, curve in enumerate(self._grad_curves):
             set_curve(curve, steps, smooth[:, i])
+        epoch_grads = s.epoch_grads.view
+        for i, curve in enumerate(self._grad_epoch_curves):
+            set_curve(curve, e[:, 0], epoch_grads[:, i])
 
         image, first, span = s.heatmap()
         if image.shape[1]:
@@ -711,14 +722,18 @@ class TrainingPlots(QWidget):
         self.flagsChanged.emit(dict(flags))
 
     def _make_grad_curves(self) -> None:
-        for curve in self._grad_curves:
+        for curve in (*self._grad_curves, *self._grad_epoch_curves):
             self.grad_plot.removeItem(curve)
         self._grad_curves = []
+        self._grad_epoch_curves = []
         entries = []
         for i, name in enumerate(self.series.layer_names):
             color = LAYER_COLORS[i % len(LAYER_COLORS)]
             curve = self.grad_plot.plot(pen=pg.mkPen(color), name=name)
             self._grad_curves.append(curve)
+            # Epoch means as dots: all a saved history has, and a steady read during a run.
+            dots = self.grad_plot.plot(pen=None, symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
+            self._grad_epoch_curves.append(dots)
             entries.append(f"<span style='color:{color}'>━</span>&nbsp;{escape(name)}")
         self.grad_legend.setText("Layers: " + " &nbsp; ".join(entries) if entries else "")
         self._flags = {}

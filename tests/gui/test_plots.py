@@ -274,3 +274,23 @@ def test_each_plot_exports_as_png_and_svg(qtbot, tmp_path) -> None:
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in png)
     assert all("<svg" in p.read_text() for p in svg)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in png + svg)  # no temp files
+
+
+def test_a_saved_history_shows_epoch_gradient_norms(qtbot) -> None:
+    import numpy as np
+
+    from gui.plots import TrainingPlots
+    from model.events import EpochRecord
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    history = [
+        EpochRecord(run_id=0, epoch=e, loss=1.0 / (e + 1), accuracy=0.5, val_loss=None, val_accuracy=None,
+                    learning_rate=1e-3, grad_norms=np.array([1e-3 * (e + 1), 0.5]), weight_norms=np.array([1.0, 2.0]),
+                    seconds=1.0, samples_per_second=100.0)
+        for e in range(3)
+    ]
+    plots.show_history(history, ("L2_Dense", "L3_Dense"), steps_per_epoch=10)
+    x, y = plots._grad_epoch_curves[0].getData()
+    assert list(x) == [9, 19, 29]
+    np.testing.assert_allclose(10.0**y, [1e-3, 2e-3, 3e-3])  # the axis is logarithmic
