@@ -83,6 +83,7 @@ from model.events import (
     RunControl,
     RunFinished,
     RunStarted,
+    format_duration,
 )
 from model.fileio import write_text_atomic
 from model.inference import DirectPredictor, MailboxPredictor, Predictor
@@ -133,15 +134,6 @@ def data_title(spec: DataSpec) -> str:
 def make_settings() -> QSettings:
     """The user's settings store (tests pass their own, in a temporary folder)."""
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
-
-
-def format_duration(seconds: float) -> str:
-    """``75.2`` -> ``1:15``; ``3725`` -> ``1:02:05``."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:

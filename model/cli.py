@@ -21,18 +21,21 @@ from typing import TextIO
 
 from model.config import DataSpec, RunConfig, load_config
 from model.errors import ProjectError
-from model.events import BatchRecord, EpochRecord, NullListener, RunControl, RunFinished, RunStarted
+from model.events import (
+    BatchRecord,
+    EpochRecord,
+    NullListener,
+    RunControl,
+    RunFinished,
+    RunStarted,
+    format_duration,
+)
 
 EXIT_ERROR = 2
 
 
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def _fmt_time(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class ConsoleListener(NullListener):
@@ -62,7 +65,7 @@ class ConsoleListener(NullListener):
         self.stream.write(
             f"\repoch {record.epoch + 1}/{self.epochs} [{bar}] {record.progress:5.1%} "
             f"loss {record.loss:.4f} acc {record.accuracy:.3f} "
-            f"{record.samples_per_second:,.0f} samples/s ETA {_fmt_time(record.seconds_remaining)} "
+            f"{record.samples_per_second:,.0f} samples/s ETA {format_duration(record.seconds_remaining)} "
         )
         self.stream.flush()
 

@@ -10,6 +10,7 @@ drop messages from a run it no longer shows.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -92,6 +93,15 @@ class RunFinished:
     epochs_completed: int
     test_accuracy: float | None = None
     test_loss: float | None = None
+
+
+def format_duration(seconds: float) -> str:
+    """A time remaining for people: ``75.2`` -> ``1:15``; ``3725`` -> ``1:02:05``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class TrainingListener(Protocol):

@@ -19,10 +19,10 @@ import pytest
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 
-from gui.main_window import MainWindow, format_duration, format_progress
+from gui.main_window import MainWindow, format_progress
 from gui.worker import DataReady, running_threads
 from model.config import DataSpec, LayerSpec, RunConfig, load_config, load_preset
-from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted
+from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted, format_duration
 from model.inference import DirectPredictor, MailboxPredictor
 
 DIGITS_MLP = RunConfig(
