@@ -321,13 +321,14 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         from model import runio
-        from model.fileio import write_text_atomic, write_with_atomic
+        from model.fileio import write_bytes_atomic, write_text_atomic, write_with_atomic
 
         stream, folder = self.stream, self.folder
         inner = stream.inner
         write_with_atomic(folder / runio.MODEL_FILE, lambda tmp: inner.save(tmp), suffix=".keras")
         if stream.best_epoch == epoch:
-            write_with_atomic(folder / "best.keras", lambda tmp: inner.save(tmp), suffix=".keras")
+            # The same weights: copy the file rather than serialize the model a second time.
+            write_bytes_atomic(folder / BEST_MODEL_FILE, (folder / runio.MODEL_FILE).read_bytes())
         write_text_atomic(folder / runio.CONFIG_FILE, self.config.to_json())
         names = tuple(layer.name for layer in inner.layers if layer.trainable_weights)
         history = self.prior_history + stream.history
@@ -350,3 +351,4 @@ def write_autosave_status(folder: Path, status: str, epochs_done: int, total_epo
 
 
 AUTOSAVE_FILE = "autosave.json"
+BEST_MODEL_FILE = "best.keras"

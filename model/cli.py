@@ -183,11 +183,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from model.modelio import load_model_safe
-    from model.preprocess import load_image_file, preprocess_drawing
+    from model.preprocess import load_image_file, preprocess_drawing, to_network_input
 
     _quiet_tensorflow()
     model = load_model_safe(args.model)
-    from model.inference import adapt_batch, make_predictor
+    from model.inference import make_predictor, model_input_shape
 
     predict = make_predictor(model)
     for image_path in args.images:
@@ -195,7 +195,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if pre.empty:
             print(f"{image_path}: the image is blank; nothing to classify")
             continue
-        probs = predict(adapt_batch(pre.image[None, :, :, None], model))[0]
+        # The same preparation as the canvas: one 28x28 drawing shaped for this model.
+        probs = predict(to_network_input(pre.image, model_input_shape(model)))[0]
         top = np.argsort(probs)[::-1][:3]
         others = ", ".join(f"{k} {probs[k]:.1%}" for k in top[1:])
         print(f"{image_path}: {top[0]} ({probs[top[0]]:.1%}; then {others})")

@@ -24,18 +24,8 @@ from gui.worker import DataReady, running_threads
 from model.config import DataSpec, LayerSpec, RunConfig, load_config, load_preset
 from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted, format_duration
 from model.inference import DirectPredictor, MailboxPredictor
+from tests.gui.runs import DIGITS_MLP
 
-DIGITS_MLP = RunConfig(
-    name="tiny digits MLP",
-    layers=(
-        LayerSpec("Flatten"),
-        LayerSpec("Dense", units=16),
-        LayerSpec("Dense", units=10, activation="softmax"),
-    ),
-    epochs=1,
-    batch_size=32,
-    data=DataSpec(name="digits", limit=300),
-)
 # Batch size 1 over 3 epochs of 240 samples: 720 batches, far more than a test waits for.
 SLOW_RUN = DIGITS_MLP.replace(batch_size=1, epochs=3)
 RUN_TIMEOUT_MS = 120_000

@@ -10,9 +10,10 @@ import pytest
 from PySide6.QtCore import QObject
 
 from gui.worker import DataReady, FunctionWorker, RunFailed, TrainingWorker, WorkerThreads, load_split
-from model.config import DataSpec, LayerSpec, RunConfig
+from model.config import RunConfig
 from model.errors import DataError
 from model.events import BatchRecord, EpochRecord, RunControl, RunFinished, RunStarted
+from tests.gui.runs import DIGITS_MLP
 
 TINY_INFO = DataReady(-1, "train 8 · validation 0 · test 0", "synthetic", None, ("a", "b"), (2,))
 
@@ -191,16 +192,6 @@ def test_function_worker_reports_a_failure(qtbot) -> None:
 
 # ---------------------------------------------------------------------- real training
 
-DIGITS_MLP = RunConfig(
-    layers=(
-        LayerSpec("Flatten"),
-        LayerSpec("Dense", units=16),
-        LayerSpec("Dense", units=10, activation="softmax"),
-    ),
-    epochs=1,
-    batch_size=32,
-    data=DataSpec(name="digits", limit=300),
-)
 
 
 def test_load_split_describes_the_data() -> None:
