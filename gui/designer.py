@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from model.catalogue import LAYER_ABOUT
 from model.config import ACTIVATIONS, INITIALIZERS, LAYER_PARAMS, LAYER_TYPES, PADDINGS, LayerSpec, RunConfig
 from model.errors import ConfigError
 from model.shapes import Fix, Problem, Shape, StackReport, analyze, apply_fix, format_shape
@@ -62,18 +63,6 @@ from model.shapes import Fix, Problem, Shape, StackReport, analyze, apply_fix, f
 DEFAULT_INPUT_SHAPE: Shape = (28, 28, 1)
 DEFAULT_NUM_CLASSES = 10
 DEFAULT_LOSS = "crossentropy"
-
-# One sentence per layer type: shown under the type in the editor and as item tooltips.
-LAYER_ABOUT: dict[str, str] = {
-    "Dense": "Fully connected: every output is a weighted sum of all inputs plus a bias.",
-    "Conv2D": "Slides small learned filters over the image; each filter makes one feature map.",
-    "MaxPooling2D": "Keeps the largest value of each window, shrinking the image.",
-    "AveragePooling2D": "Averages each window, shrinking the image.",
-    "GlobalAveragePooling2D": "Averages each feature map to a single number: (h, w, c) becomes (c).",
-    "Flatten": "Unrolls an image (h, w, c) into one long vector so Dense layers can read it.",
-    "Dropout": "While training, zeroes a random fraction of its inputs to fight overfitting.",
-    "BatchNormalization": "Normalizes each channel over the batch, which steadies and speeds up training.",
-}
 
 _PROBLEM_COLOR = QColor("#c62828")
 

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.widgets import CollapsibleSection, OptionalSpinBox, ScientificSpinBox
+from model.catalogue import DATASET_TEXT, LOSS_TEXT, MODE_LABELS, MONITOR_TEXT, OPTIMIZER_TEXT, SCHEDULE_TEXT
 from model.config import (
     INITIALIZERS,
     MONITORS,
@@ -51,68 +52,8 @@ from model.config import (
 )
 from model.errors import ConfigError
 
-LOSS_TEXT: dict[str, tuple[str, str]] = {
-    "crossentropy": (
-        "Cross-entropy",
-        "Cross-entropy: minus the log of the probability given to the right class; the standard "
-        "choice for softmax outputs.",
-    ),
-    "mse": (
-        "Mean squared error",
-        "Mean squared error between the outputs and the one-hot target; usually learns slower on "
-        "classification, which is instructive to compare.",
-    ),
-    "hinge": (
-        "Hinge",
-        "Hinge (as in support vector machines): penalizes the right class unless it beats the "
-        "others by a margin.",
-    ),
-}
-
-OPTIMIZER_TEXT: dict[str, tuple[str, str]] = {
-    "sgd": ("SGD", "Plain gradient descent: step against the gradient, optionally with momentum."),
-    "adam": ("Adam", "Adam: per-weight step sizes from running averages of the gradient and its square."),
-    "adamw": ("AdamW", "AdamW: Adam with weight decay applied directly to the weights (decoupled)."),
-    "nadam": ("Nadam", "Nadam: Adam with Nesterov momentum."),
-    "rmsprop": ("RMSprop", "RMSprop: divides each step by a running average of recent gradient sizes."),
-    "adagrad": ("Adagrad", "Adagrad: step sizes shrink for weights that have already seen large gradients."),
-}
-
-SCHEDULE_TEXT: dict[str, tuple[str, str]] = {
-    "constant": ("Constant", "The learning rate stays the same for the whole run."),
-    "step": ("Step decay", "The learning rate is multiplied by the factor every few epochs."),
-    "exponential": ("Exponential decay", "The learning rate is multiplied by the factor after every epoch."),
-    "cosine": ("Cosine", "The learning rate follows half a cosine from its start down to the minimum."),
-    "plateau": (
-        "Reduce on plateau",
-        "The learning rate is multiplied by the factor when validation loss stalls for 'patience' epochs.",
-    ),
-}
-
-DATASET_TEXT: dict[str, tuple[str, str]] = {
-    "mnist": ("MNIST digits", "70,000 handwritten digits, 28x28 grey images."),
-    "fashion_mnist": ("Fashion-MNIST", "70,000 pictures of clothing in 10 classes, 28x28 grey images."),
-    "digits": (
-        "Digits 8x8 (offline)",
-        "scikit-learn's 1,797 small digits, scaled to 28x28; always available.",
-    ),
-    "file": ("File or folder...", "Your own data: a Keras-style .npz, a CSV, IDX files or class folders."),
-}
-
-MONITOR_TEXT: dict[str, str] = {
-    "val_loss": "validation loss",
-    "val_accuracy": "validation accuracy",
-    "loss": "training loss",
-    "accuracy": "training accuracy",
-}
-
 # Gradient-descent modes and what a batch size means for each.
 FULL, MINI, STOCHASTIC = "full", "mini", "stochastic"
-MODE_LABELS = {
-    FULL: "Full batch (batch gradient descent)",
-    MINI: "Mini-batch",
-    STOCHASTIC: "Stochastic (batch size 1)",
-}
 
 # Which section shows an error about a field, by the field path's first component.
 _SECTION_OF_FIELD = {
