@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import lzma
 import struct
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ _CORRUPT_FILE_ERRORS: Final = (
     IndexError,
     TypeError,
     SyntaxError,
+    tokenize.TokenError,  # numpy tokenizes a damaged .npy header dict before evaluating it
 )
 
 

@@ -123,3 +123,26 @@ def test_fuzz_damaged_idx_only_raises_data_error(
             blob = mutate(blob, edits, cut)
         (folder / (name + (".gz" if gz else ""))).write_bytes(blob)
     load_or_data_error(folder)
+
+
+@FUZZ
+@given(
+    blob=st.binary(max_size=400),
+    which=st.sampled_from(["images", "labels"]),
+    layer=st.sampled_from(["plain", "gz-name", "gzipped"]),
+)
+def test_fuzz_random_bytes_in_an_idx_file_only_raise_data_error(
+    tmp_path: Path, blob: bytes, which: str, layer: str
+) -> None:
+    """Whatever bytes one file of a pair holds (raw, misnamed .gz, or truly gzipped)."""
+    folder = tmp_path / "random_idx"
+    if folder.exists():
+        for old in folder.iterdir():
+            old.unlink()
+    folder.mkdir(exist_ok=True)
+    for name, good in small_idx_bytes().items():
+        content = blob if which in name else good
+        if layer == "gzipped":
+            content = gzip.compress(content, mtime=0)
+        (folder / (name + ("" if layer == "plain" else ".gz"))).write_bytes(content)
+    load_or_data_error(folder)

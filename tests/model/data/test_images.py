@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.model.data.helpers import (
+    FUZZ,
     assert_data_error,
+    cut_strategy,
+    edits_strategy,
     images,
     load_file,
+    load_or_data_error,
+    mutate,
     write_image_folder,
 )
 
@@ -46,3 +54,35 @@ def test_image_folder_with_one_class_is_refused(tmp_path: Path) -> None:
     Image.fromarray(images(1)[0]).save(root / "only" / "a.png")
     (root / "empty").mkdir()
     assert_data_error(root, "two classes")
+
+
+def small_png_bytes(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(images(1, seed, size=6)[0]).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(
+    blobs=st.lists(st.binary(max_size=300), min_size=1, max_size=3),
+    edits=edits_strategy,
+    cut=cut_strategy,
+    suffix=st.sampled_from([".png", ".jpg", ".bmp"]),
+)
+def test_fuzz_image_folder_files_only_raise_data_error(
+    tmp_path: Path, blobs: list[bytes], edits: list[tuple[int, int]], cut: int | None, suffix: str
+) -> None:
+    """Random files and damaged PNGs, beside intact images or alone: only DataError escapes."""
+    root = tmp_path / "fuzz_images"
+    for name in ("a", "b"):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            old.unlink()
+    for i, blob in enumerate(blobs):
+        (root / "a" / f"random{i}{suffix}").write_bytes(blob)
+    (root / "b" / "damaged.png").write_bytes(mutate(small_png_bytes(1), edits, cut))
+    load_or_data_error(root)
+    (root / "a" / "intact.png").write_bytes(small_png_bytes(2))
+    (root / "b" / "intact.png").write_bytes(small_png_bytes(3))
+    load_or_data_error(root)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model.config import DataSpec, SplitSpec
 from model.data import (
@@ -23,8 +25,12 @@ from model.data import (
 )
 from model.errors import DataError
 from tests.model.data.helpers import (
+    FUZZ,
+    cut_strategy,
+    edits_strategy,
     images,
     labels,
+    mutate,
     write_idx_folder,
     write_npz,
 )
@@ -126,3 +132,34 @@ def test_real_mnist_file_pools_70000_images(mnist_path: Path) -> None:
     split = split_dataset(ds, SplitSpec(), seed=0, limit=1000)
     assert split.describe() == "train 800 · validation 100 · test 100"
     assert split.counts()["train"].min() >= 60
+
+
+@FUZZ
+@given(blob=st.binary(max_size=600), edits=edits_strategy, cut=cut_strategy, damage=st.booleans())
+def test_fuzz_whatever_the_cache_holds_only_data_error_escapes_the_reader(
+    tmp_path: Path, blob: bytes, edits: list[tuple[int, int]], cut: int | None, damage: bool
+) -> None:
+    """A cached file is untrusted: random bytes, or a damaged valid archive."""
+    cache = tmp_path / "cache"
+    (cache / "fashion-mnist").mkdir(parents=True, exist_ok=True)
+    content = mutate(write_npz(tmp_path / "good.npz").read_bytes(), edits, cut) if damage else blob
+    (cache / "mnist.npz").write_bytes(content)
+    (cache / "fashion-mnist" / "train-images-idx3-ubyte.gz").write_bytes(content)
+    (cache / "fashion-mnist" / "train-labels-idx1-ubyte.gz").write_bytes(blob)
+    for name in ("mnist", "fashion_mnist"):
+        try:
+            raw = keras_source._read_keras_cache(name, cache)
+        except DataError as exc:
+            assert str(exc)
+        else:
+            assert raw is not None and len(raw.x) == len(raw.labels)
+
+
+@settings(FUZZ, max_examples=15)
+@given(blob=st.binary(max_size=300))
+def test_fuzz_a_broken_cache_never_stops_mnist_from_loading(no_keras_cache: Path, blob: bytes) -> None:
+    """Whatever the cache holds, asking for MNIST gives a dataset (at worst the offline digits)."""
+    (no_keras_cache / "datasets").mkdir(exist_ok=True)
+    (no_keras_cache / "datasets" / "mnist.npz").write_bytes(blob)
+    ds = load_dataset(DataSpec(name="mnist"), allow_download=False)
+    assert ds.name in ("mnist", "digits") and len(ds) == len(ds.y)

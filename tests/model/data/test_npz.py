@@ -115,3 +115,12 @@ def test_fuzz_damaged_npz_only_raises_data_error(
     path = tmp_path / "fuzz.npz"
     path.write_bytes(mutate(small_npz_bytes(compressed), edits, cut))
     load_or_data_error(path)
+
+
+def test_npz_header_that_numpy_cannot_tokenize_is_a_data_error(tmp_path: Path) -> None:
+    """Found by the cache fuzzer: a NUL in the .npy header dict made tokenize raise."""
+    blob = bytearray(write_npz(tmp_path / "good.npz").read_bytes())
+    blob[134] = 0
+    path = tmp_path / "bad_header.npz"
+    path.write_bytes(bytes(blob))
+    assert_data_error(path, str(path), "not a valid .npz")
