@@ -65,6 +65,7 @@ from gui.worker import (
     TrainingWorker,
     WorkerThreads,
 )
+from model.catalogue import data_title
 from model.config import (
     DataSpec,
     LayerSpec,
@@ -92,6 +93,7 @@ from model.runio import SavedRun, history_csv
 if TYPE_CHECKING:
     from gui.confusion_view import ConfusionView
     from gui.predict_panel import PredictPanel
+    from model.data import DataSummary, TestImages
     from model.evaluation import Evaluation
     from model.training import RunResult
 
@@ -107,12 +109,6 @@ DEFAULT_INPUT: Final = ((28, 28, 1), 10)
 """MNIST's shape and classes: what the designer checks against until a dataset is loaded."""
 RESULTS_TAB: Final = 1
 DRAW_TAB: Final = 2
-DATASET_TITLES: Final = {
-    "mnist": "MNIST",
-    "fashion_mnist": "Fashion-MNIST",
-    "digits": "Digits",
-    "file": "File",
-}
 CONFIG_FILTER: Final = "Gradient Lab configuration (*.json);;All files (*)"
 OPEN_FILTER: Final = (
     "Configurations and models (*.json *.keras *.h5 *.hdf5);;Gradient Lab configuration (*.json);;"
@@ -120,15 +116,6 @@ OPEN_FILTER: Final = (
 )
 CSV_FILTER: Final = "CSV (*.csv);;All files (*)"
 SCRIPT_FILTER: Final = "Python script (*.py);;All files (*)"
-
-
-def data_title(spec: DataSpec) -> str:
-    """A short name for the status bar, e.g. ``MNIST`` or ``MNIST (mnist.npz)``."""
-    title = DATASET_TITLES.get(spec.name, spec.name)
-    if spec.path:
-        name = Path(spec.path).name
-        return name if spec.name == "file" else f"{title} ({name})"
-    return title
 
 
 def make_settings() -> QSettings:
@@ -146,75 +133,14 @@ def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:
     )
 
 
-@dataclass(frozen=True)
-class DataSummary:
-    """What the counts task found out about the configured dataset."""
-
-    description: str  # Split.describe(), or why there are no counts yet
-    source: str
-    counts_text: str  # for the settings panel
-    notice: str | None
-    input_shape: tuple[int, ...]
-    num_classes: int
-    n_train: int | None
-
-
 def summarize_data(spec: DataSpec, split: SplitSpec, seed: int) -> DataSummary:
-    """Load and split the dataset to count it (off the GUI thread: it takes a second)."""
-    data = tf_loader.import_data_module()
-    dataset = data.load_dataset(spec, allow_download=False)
-    if dataset.name != spec.name:
-        # Not on this computer yet: training will download it; the fallback's counts would mislead.
-        title = DATASET_TITLES.get(spec.name, spec.name)
-        return DataSummary(
-            "not downloaded yet",
-            title,
-            f"{title} is not on this computer yet; it is downloaded when training starts.",
-            None,
-            dataset.input_shape,
-            dataset.num_classes,
-            None,
-        )
-    parts = data.split_dataset(dataset, split, seed, spec.limit)
-    counts = parts.counts()
-    lines = [parts.describe()]
-    train = counts["train"]
-    if len(train):
-        low, high = int(np.argmin(train)), int(np.argmax(train))
-        lines.append(
-            f"per class in train: {train.min():,} ({parts.class_names[low]}) to "
-            f"{train.max():,} ({parts.class_names[high]})"
-        )
-    if parts.notice:
-        lines.append(parts.notice)
-    return DataSummary(
-        parts.describe(),
-        dataset.source,
-        "\n".join(lines),
-        dataset.notice,
-        dataset.input_shape,
-        dataset.num_classes,
-        len(parts.y_train),
-    )
-
-
-@dataclass(frozen=True)
-class TestImages:
-    """A saved run's test split, reloaded so the confusion view can show its images."""
-
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
+    """:func:`model.data.summarize`, imported without racing the background import (off the GUI thread)."""
+    return tf_loader.import_data_module().summarize(spec, split, seed)
 
 
 def load_test_images(config: RunConfig) -> TestImages | None:
-    """The test split of ``config``'s data, or ``None`` if the data is not on this computer."""
-    data = tf_loader.import_data_module()
-    dataset = data.load_dataset(config.data, allow_download=False)
-    if dataset.name != config.data.name:
-        return None
-    parts = data.split_dataset(dataset, config.split, config.seed, config.data.limit)
-    return TestImages(parts.x_test, parts.y_test, tuple(parts.class_names))
+    """:func:`model.data.test_images`, imported without racing the background import (off the GUI thread)."""
+    return tf_loader.import_data_module().test_images(config)
 
 
 def ask_with_message_box(parent: QWidget, title: str, text: str) -> bool:

@@ -216,21 +216,19 @@ def failure_for(run_id: int, exc: BaseException) -> RunFailed:
 
 def load_split(config: RunConfig) -> tuple[Split, DataReady]:
     """Load and split the run's dataset (in the calling thread: seconds for MNIST)."""
-    from model.data import load_dataset, split_dataset
+    from model.data import prepare
 
-    dataset = load_dataset(config.data)
-    split = split_dataset(dataset, config.split, config.seed, config.data.limit)
-    notices = [n for n in (dataset.notice, split.notice) if n]
+    prepared = prepare(config)
     info = DataReady(
         run_id=-1,
-        description=split.describe(),
-        source=dataset.source,
-        notice=" ".join(notices) or None,
-        class_names=tuple(split.class_names),
-        input_shape=dataset.input_shape,
-        test_images=split.x_test,
+        description=prepared.description,
+        source=prepared.source,
+        notice=prepared.notice,
+        class_names=prepared.class_names,
+        input_shape=prepared.input_shape,
+        test_images=prepared.split.x_test,
     )
-    return split, info
+    return prepared.split, info
 
 
 class TrainingWorker(Worker):

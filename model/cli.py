@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from model.catalogue import data_title
 from model.config import DataSpec, RunConfig, load_config
 from model.errors import ProjectError
 from model.events import (
@@ -109,13 +110,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     changes["data"] = spec
     config = config.replace(**changes)
 
-    from model.data import load_dataset, split_dataset
+    from model.data import prepare
 
-    dataset = load_dataset(config.data)
-    if dataset.notice:
-        print(f"note: {dataset.notice}", file=sys.stderr)
-    split = split_dataset(dataset, config.split, config.seed, config.data.limit)
-    print(f"data: {dataset.source} · {split.describe()}", file=sys.stderr)
+    prepared = prepare(config)
+    if prepared.notice:
+        print(f"note: {prepared.notice}", file=sys.stderr)
+    title = data_title(DataSpec(name=prepared.name) if prepared.fell_back else config.data)
+    print(f"data: {title} · {prepared.description} · {prepared.source}", file=sys.stderr)
 
     _quiet_tensorflow()
     from model.runio import save_run
@@ -132,12 +133,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        result = train(config, split, listener=ConsoleListener(sys.stderr), control=control)
+        result = train(config, prepared.split, listener=ConsoleListener(sys.stderr), control=control)
     finally:
         signal.signal(signal.SIGINT, previous)
 
     out = Path(args.out) if args.out else Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    save_run(result, out, extra={"dataset": {"name": dataset.name, "source": dataset.source, "split": split.describe()}})
+    save_run(result, out, extra={"dataset": {"name": prepared.name, "source": prepared.source, "split": prepared.description}})
     if result.evaluation is not None:
         print(f"test accuracy {result.evaluation.accuracy:.4f} · test loss {result.evaluation.loss:.4f}")
     print(f"run folder: {out}")
@@ -145,7 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from model.data import load_dataset, split_dataset
+    from model.data import load_dataset, prepare
     from model.modelio import load_model_safe, resolve_model_path
 
     path = resolve_model_path(args.model)
@@ -154,19 +155,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model_safe(path)
     if run_config.is_file() and args.data is None:
         config = load_config(run_config)
-        dataset = load_dataset(config.data)
-        split = split_dataset(dataset, config.split, config.seed, config.data.limit)
+        prepared = prepare(config)
+        split = prepared.split
         x, y, what, loss = split.x_test, split.y_test, f"the run's test split ({len(split.x_test):,} samples)", config.loss
+        notice, class_names = prepared.notice, prepared.class_names
     else:
+        # The whole dataset, unsplit: there is no run whose split to reproduce.
         spec = DataSpec(name="file", path=args.data) if args.data else DataSpec(name="mnist")
         dataset = load_dataset(spec)
         x, y, what, loss = dataset.x, dataset.y, f"all {len(dataset):,} samples of {dataset.source}", "crossentropy"
-    if dataset.notice:
-        print(f"note: {dataset.notice}", file=sys.stderr)
+        notice, class_names = dataset.notice, dataset.class_names
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
     from model.inference import adapt_batch
     from model.training import evaluate_model
 
-    evaluation = evaluate_model(model, adapt_batch(x, model), y, tuple(dataset.class_names), loss)
+    evaluation = evaluate_model(model, adapt_batch(x, model), y, tuple(class_names), loss)
     if evaluation is None:
         raise ProjectError("there is no data to evaluate on; give --data with a dataset file")
     print(f"evaluated on {what}")

@@ -22,8 +22,9 @@ Where the data comes from, one module per source or format (as in ``keras.datase
   pixels (:mod:`.csv`), or a folder with one sub-folder of images per class
   (:mod:`.images`).
 
-What they share is in :mod:`._common`; :mod:`.split` splits, and :mod:`.prepare` loads
-and splits.
+What they share is in :mod:`._common`; :mod:`.split` splits, :mod:`.prepare` loads and
+splits, and :mod:`.summary` answers the window's questions about the data (counts, a
+saved run's test images) without downloading.
 
 Every reader treats its input as untrusted: anything wrong with a file (missing,
 truncated, corrupt, inconsistent, absurdly large header sizes, pickled objects) raises
@@ -44,18 +45,23 @@ from model.data._common import DIGIT_CLASS_NAMES, IMAGE_SIZE, Dataset, to_model_
 from model.data.keras_source import DOWNLOAD_SOCKET_TIMEOUT_S, FASHION_CLASS_NAMES, keras_cache_dirs
 from model.data.prepare import Prepared, load_dataset, prepare
 from model.data.split import Split, split_dataset
+from model.data.summary import DataSummary, TestImages, summarize, test_images
 
 __all__ = [
     "DIGIT_CLASS_NAMES",
     "DOWNLOAD_SOCKET_TIMEOUT_S",
     "FASHION_CLASS_NAMES",
     "IMAGE_SIZE",
+    "DataSummary",
     "Dataset",
     "Prepared",
     "Split",
+    "TestImages",
     "keras_cache_dirs",
     "load_dataset",
     "prepare",
     "split_dataset",
+    "summarize",
+    "test_images",
     "to_model_input",
 ]

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_every_public_name_is_importable_from_the_package() -> None:
     missing = [name for name in model.data.__all__ if not hasattr(model.data, name)]
     assert not missing
-    assert {"prepare", "Prepared"} <= set(model.data.__all__)
+    assert {"prepare", "Prepared", "summarize", "DataSummary", "test_images", "TestImages"} <= set(
+        model.data.__all__
+    )
 
 
 def test_importing_the_package_loads_no_heavy_library() -> None:
