@@ -118,10 +118,13 @@ def make_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
         common["weight_decay"] = spec.weight_decay
     if spec.name == "sgd":
         return keras.optimizers.SGD(momentum=spec.momentum, nesterov=spec.nesterov, **common)
-    if spec.name in ("adam", "adamw", "nadam"):
-        cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "nadam": keras.optimizers.Nadam}[
-            spec.name
-        ]
+    if spec.name in ("adam", "adamw", "nadam", "adamax"):
+        cls = {
+            "adam": keras.optimizers.Adam,
+            "adamw": keras.optimizers.AdamW,
+            "nadam": keras.optimizers.Nadam,
+            "adamax": keras.optimizers.Adamax,
+        }[spec.name]
         if spec.name == "adamw":
             common.setdefault("weight_decay", 0.0)
         return cls(beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon, **common)

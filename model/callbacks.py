@@ -27,16 +27,14 @@ from model.builder import TrainingProbe
 from model.config import RunConfig, ScheduleSpec
 from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
 
-# An improvement smaller than this does not count (Keras's ReduceLROnPlateau default).
-PLATEAU_MIN_DELTA = 1e-4
-
 
 class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
     """Sets the optimizer's learning rate at the start of each epoch from a schedule.
 
     The rate is ``base * multiplier(epoch)``; a rate set by the user mid-run rescales
     ``base`` so the schedule continues from the new value. ``plateau`` lowers the
-    multiplier when validation loss (or loss, without validation) stops improving.
+    multiplier when validation loss (or loss, without validation) has not improved by more
+    than the schedule's ``min_delta`` for ``patience`` epochs.
     """
 
     def __init__(self, schedule: ScheduleSpec, base_rate: float, epochs: int) -> None:
@@ -90,7 +88,7 @@ class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
         value = logs.get("val_loss", logs.get("loss"))
         if value is None or not math.isfinite(value):
             return
-        if value < self._best - PLATEAU_MIN_DELTA:
+        if value < self._best - self.schedule.min_delta:
             self._best, self._wait = value, 0
             return
         self._wait += 1

@@ -1,6 +1,6 @@
 """The headless command line: train, evaluate and predict without a window.
 
-    python main.py train --config FILE [--data PATH] [--epochs N] [--limit N] [--out DIR]
+    python main.py train --config FILE [--set PATH=VALUE ...] [--data PATH] [--epochs N] [--limit N] [--out DIR]
     python main.py evaluate MODEL [--data PATH]
     python main.py predict MODEL IMAGE [IMAGE ...]
 
@@ -21,6 +21,7 @@ from typing import TextIO
 
 from model.catalogue import data_title
 from model.config import DataSpec, RunConfig, load_config
+from model.configpath import apply_assignments
 from model.errors import ProjectError
 from model.events import (
     BatchRecord,
@@ -100,7 +101,8 @@ def _data_spec(config: RunConfig, data: str | None) -> DataSpec:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    # Every --set together, before anything loads, so a typo costs no waiting.
+    config = apply_assignments(load_config(args.config), args.set)
     changes: dict[str, object] = {}
     if args.epochs is not None:
         changes["epochs"] = args.epochs
@@ -216,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train headless from a configuration file and write a run folder")
     p.add_argument("--config", required=True, help="configuration JSON (e.g. resources/presets/mlp.json)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="PATH=VALUE",
+        help="change one setting of the configuration, e.g. --set optimizer.learning_rate=3e-4 "
+        "--set layers[1].units=256 (repeatable)",
+    )  # fmt: skip
     p.add_argument("--data", help="dataset file or folder to use instead of the configured one (.npz, IDX folder, CSV, image folders)")
     p.add_argument("--epochs", type=int, help="override the number of epochs")
     p.add_argument("--limit", type=int, help="train on a stratified subset of this many samples")

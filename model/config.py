@@ -83,7 +83,7 @@ INITIALIZERS: Final = (
 
 PADDINGS: Final = ("valid", "same")
 LOSSES: Final = ("crossentropy", "mse", "hinge")
-OPTIMIZERS: Final = ("sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad")
+OPTIMIZERS: Final = ("sgd", "adam", "adamw", "nadam", "adamax", "rmsprop", "adagrad")
 SCHEDULES: Final = ("constant", "step", "exponential", "cosine", "plateau")
 MONITORS: Final = ("val_loss", "val_accuracy", "loss", "accuracy")
 DATASETS: Final = ("mnist", "fashion_mnist", "digits", "file")
@@ -94,6 +94,7 @@ OPTIMIZER_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "clipnorm"),
     "adamw": ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "clipnorm"),
     "nadam": ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "clipnorm"),
+    "adamax": ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "clipnorm"),
     "rmsprop": ("learning_rate", "rho", "momentum", "epsilon", "weight_decay", "clipnorm"),
     "adagrad": ("learning_rate", "epsilon", "weight_decay", "clipnorm"),
 }
@@ -103,7 +104,7 @@ SCHEDULE_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "step": ("step_epochs", "factor"),
     "exponential": ("factor",),
     "cosine": ("min_learning_rate",),
-    "plateau": ("factor", "patience", "min_learning_rate"),
+    "plateau": ("factor", "patience", "min_delta", "min_learning_rate"),
 }
 
 BatchSize = int | Literal["full"]
@@ -269,14 +270,18 @@ class ScheduleSpec:
     - ``exponential``: multiplied by ``factor`` every epoch.
     - ``cosine``: follows half a cosine from the base rate down to ``min_learning_rate``
       over the run's epochs.
-    - ``plateau``: multiplied by ``factor`` when validation loss has not improved for
-      ``patience`` epochs, never below ``min_learning_rate``.
+    - ``plateau``: multiplied by ``factor`` when validation loss has not improved by more
+      than ``min_delta`` for ``patience`` epochs, never below ``min_learning_rate``.
+
+    ``min_delta`` defaults to Keras's ``ReduceLROnPlateau`` default, which is also what
+    configurations written before the field existed were trained with.
     """
 
     kind: str = "constant"
     step_epochs: int = 5
     factor: float = 0.5
     patience: int = 2
+    min_delta: float = 1e-4
     min_learning_rate: float = 1e-6
 
     def __post_init__(self) -> None:
@@ -287,6 +292,7 @@ class ScheduleSpec:
         _check_int(f"{path}.step_epochs", self.step_epochs, 1, 10000)
         _check_float(f"{path}.factor", self.factor, 0.0, 1.0, low_open=True)
         _check_int(f"{path}.patience", self.patience, 1, 10000)
+        _check_float(f"{path}.min_delta", self.min_delta, 0.0, 1e6)
         _check_float(f"{path}.min_learning_rate", self.min_learning_rate, 0.0, 10.0)
 
     def to_dict(self) -> dict[str, Any]:

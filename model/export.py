@@ -181,9 +181,9 @@ def _optimizer_code(config: RunConfig) -> str:
     if o.name == "sgd":
         args += [f"momentum={o.momentum!r}", f"nesterov={o.nesterov!r}"]
         cls = "SGD"
-    elif o.name in ("adam", "adamw", "nadam"):
+    elif o.name in ("adam", "adamw", "nadam", "adamax"):
         args += [f"beta_1={o.beta_1!r}", f"beta_2={o.beta_2!r}", f"epsilon={o.epsilon!r}"]
-        cls = {"adam": "Adam", "adamw": "AdamW", "nadam": "Nadam"}[o.name]
+        cls = {"adam": "Adam", "adamw": "AdamW", "nadam": "Nadam", "adamax": "Adamax"}[o.name]
     elif o.name == "rmsprop":
         args += [f"rho={o.rho!r}", f"momentum={o.momentum!r}", f"epsilon={o.epsilon!r}"]
         cls = "RMSprop"
@@ -216,7 +216,7 @@ def _callbacks(config: RunConfig) -> str:
     if s.kind == "plateau":
         items.append(
             f"keras.callbacks.ReduceLROnPlateau(monitor='val_loss' if SPLIT['validation'] else 'loss', "
-            f"factor={s.factor!r}, patience={s.patience}, min_lr={s.min_learning_rate!r})"
+            f"factor={s.factor!r}, patience={s.patience}, min_delta={s.min_delta!r}, min_lr={s.min_learning_rate!r})"
         )
     es = config.early_stopping
     if es.enabled:

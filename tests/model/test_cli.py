@@ -69,6 +69,15 @@ def test_train_evaluate_predict_end_to_end(mnist_path: Path, tmp_path: Path) -> 
         (("evaluate", "/nonexistent/model.keras"), "no such model file"),
         (("predict", "pyproject.toml", "x.png"), "not a Keras model file"),
         (("frobnicate",), "invalid choice"),
+        (("train", "--config", "resources/presets/mlp.json", "--set", "optimiser.name=adam"),
+         "optimiser.name: no such setting; did you mean optimizer.name?"),
+        (("train", "--config", "resources/presets/mlp.json", "--set", "epochs=many"),
+         "epochs: must be a whole number, got 'many'"),
+        (("train", "--config", "resources/presets/mlp.json", "--set", "optimizer.name=lbfgs"),
+         "optimizer.name: 'lbfgs' is not one of: sgd, adam, adamw, nadam, adamax"),
+        (("train", "--config", "resources/presets/mlp.json", "--set", "layers[0].units=5"),
+         "layers[0].units: a Flatten layer has no units"),
+        (("train", "--config", "resources/presets/mlp.json", "--set", "epochs"), "expected PATH=VALUE"),
     ],
 )
 def test_bad_arguments_end_with_one_line_and_nonzero_exit(args: tuple[str, ...], message: str) -> None:
@@ -78,6 +87,27 @@ def test_bad_arguments_end_with_one_line_and_nonzero_exit(args: tuple[str, ...],
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(("error:", "main.py")) and message in last
+
+
+def test_set_changes_the_configuration_that_is_trained(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run_main(
+        "train", "--config", "resources/presets/mlp.json", "--set", "data.name=digits", "--set", "epochs=1",
+        "--set", "schedule.kind=plateau", "--set", "schedule.min_delta=0.01", "--set", "optimizer.name=adamax",
+        "--set", "optimizer.beta_2=0.99", "--set", "batch_size=full", "--limit", "200", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 1/1" in proc.stderr
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["schedule"]["kind"] == "plateau" and saved["schedule"]["min_delta"] == 0.01
+    assert saved["optimizer"]["name"] == "adamax" and saved["optimizer"]["beta_2"] == 0.99
+    assert saved["batch_size"] == "full" and saved["data"] == {"name": "digits", "path": None, "limit": 200}
+
+
+def test_bad_set_fails_before_any_data_loads() -> None:
+    proc = run_main("train", "--config", "resources/presets/mlp.json", "--set", "split.train=0.5", timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: split: train + validation + test must sum to 1, got 0.75 (0.5 + 0.1 + 0.15)"
 
 
 def test_bad_config_file_names_the_field(tmp_path: Path) -> None:

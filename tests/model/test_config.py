@@ -244,3 +244,28 @@ def test_any_file_bytes_give_a_config_or_a_project_error(tmp_path_factory: pytes
 
 def test_fixture_is_schema_one() -> None:
     assert json.loads((FIXTURES / "config_v1.json").read_text())["schema_version"] == 1
+
+
+# ------------------------------------------------------------------ added settings
+
+
+def test_plateau_min_delta_round_trips_and_old_files_default_to_the_old_constant() -> None:
+    config = RunConfig(schedule=ScheduleSpec(kind="plateau", min_delta=0.01))
+    raw = config.to_dict()
+    assert raw["schedule"] == {"kind": "plateau", "factor": 0.5, "patience": 2, "min_delta": 0.01,
+                               "min_learning_rate": 1e-6}  # fmt: skip
+    assert config_from_json(config.to_json()) == config
+    del raw["schedule"]["min_delta"]  # written before the field existed
+    assert config_from_dict(raw).schedule.min_delta == 1e-4  # Keras's ReduceLROnPlateau default
+    assert "min_delta" not in RunConfig(schedule=ScheduleSpec(kind="step")).to_dict()["schedule"]
+    with pytest.raises(ConfigError, match=r"schedule.min_delta: must be >= 0.0"):
+        ScheduleSpec(kind="plateau", min_delta=-1.0)
+
+
+def test_adamax_round_trips_with_its_parameters() -> None:
+    config = RunConfig(optimizer=OptimizerSpec(name="adamax", learning_rate=0.002, beta_1=0.8, beta_2=0.99))
+    assert config.to_dict()["optimizer"] == {
+        "name": "adamax", "learning_rate": 0.002, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7,
+        "weight_decay": 0.0, "clipnorm": None,
+    }  # fmt: skip
+    assert config_from_json(config.to_json()) == config

@@ -47,13 +47,21 @@ def test_options_appear_in_the_script() -> None:
     ast.parse(source)
     for text in (
         "keras.optimizers.SGD(learning_rate=0.05, clipnorm=1.0, momentum=0.9, nesterov=True)",
-        "ReduceLROnPlateau",
+        "ReduceLROnPlateau(monitor='val_loss' if SPLIT['validation'] else 'loss', factor=0.2, patience=3, "
+        "min_delta=0.0001, min_lr=1e-06)",
         "EarlyStopping(monitor='val_loss', patience=4",
         "RandomRotation(",
         "BATCH_SIZE = None",
         "L1L2(l1=0.0, l2=0.001)",
     ):
         assert text in source
+
+
+def test_adamax_appears_in_the_script() -> None:
+    config = load_preset("mlp").replace(optimizer=OptimizerSpec(name="adamax", learning_rate=0.002, beta_2=0.99))
+    source = export_script(config)
+    ast.parse(source)
+    assert "keras.optimizers.Adamax(learning_rate=0.002, beta_1=0.9, beta_2=0.99, epsilon=1e-07)" in source
 
 
 def test_exported_script_trains_one_epoch_on_a_small_slice(mnist_path: Path, tmp_path: Path) -> None:
