@@ -80,6 +80,11 @@ OPTIMIZER_TEXT: Final[dict[str, tuple[str, str]]] = {
     "adam": ("Adam", "Adam: per-weight step sizes from running averages of the gradient and its square."),
     "adamw": ("AdamW", "AdamW: Adam with weight decay applied directly to the weights (decoupled)."),
     "nadam": ("Nadam", "Nadam: Adam with Nesterov momentum."),
+    "adamax": (
+        "Adamax",
+        "Adamax: Adam that divides by a slowly fading maximum of past gradient sizes instead of "
+        "their average square; steady when a few gradients are huge.",
+    ),
     "rmsprop": ("RMSprop", "RMSprop: divides each step by a running average of recent gradient sizes."),
     "adagrad": ("Adagrad", "Adagrad: step sizes shrink for weights that have already seen large gradients."),
 }
@@ -91,7 +96,8 @@ SCHEDULE_TEXT: Final[dict[str, tuple[str, str]]] = {
     "cosine": ("Cosine", "The learning rate follows half a cosine from its start down to the minimum."),
     "plateau": (
         "Reduce on plateau",
-        "The learning rate is multiplied by the factor when validation loss stalls for 'patience' epochs.",
+        "The learning rate is multiplied by the factor when validation loss stalls (improves by less "
+        "than the minimum change) for 'patience' epochs.",
     ),
 }
 
