@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QSpinBox
 
 from gui.main_window import MainWindow, format_progress
 from gui.worker import DataReady, running_threads
@@ -501,7 +502,7 @@ def window_state(window: MainWindow) -> tuple[Any, ...]:
 
 def edit_epochs(window: MainWindow, value: int) -> None:
     """An edit as the user makes it: through the settings panel's spin box."""
-    window.settings_panel._epochs.setValue(value)
+    window.settings_panel.findChild(QSpinBox, "epochs").setValue(value)
 
 
 def test_project_round_trip_title_and_modified_mark(make_window, tmp_path: Path) -> None:

@@ -1,0 +1,159 @@
+"""The data sections of the settings panel: the dataset and its split, and augmentation.
+
+Declared like :mod:`gui.settings.sections`. The data section's own behaviour is the
+Browse menu, the path's placeholder and visibility per dataset, and the split's
+rebalancing: editing one fraction adjusts the others so the three still sum to 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+
+from gui.binding import FormRows
+from gui.settings.controls import check, combo, fraction, optional, spin
+from gui.settings.sections import Section
+from model.catalogue import DATASET_TEXT
+from model.config import DATASETS
+
+
+class DataSection(Section):
+    title = "Data and split"
+    about = "Which dataset to use and how it is divided."
+    owns = ("data", "split")
+
+    def build(self, rows: FormRows) -> None:
+        name = rows.field("data.name", "Dataset", combo(DATASETS, DATASET_TEXT))
+        self._path = QLineEdit()
+        self._path.setClearButtonEnabled(True)
+        for button in self._path.findChildren(QToolButton):  # the clear button
+            button.setToolTip("Clear the path.")
+        self._path.setToolTip("A .npz or .csv file or a folder with the data; for MNIST, an optional local copy.")
+        browse = QToolButton()
+        browse.setObjectName("data.browse")
+        browse.setText("Browse")
+        browse.setToolTip("Choose a data file (.npz, .csv) or a folder.")
+        browse.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(browse)
+        menu.addAction("File (.npz, .csv)...").triggered.connect(self._on_browse_file)
+        menu.addAction("Folder (IDX files or one folder per class)...").triggered.connect(self._on_browse_folder)
+        browse.setMenu(menu)
+        path_row = QWidget()
+        path_layout = QHBoxLayout(path_row)
+        path_layout.setContentsMargins(0, 0, 0, 0)
+        path_layout.addWidget(self._path, 1)
+        path_layout.addWidget(browse)
+        # The bundled digits never read a file; the others may (and "file" must).
+        rows.field("data.path", "Path", self._path, row=path_row,
+                   visible_when=lambda _path, value: value("data.name") != "digits")
+        self.binder.attach(browse, "data.path")
+        rows.field("data.limit", "Samples", optional("Limit to", spin(20, 10_000_000, "", step=1000), 10_000,
+            "Use only this many samples, keeping class proportions, for quicker experiments.",
+        ))
+        rows.field("seed", "Seed", spin(
+            0, 2**31 - 1, "Random seed for shuffling, the split and the initial weights; same seed, same run."
+        ))
+        self._train = rows.field("split.train", "Train", fraction(
+            0.001, 1.0, 3, 0.05, "Fraction of the data used to train; adjusting it changes test, then validation."
+        ))
+        rows.field("split.validation", "Validation", fraction(
+            0.0, 0.999, 3, 0.05,
+            "Fraction held out to watch for overfitting after every epoch; training takes the rest.",
+        ))
+        rows.field("split.test", "Test", fraction(
+            0.0, 0.999, 3, 0.05, "Fraction held out for the final test; training takes the rest."
+        ))
+        rows.field("split.stratified", "", check(
+            "Stratified", "Keep each class's share the same in every part of the split."
+        ))
+        rows.field("split.official_test", "", check(
+            "Official test set",
+            "Test on the dataset's own test set (MNIST's 10,000 test digits) when it has one, "
+            "as published accuracies are measured; train and validation share the rest.",
+        ))
+        self._counts = rows.add(None, QLabel(), "split_counts")
+        self._counts.setWordWrap(True)
+        self._counts.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._counts.setTextFormat(Qt.TextFormat.PlainText)
+        self._counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._counts.hide()
+
+        def show_dataset(value: str) -> None:
+            name.setToolTip(f"The images and labels to train and test on. {DATASET_TEXT[value][1]}")
+            self._path.setPlaceholderText(
+                "required: a .npz or .csv file, or a folder"
+                if value == "file"
+                else "optional: a local copy of the dataset"
+            )
+
+        self.binder.when_shown("data.name", show_dataset)
+        self.binder.when_edited("split.train", self._on_train_fraction_edited)
+        self.binder.when_edited("split.validation", self._on_held_out_fraction_edited)
+        self.binder.when_edited("split.test", self._on_held_out_fraction_edited)
+
+    def set_split_counts(self, text: str) -> None:
+        """Show the per-class counts of the loaded split (plain text; "" hides it)."""
+        self._counts.setText(text)
+        self._counts.setVisible(bool(text))
+
+    # ------------------------------------------------------------------ handlers
+
+    def _on_train_fraction_edited(self, train: float) -> None:
+        rest = 1.0 - train
+        validation = self.binder.value("split.validation")
+        test, validation = (rest - validation, validation) if rest - validation >= 0 else (0.0, rest)
+        self.binder.set_quietly("split.validation", validation)
+        self.binder.set_quietly("split.test", test)
+
+    def _on_held_out_fraction_edited(self, _: float) -> None:
+        train = 1.0 - self.binder.value("split.validation") - self.binder.value("split.test")
+        if train >= self._train.minimum():
+            self.binder.set_quietly("split.train", train)
+        # Otherwise leave the sum off 1: the core's message explains it next to the split.
+
+    def _on_browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._path.window(), "Choose a data file", self._start_folder(), "Data files (*.npz *.csv);;All files (*)"
+        )
+        self._on_path_chosen(path)
+
+    def _on_browse_folder(self) -> None:
+        self._on_path_chosen(QFileDialog.getExistingDirectory(self._path.window(), "Choose a data folder", self._start_folder()))
+
+    def _on_path_chosen(self, path: str) -> None:
+        if not path:
+            return  # cancelled
+        self._path.setText(path)
+        self.binder.commit("data.path")
+
+    def _start_folder(self) -> str:
+        current = self._path.text().strip()
+        return str(Path(current).parent) if current else str(Path.home())
+
+
+class AugmentationSection(Section):
+    title = "Augmentation"
+    about = "Random changes to training images so models read hand-drawn digits better."
+    expanded = False
+    owns = ("augmentation",)
+
+    def build(self, rows: FormRows) -> None:
+        on = "augmentation.enabled"
+        rows.field(on, None, check(
+            "Augment training images", "Randomly shift, rotate, zoom and thicken training images."
+        ))
+        rows.field("augmentation.shift", "Shift", fraction(
+            0.0, 0.5, 3, 0.05, "Largest random shift, as a fraction of the image size."
+        ), depends_on=on)
+        rows.field("augmentation.rotation", "Rotation", fraction(
+            0.0, 90.0, 1, 5.0, "Largest random rotation, in degrees either way.", " deg"
+        ), depends_on=on)
+        rows.field("augmentation.zoom", "Zoom", fraction(
+            0.0, 0.5, 3, 0.05, "Largest random zoom in or out, as a fraction."
+        ), depends_on=on)
+        rows.field("augmentation.thickness", "Thickness", fraction(
+            0.0, 1.0, 2, 0.1, "Probability of thickening or thinning the strokes by one pixel."
+        ), depends_on=on)

@@ -1,0 +1,227 @@
+"""The training settings panel: every part of a run except its layers and its name.
+
+:class:`TrainingSettings` edits loss, optimizer, learning-rate schedule, initialization
+and regularization, batches and epochs, early stopping, data and split, and augmentation.
+It shows only the parameters that apply (``OPTIMIZER_PARAMS``, ``SCHEDULE_PARAMS``), folds
+into collapsible sections to fit a narrow side panel, and explains the gradient-descent
+mode in words ("Mini-batch: 438 updates per epoch of 56,000 samples").
+
+The panel is a stack of sections (:mod:`gui.settings.sections`,
+:mod:`gui.settings.data_sections`), each declaring its widgets once by config path, and
+one :class:`~gui.binding.FormBinder` that all of them bind to. The panel holds no
+configuration of its own beyond its controls: :meth:`~TrainingSettings.set_config` fills
+them, :meth:`~TrainingSettings.apply_to` writes them into a copy of a
+:class:`~model.config.RunConfig`. A combination the core rejects is shown in place, next
+to the section owning the field, and through :meth:`~TrainingSettings.error`.
+
+Run ``python -m gui.settings`` (or ``python -m gui.settings_panel``) to look at it alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from gui.binding import FormBinder, FormRows
+from gui.settings.controls import error_label
+from gui.settings.data_sections import AugmentationSection, DataSection
+from gui.settings.sections import (
+    BatchesSection,
+    EarlyStoppingSection,
+    LossAndOptimizerSection,
+    ScheduleSection,
+    Section,
+    WeightsSection,
+)
+from gui.widgets import CollapsibleSection
+from model.config import RunConfig
+from model.errors import ConfigError
+
+SECTIONS: tuple[type[Section], ...] = (
+    LossAndOptimizerSection,
+    ScheduleSection,
+    WeightsSection,
+    BatchesSection,
+    EarlyStoppingSection,
+    DataSection,
+    AugmentationSection,
+)
+
+S = TypeVar("S", bound=Section)
+
+# Edits under these paths change which samples are loaded or how they are split.
+RELOADING_PATHS = ("data", "split", "seed")
+
+
+def _reloads_data(path: str) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in RELOADING_PATHS)
+
+
+class TrainingSettings(QWidget):
+    """Edit every training setting of a :class:`RunConfig` except its layers and name.
+
+    Args:
+        config: the configuration to show first (the defaults when omitted).
+        parent: the Qt parent.
+
+    Signals:
+        configChanged: after any edit by the user (never while :meth:`set_config` fills
+            the controls). The new settings may be invalid: check :meth:`error` or catch
+            the :class:`ConfigError` from :meth:`apply_to`.
+        dataChanged: after an edit of the dataset, its path or sample limit, the split or
+            the seed (always together with configChanged), so the data can be reloaded.
+    """
+
+    configChanged = Signal()
+    dataChanged = Signal()
+
+    def __init__(self, config: RunConfig | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._config = RunConfig()
+        self._error: str | None = None
+        self._binder = FormBinder(self)
+        self._build()
+        self._binder.edited.connect(self._on_edited)
+        self.set_config(config if config is not None else RunConfig())
+
+    # ------------------------------------------------------------------ public interface
+
+    def set_config(self, config: RunConfig) -> None:
+        """Fill every control from ``config`` without emitting configChanged or dataChanged."""
+        self._config = config
+        self._binder.fill(config)
+        self._revalidate()
+
+    def apply_to(self, config: RunConfig) -> RunConfig:
+        """``config`` with this panel's settings written into it (layers and name kept).
+
+        Raises:
+            ConfigError: when the settings do not form a valid configuration (for example
+                dataset "file" without a path); the panel shows the same message in place.
+        """
+        return self._binder.apply(config)
+
+    def error(self) -> str | None:
+        """Why the current settings are not a valid configuration, or ``None`` if they are."""
+        return self._error
+
+    def learning_rate(self) -> float:
+        """The learning rate as set now, typed digits included (the one control left editable while paused)."""
+        return float(self._binder.value("optimizer.learning_rate"))
+
+    def set_split_counts(self, text: str) -> None:
+        """Show the per-class counts of the loaded split (plain text; "" hides it)."""
+        self._section(DataSection).set_split_counts(text)
+
+    def set_train_count(self, n: int | None) -> None:
+        """Tell the panel how many training samples there are, to count updates per epoch."""
+        self._section(BatchesSection).set_train_count(n)
+
+    def set_locked(self, locked: bool) -> None:
+        """Disable every control (while a run is going), or enable them all again."""
+        if locked:
+            self._binder.lock()
+        else:
+            self._binder.unlock()
+
+    def set_learning_rate_editable_only(self, only: bool) -> None:
+        """Leave only the learning rate editable (while a run is paused), or enable all again.
+
+        This and :meth:`set_locked` set one state; the latest call wins.
+        """
+        if only:
+            self._binder.lock_all_except("optimizer.learning_rate")
+        else:
+            self._binder.unlock()
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        general = error_label()
+        layout.addWidget(general)
+        self._binder.add_error_target(general, ("",))  # errors no section owns, e.g. about layers
+        self._sections: list[Section] = []
+        forms: list[QFormLayout] = []
+        for kind in SECTIONS:
+            body = QWidget()
+            form = QFormLayout(body)
+            form.setContentsMargins(4, 2, 0, 4)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            collapsible = CollapsibleSection(kind.title, body, kind.about, kind.expanded)
+            errors = error_label()
+            target = self._binder.add_error_target(
+                errors, kind.owns, reveal=lambda c=collapsible: c.set_expanded(True)
+            )
+            self._sections.append(kind(FormRows(form, self._binder, target), self))
+            form.addRow(errors)
+            forms.append(form)
+            layout.addWidget(collapsible)
+        layout.addStretch(1)
+        self._align_labels(forms)
+
+    def _section(self, kind: type[S]) -> S:
+        return next(s for s in self._sections if isinstance(s, kind))
+
+    @staticmethod
+    def _align_labels(forms: list[QFormLayout]) -> None:
+        """Give every section the same label column, so the fields line up down the panel."""
+        labels = [
+            item.widget()
+            for form in forms
+            for row in range(form.rowCount())
+            if (item := form.itemAt(row, QFormLayout.ItemRole.LabelRole)) is not None
+            and isinstance(item.widget(), QLabel)
+        ]
+        width = max(label.sizeHint().width() for label in labels)
+        for label in labels:
+            label.setMinimumWidth(width)
+
+    # ------------------------------------------------------------------ handlers
+
+    def _on_edited(self, path: str) -> None:
+        self._revalidate()
+        self.configChanged.emit()
+        if _reloads_data(path):
+            self.dataChanged.emit()
+
+    def _revalidate(self) -> None:
+        try:
+            self.apply_to(self._config)
+        except ConfigError as exc:
+            self._error = str(exc)
+            self._binder.show_error(exc)
+        else:
+            self._error = None
+            self._binder.show_error(None)
+
+
+def main() -> int:
+    """Show the panel on its own in a scroll area, printing the configuration on each change."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    panel = TrainingSettings()
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWindowTitle("Gradient Lab - training settings")
+    scroll.resize(370, 800)
+
+    def on_changed() -> None:
+        print(panel.error() or panel.apply_to(RunConfig()).to_json(), flush=True)
+
+    panel.configChanged.connect(on_changed)
+    panel.dataChanged.connect(lambda: print("data changed: reload counts", flush=True))
+    panel.set_train_count(56_000)
+    scroll.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
