@@ -5,8 +5,8 @@
 (:func:`model.shapes.analyze`) after every change, so each row can show its output shape,
 parameter count and problem. :class:`LayerDesigner` is the thin view around it: buttons
 and shortcuts to add, insert, remove, duplicate and move layers (or drag rows), an editor
-showing only the parameters that apply to the selected layer's type, the totals, and a
-banner with the first problem and its one-click fix.
+(:class:`~gui.layer_editor.LayerEditor`) showing only the parameters that apply to the
+selected layer's type, the totals, and a banner with the first problem and its one-click fix.
 
 Nothing here imports TensorFlow, so the designer works while TensorFlow is still loading.
 Run ``python -m gui.designer`` to look at it on its own with the ``mlp`` preset.
@@ -15,7 +15,6 @@ Run ``python -m gui.designer`` to look at it on its own with the ``mlp`` preset.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
@@ -36,16 +35,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListView,
     QPushButton,
     QSizePolicy,
-    QSpinBox,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -54,10 +49,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from gui.layer_editor import LayerEditor
 from model.catalogue import LAYER_ABOUT
-from model.config import ACTIVATIONS, INITIALIZERS, LAYER_PARAMS, LAYER_TYPES, PADDINGS, LayerSpec, RunConfig
-from model.errors import ConfigError
+from model.config import LAYER_TYPES, LayerSpec, RunConfig
 from model.shapes import Fix, Problem, Shape, StackReport, analyze, apply_fix, format_shape
 
 DEFAULT_INPUT_SHAPE: Shape = (28, 28, 1)
@@ -369,8 +363,6 @@ class LayerDesigner(QWidget):
     def __init__(self, layers: tuple[LayerSpec, ...] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = LayerStackModel(RunConfig().layers if layers is None else tuple(layers), self)
-        self._filling = False  # True while the editor is filled from a spec: not an edit
-        self._editor_spec: LayerSpec | None = None
         self._validity = self._current_validity()
         self._build()
         self._connect()
@@ -496,107 +488,8 @@ class LayerDesigner(QWidget):
         layout.addLayout(edit_row)
         layout.addWidget(self._totals)
         layout.addWidget(self._banner)
-        layout.addWidget(self._build_editor())
-
-    def _build_editor(self) -> QGroupBox:
-        self._editor = QGroupBox("Selected layer")
-        form = QFormLayout(self._editor)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._form = form
-
-        self._edit_type = QComboBox()
-        for kind in LAYER_TYPES:
-            self._edit_type.addItem(kind)
-            self._edit_type.setItemData(
-                self._edit_type.count() - 1, LAYER_ABOUT[kind], Qt.ItemDataRole.ToolTipRole
-            )
-        self._edit_type.setToolTip("The kind of layer; switching keeps the settings both types share.")
-        self._about = QLabel()
-        self._about.setWordWrap(True)
-        self._about.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-
-        def spin(low: int, high: int, tip: str, step: int = 1) -> QSpinBox:
-            box = QSpinBox()
-            box.setRange(low, high)
-            box.setSingleStep(step)
-            box.setToolTip(tip)
-            return box
-
-        self._units = spin(1, 65536, "Number of neurons (outputs) of this Dense layer.")
-        self._filters = spin(
-            1, 4096, "Number of filters, i.e. output channels (feature maps), of this convolution."
-        )
-        self._kernel_size = spin(1, 64, "Width and height of each square filter, in pixels.")
-        self._strides = spin(
-            1, 64, "How many pixels the filter moves between positions; 2 halves the image size."
-        )
-        self._pool_size = spin(
-            1, 64, "Width and height of the square pooling window; the image shrinks by this factor."
-        )
-        self._padding = QComboBox()
-        self._padding.addItems(PADDINGS)
-        self._padding.setToolTip(
-            "'valid' uses only whole windows (the image shrinks); 'same' pads the border to keep the size."
-        )
-        self._rate = QDoubleSpinBox()
-        self._rate.setRange(0.0, 0.999)
-        self._rate.setDecimals(3)
-        self._rate.setSingleStep(0.05)
-        self._rate.setToolTip("Fraction of this layer's inputs set to zero at random in each training step.")
-        self._activation = QComboBox()
-        self._activation.addItems(ACTIVATIONS)
-        self._activation.setToolTip("The non-linearity applied to this layer's outputs.")
-        self._initializer = QComboBox()
-        self._initializer.addItem("run default", None)
-        for name in INITIALIZERS:
-            self._initializer.addItem(name, name)
-        self._initializer.setToolTip(
-            "How this layer's weights start; 'run default' uses the training settings' initializer."
-        )
-        self._l1 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
-        self._l1.spin.setValue(1e-4)
-        self._l1.setToolTip(
-            "Penalize the sum of absolute weights of this layer by this factor instead of the run's L1."
-        )
-        self._l2 = OptionalSpinBox("Override", ScientificSpinBox(0.0, 1.0))
-        self._l2.spin.setValue(1e-4)
-        self._l2.setToolTip(
-            "Penalize the sum of squared weights of this layer by this factor instead of the run's L2."
-        )
-
-        form.addRow("Type", self._edit_type)
-        form.addRow(self._about)
-        self._fields: dict[str, QWidget] = {
-            "units": self._units,
-            "filters": self._filters,
-            "kernel_size": self._kernel_size,
-            "strides": self._strides,
-            "padding": self._padding,
-            "pool_size": self._pool_size,
-            "rate": self._rate,
-            "activation": self._activation,
-            "initializer": self._initializer,
-            "l1": self._l1,
-            "l2": self._l2,
-        }
-        labels = {
-            "units": "Units",
-            "filters": "Filters",
-            "kernel_size": "Kernel size",
-            "strides": "Strides",
-            "padding": "Padding",
-            "pool_size": "Pool size",
-            "rate": "Dropout rate",
-            "activation": "Activation",
-            "initializer": "Initializer",
-            "l1": "L1 penalty",
-            "l2": "L2 penalty",
-        }
-        for name, widget in self._fields.items():
-            widget.setObjectName(name)  # named after the LayerSpec field it edits
-            form.addRow(labels[name], widget)
-        self._edit_type.setObjectName("type")
-        return self._editor
+        self._editor = LayerEditor()
+        layout.addWidget(self._editor)
 
     def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str) -> QAction:
         action = QAction(text, self)
@@ -631,12 +524,7 @@ class LayerDesigner(QWidget):
         self._up_action.triggered.connect(self._on_move_up)
         self._down_action.triggered.connect(self._on_move_down)
         self._fix_button.clicked.connect(self._on_fix)
-        self._edit_type.currentTextChanged.connect(self._on_field_edited)
-        for widget in self._fields.values():
-            if isinstance(widget, QComboBox):
-                widget.currentIndexChanged.connect(self._on_field_edited)
-            else:
-                widget.valueChanged.connect(self._on_field_edited)
+        self._editor.layerEdited.connect(self._on_layer_edited)
 
     # ------------------------------------------------------------------ handlers
 
@@ -690,20 +578,10 @@ class LayerDesigner(QWidget):
         self._fill_editor()
         self._update_actions()
 
-    def _on_field_edited(self, *_: object) -> None:
+    def _on_layer_edited(self, spec: LayerSpec) -> None:
         row = self._current_row()
-        if self._filling or row < 0:
-            return
-        current = self.layers()[row]
-        try:
-            spec = replace(current, **self._editor_values())
-        except ConfigError:  # the spin box ranges make this unreachable; keep the stack as is
-            return
-        type_changed = spec.type != current.type
-        self._editor_spec = spec
-        self._model.replace_layer(row, spec)
-        if type_changed:
-            self._show_fields_for(spec.type)
+        if row >= 0:
+            self._model.replace_layer(row, spec)
 
     def _on_analyzed(self) -> None:
         report = self.report()
@@ -718,7 +596,7 @@ class LayerDesigner(QWidget):
             self._fix_button.setVisible(problem.fix is not None)
             self._fix_button.setText(problem.fix.label if problem.fix else "")
         row = self._current_row()
-        if row >= 0 and self.layers()[row] != self._editor_spec:
+        if row >= 0 and self.layers()[row] != self._editor.layer():
             self._fill_editor()  # changed from outside the editor, e.g. by a fix
         self._update_actions()
         validity = self._current_validity()
@@ -760,59 +638,9 @@ class LayerDesigner(QWidget):
         self._insert_action.setEnabled(True)
         self._add_action.setEnabled(True)
 
-    def _editor_values(self) -> dict[str, Any]:
-        return {
-            "type": self._edit_type.currentText(),
-            "units": self._units.value(),
-            "filters": self._filters.value(),
-            "kernel_size": self._kernel_size.value(),
-            "strides": self._strides.value(),
-            "padding": self._padding.currentText(),
-            "pool_size": self._pool_size.value(),
-            "rate": self._rate.value(),
-            "activation": self._activation.currentText(),
-            "initializer": self._initializer.currentData(),
-            "l1": self._l1.value(),
-            "l2": self._l2.value(),
-        }
-
     def _fill_editor(self) -> None:
         row = self._current_row()
-        spec = self.layers()[row] if row >= 0 else None
-        self._editor_spec = spec
-        self._editor.setEnabled(spec is not None)
-        if spec is None:
-            self._editor.setTitle("Selected layer (none)")
-            self._show_fields_for("Flatten")
-            self._about.setText("Select a layer in the list to edit it.")
-            return
-        self._filling = True
-        try:
-            self._editor.setTitle(f"Layer {row + 1}")
-            self._edit_type.setCurrentText(spec.type)
-            self._units.setValue(spec.units)
-            self._filters.setValue(spec.filters)
-            self._kernel_size.setValue(spec.kernel_size)
-            self._strides.setValue(spec.strides)
-            self._padding.setCurrentText(spec.padding)
-            self._pool_size.setValue(spec.pool_size)
-            self._rate.setValue(spec.rate)
-            self._activation.setCurrentText(spec.activation)
-            self._initializer.setCurrentIndex(max(0, self._initializer.findData(spec.initializer)))
-            self._l1.setValue(spec.l1)
-            self._l2.setValue(spec.l2)
-        finally:
-            self._filling = False
-        self._show_fields_for(spec.type)
-
-    def _show_fields_for(self, kind: str) -> None:
-        applicable = LAYER_PARAMS[kind]
-        for name, widget in self._fields.items():
-            self._form.setRowVisible(widget, name in applicable)
-        about = LAYER_ABOUT[kind]
-        if not applicable:
-            about += " It has no settings."
-        self._about.setText(about)
+        self._editor.show_layer(self.layers()[row] if row >= 0 else None, row + 1)
 
 
 def main() -> int:
