@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +28,7 @@ from gui.settings_panel import (
     SCHEDULE_TEXT,
     TrainingSettings,
 )
-from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from gui.widgets import CollapsibleSection, OptionalSpinBox, ScientificSpinBox
 from model.config import (
     DATASETS,
     INITIALIZERS,
@@ -573,3 +574,68 @@ def test_spin_box_ranges_stay_within_what_the_core_accepts(panel: TrainingSettin
     assert panel.error() is None
     config = panel.apply_to(RunConfig())
     assert config.data.limit is not None and config.optimizer.clipnorm is not None
+
+
+# ---------------------------------------------------------------------------- added settings
+
+
+def test_adamax_is_in_the_optimizer_combo_with_its_own_fields(qtbot, panel: TrainingSettings) -> None:
+    combo = control(panel, "optimizer.name")
+    assert combo.itemText(combo.findData("adamax")) == "Adamax"
+    with qtbot.waitSignal(panel.configChanged):
+        choose(panel, "optimizer.name", "adamax")
+    assert "Adamax" in combo.toolTip()
+    shown = {f for f in OPTIMIZER_FIELDS if control(panel, f"optimizer.{f}").isVisibleTo(panel)}
+    assert shown == set(OPTIMIZER_PARAMS["adamax"])
+    control(panel, "optimizer.beta_2").setValue(0.99)
+    assert panel.apply_to(RunConfig()).optimizer == OptimizerSpec(name="adamax", beta_2=0.99)
+
+
+def test_plateau_min_delta_is_shown_for_plateau_only_and_edits_the_config(qtbot, panel: TrainingSettings) -> None:
+    min_delta = control(panel, "schedule.min_delta")
+    assert isinstance(min_delta, ScientificSpinBox)
+    for kind in SCHEDULES:
+        choose(panel, "schedule.kind", kind)
+        assert min_delta.isVisibleTo(panel) == (kind == "plateau"), kind
+    assert min_delta.text() == "0.0001"
+    with qtbot.waitSignal(panel.configChanged), qtbot.assertNotEmitted(panel.dataChanged):
+        min_delta.setValue(0.01)
+    assert panel.apply_to(RunConfig()).schedule == ScheduleSpec(kind="plateau", min_delta=0.01)
+    panel.set_config(RunConfig(schedule=ScheduleSpec(kind="plateau", min_delta=0.003)))
+    assert min_delta.text() == "0.003"
+
+
+def test_random_configs_with_the_added_settings_round_trip(qtbot, panel: TrainingSettings) -> None:
+    added = st.tuples(
+        _configs,
+        st.sampled_from([0.0, 1e-6, 1e-4, 0.003, 0.5, 2.0]),
+        st.sampled_from(["adamax", "adam", "sgd"]),
+    ).map(lambda t: t[0].replace(
+        schedule=replace(t[0].schedule, kind="plateau", min_delta=t[1]),
+        optimizer=replace(t[0].optimizer, name=t[2]),
+    ))  # fmt: skip
+
+    @settings(max_examples=40, deadline=None)
+    @given(config=added)
+    def check(config: RunConfig) -> None:
+        panel.set_config(config)
+        assert panel.error() is None
+        assert panel.apply_to(config) == config
+
+    check()
+
+
+def test_an_error_is_shown_inside_the_section_owning_its_path(panel: TrainingSettings) -> None:
+    choose(panel, "data.name", "file")  # data.path is now required
+    sections = {s.header.text(): s for s in panel.findChildren(CollapsibleSection)}
+    holding = [title for title, s in sections.items()
+               if any(label.text() == panel.error() for label in s.findChildren(QLabel))]  # fmt: skip
+    assert holding == ["Data and split"]
+
+
+def test_an_error_unfolds_its_folded_section(panel: TrainingSettings) -> None:
+    sections = {s.header.text(): s for s in panel.findChildren(CollapsibleSection)}
+    data = sections["Data and split"]
+    data.set_expanded(False)
+    choose(panel, "data.name", "file")
+    assert data.is_expanded()
