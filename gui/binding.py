@@ -6,18 +6,18 @@ named after the config path it edits (``"optimizer.learning_rate"``, or ``"units
 a :class:`~model.config.LayerSpec`) and bound once; its getter, setter and change signal
 follow from its type:
 
-=====================  ==============================  ======================
-widget                 value                           change signal
-=====================  ==============================  ======================
-QComboBox              ``currentData()``               ``currentIndexChanged``
-ScientificSpinBox      ``current_value()`` (typed but  ``valueChanged``
-                       uncommitted text counts)
-QSpinBox, QDoubleSp.   ``value()``                     ``valueChanged``
-OptionalSpinBox        ``value()`` or ``None``         ``valueChanged``
-QCheckBox              ``isChecked()``                 ``toggled``
-QLineEdit              text stripped, ``None`` if      ``editingFinished``
-                       empty                           (only when it changed)
-=====================  ==============================  ======================
+========================  ===========================================  =======================
+widget                    value                                        change signal
+========================  ===========================================  =======================
+QComboBox                 ``currentData()``                            ``currentIndexChanged``
+ScientificSpinBox         ``current_value()``: typed, uncommitted      ``valueChanged``
+                          text counts
+QSpinBox, QDoubleSpinBox  ``value()``                                  ``valueChanged``
+OptionalSpinBox           ``value()``, ``None`` while unchecked        ``valueChanged``
+QCheckBox                 ``isChecked()``                              ``toggled``
+QLineEdit                 the text stripped, ``None`` when empty       ``editingFinished``,
+                                                                       only after a change
+========================  ===========================================  =======================
 
 From the bindings the binder does everything a form does with its configuration:
 :meth:`~FormBinder.fill` shows a configuration without reporting edits,
