@@ -91,7 +91,7 @@ def train_cnn(args: argparse.Namespace) -> Trained:
     accuracy = None if evaluation is None else evaluation.accuracy
     print(f"trained in {seconds:.0f} s; {result.finished.message}")
     if args.save_run:
-        from model.runio import save_run
+        from model.runfolder import save_run
 
         print(f"saved the run to {save_run(result, args.save_run)}")
     return Trained(
@@ -109,7 +109,7 @@ def load_saved(folder: str, data: str) -> Trained:
     """A saved run's model, scored on the same held-out MNIST images it was tested on
     (the split is seeded, so the run's own data settings rebuild it exactly)."""
     from model.data import load_dataset, split_dataset
-    from model.runio import load_run
+    from model.runfolder import load_run
     from model.training import evaluate_model
 
     run = load_run(folder)

@@ -88,14 +88,26 @@ from model.events import (
 )
 from model.fileio import write_text_atomic
 from model.inference import DirectPredictor, MailboxPredictor, Predictor
-from model.runio import SavedRun, history_csv
+from model.results import SavedRun
+from model.runfolder import (
+    check_target,
+    copy_run,
+    end_reason_from_metrics,
+    evaluation_from_metrics,
+    history_csv,
+    load_run,
+    path_kind,
+    read_autosave,
+    remove_folder,
+    save_run,
+)
 
 if TYPE_CHECKING:
     from gui.confusion_view import ConfusionView
     from gui.predict_panel import PredictPanel
     from model.data import DataSummary, TestImages
     from model.evaluation import Evaluation
-    from model.training import RunResult
+    from model.results import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -617,7 +629,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> bool:
         """Open a configuration (.json), a Keras model (.keras) or a run folder, by what it is."""
         path = Path(path)
-        kind = files.path_kind(path)
+        kind = path_kind(path)
         if kind == "run":
             return self.open_run_folder(path)
         if kind == "model":
@@ -646,8 +658,6 @@ class MainWindow(QMainWindow):
         if self._run is not None:
             self.warn(self, "Cannot open run", "A run is in progress; stop it first.")
             return False
-        from model.runio import load_run
-
         try:
             saved = load_run(folder)
         except ProjectError as exc:
@@ -707,27 +717,18 @@ class MainWindow(QMainWindow):
             self.warn(self, "Nothing to save", "Train a model or open a run first.")
             return False
         try:
-            replacing = files.check_run_folder_target(folder)
+            replacing = check_target(folder)
         except ProjectError as exc:
             self.warn(self, "Cannot save model", str(exc))
             return False
         if replacing and not self.ask(self, "Replace the run?", f"{folder} already holds a run. Replace it?"):
             return False
-        if result is not None:
-            from model.runio import save_run
-
-            extra = {"steps_per_epoch": self._history[2]}
-
-            def fill(staging: Path) -> None:
-                save_run(result, staging, extra)
-        else:
-            assert saved is not None
-
-            def fill(staging: Path) -> None:
-                files.copy_run_files(saved.folder, staging)
-
         try:
-            files.replace_folder(folder, fill)
+            if result is not None:
+                save_run(result, folder)
+            else:
+                assert saved is not None
+                copy_run(saved.folder, folder)
         except ProjectError as exc:
             self.warn(self, "Cannot save model", str(exc))
             return False
@@ -783,13 +784,13 @@ class MainWindow(QMainWindow):
         overwrite it) and opens it; No deletes it. Returns whether a run was opened.
         """
         self._recovery_offered = True
-        info = files.read_autosave(self.autosave_dir)
+        info = read_autosave(self.autosave_dir)
         if info is None or not info.interrupted:
             if info is not None:
-                files.remove_folder(self.autosave_dir)  # a finished run's leftovers
+                remove_folder(self.autosave_dir)  # a finished run's leftovers
             return False
         if not self.ask(self, "Recover the interrupted run?", info.question()):
-            files.remove_folder(self.autosave_dir)
+            remove_folder(self.autosave_dir)
             return False
         target = self.autosave_dir.with_name(f"recovered-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
@@ -1074,17 +1075,13 @@ class MainWindow(QMainWindow):
         """Show everything a run folder holds; the canvas uses its model from now on."""
         metrics = saved.metrics
         self.set_config(saved.config, document=saved.folder.name)
-        steps = metrics.get("steps_per_epoch")
-        if not isinstance(steps, int) or steps < 1:
-            steps = files.estimate_steps_per_epoch(saved.history, saved.config.batch_size)
-        self._show_history(saved.history, saved.layer_names, steps)
+        self._show_history(saved.history, saved.layer_names, saved.steps_per_epoch)
         self._forget_model()
         self._loaded_run = saved
-        evaluation = files.evaluation_from_metrics(metrics)
-        finished_raw = metrics.get("finished") if isinstance(metrics.get("finished"), dict) else {}
+        evaluation = evaluation_from_metrics(metrics)
         finished = RunFinished(
             -1,
-            str(finished_raw.get("reason", "completed")),
+            end_reason_from_metrics(metrics),
             f"saved run {saved.folder.name}, {len(saved.history)} epochs",
             len(saved.history),
         )
@@ -1140,7 +1137,7 @@ class MainWindow(QMainWindow):
         if not batches:
             return
         evaluation = evaluate_predictions(images.y_test, np.concatenate(batches), images.class_names, saved.config.loss)
-        saved_figures = files.evaluation_from_metrics(saved.metrics)
+        saved_figures = evaluation_from_metrics(saved.metrics)
         if saved_figures is None or not np.array_equal(saved_figures.confusion, evaluation.confusion):
             return
         self._show_confusion((evaluation, images.x_test))
@@ -1276,7 +1273,7 @@ class MainWindow(QMainWindow):
         )
         # The autosave of the last run is done with: its results are in memory (or were
         # declined at start-up). This run autosaves there after every epoch.
-        files.remove_folder(self.autosave_dir)
+        remove_folder(self.autosave_dir)
         worker = TrainingWorker(
             config,
             run_id,
@@ -1421,7 +1418,7 @@ class MainWindow(QMainWindow):
         steps = self._run.info.steps_per_epoch if self._run.info is not None else 1
         self._history = (list(getattr(result, "history", [])), tuple(getattr(result, "layer_names", ())), steps)
         # The run's results are in memory now: its autosave is no longer needed.
-        files.remove_folder(self.autosave_dir)
+        remove_folder(self.autosave_dir)
         self.results.show_result(result.finished, result.evaluation)
         images = self._run.data.test_images if self._run.data is not None else None
         if result.evaluation is not None and images is not None:

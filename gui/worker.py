@@ -41,8 +41,7 @@ from model.events import (
 
 if TYPE_CHECKING:
     from model.data import Split
-    from model.runio import SavedRun
-    from model.training import RunResult
+    from model.results import RunResult, SavedRun
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +242,7 @@ class TrainingWorker(Worker):
             tests can feed tiny arrays or fail on purpose.
         train: the core's ``train`` (default ``model.training.train``, imported here so
             the GUI never imports TensorFlow itself).
-        resume: a saved run (:class:`~model.runio.SavedRun`) to continue: its weights,
+        resume: a saved run (:class:`~model.results.SavedRun`) to continue: its weights,
             optimizer state and history; passed to ``train`` only when given.
         checkpoint_dir: where ``train`` autosaves the run after every epoch; passed only
             when given (so fakes in tests need not know the keyword).

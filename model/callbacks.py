@@ -10,11 +10,13 @@ best weights so a stopped run can still return its best model.
 
 :class:`LearningRateController` applies the configured schedule per epoch and keeps
 working when the user sets a new rate while paused.
+
+:class:`CheckpointCallback` is a thin shell: the autosave's format belongs to
+:func:`model.runfolder.autosave.write_checkpoint`, which it calls after every epoch.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -25,7 +27,8 @@ import numpy as np
 
 from model.builder import TrainingProbe
 from model.config import RunConfig, ScheduleSpec
-from model.events import BatchRecord, EpochRecord, PredictionMailbox, RunControl, TrainingListener
+from model.events import BatchRecord, EndReason, EpochRecord, PredictionMailbox, RunControl, TrainingListener
+from model.runfolder.autosave import write_checkpoint
 
 
 class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
@@ -138,7 +141,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.n_train = n_train
         self.initial_epoch = initial_epoch
 
-        self.reason = "completed"
+        self.reason = EndReason.COMPLETED
         self.message = ""
         self.history: list[EpochRecord] = []
         self.best_weights: list[np.ndarray] | None = None
@@ -159,8 +162,8 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def _now(self) -> float:
         return time.perf_counter()
 
-    def _end(self, reason: str, message: str) -> None:
-        if self.reason == "completed":
+    def _end(self, reason: EndReason, message: str) -> None:
+        if self.reason is EndReason.COMPLETED:
             self.reason, self.message = reason, message
         self.model.stop_training = True
 
@@ -185,7 +188,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             self._end(
-                "nan",
+                EndReason.NAN,
                 f"the loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}: training "
                 "diverged. Lower the learning rate, add gradient clipping, or use batch normalization.",
             )
@@ -209,7 +212,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if self.mailbox is not None:
             self.mailbox.serve_pending()
         if control.stop_requested:
-            self._end("stopped", f"stopped by the user at epoch {self._epoch + 1}, batch {batch + 1}")
+            self._end(EndReason.STOPPED, f"stopped by the user at epoch {self._epoch + 1}, batch {batch + 1}")
 
     def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # A stop request also cuts the epoch's validation pass short.
@@ -280,6 +283,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             seconds=seconds,
             samples_per_second=samples / seconds if seconds > 0 else 0.0,
             note="; ".join(notes),
+            partial=partial,
         )
         self.history.append(record)
         if not partial:
@@ -292,13 +296,11 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
-    """Autosave: after every epoch, write the run so far to a folder, atomically.
+    """Autosave: after every epoch, rewrite the run so far in ``folder``.
 
-    A crash or a killed process then loses at most the current epoch. The folder is a run
-    folder (see :mod:`model.runio`): ``model.keras`` holds the latest epoch-end weights,
-    ``best.keras`` the best so far, with the history, configuration and optimizer state,
-    and ``autosave.json`` says how far the run got (``status`` is ``running`` until the
-    run ends).
+    A Keras shell around :func:`model.runfolder.autosave.write_checkpoint`, which owns
+    what is written. Runs after ``stream`` in the callback list, so the epoch's record
+    and the best epoch are already known.
     """
 
     def __init__(
@@ -318,35 +320,16 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.prior_history = list(prior_history or [])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        from model import runio
-        from model.fileio import write_bytes_atomic, write_text_atomic, write_with_atomic
-
-        stream, folder = self.stream, self.folder
+        stream = self.stream
         inner = stream.inner
-        write_with_atomic(folder / runio.MODEL_FILE, lambda tmp: inner.save(tmp), suffix=".keras")
-        if stream.best_epoch == epoch:
-            # The same weights: copy the file rather than serialize the model a second time.
-            write_bytes_atomic(folder / BEST_MODEL_FILE, (folder / runio.MODEL_FILE).read_bytes())
-        write_text_atomic(folder / runio.CONFIG_FILE, self.config.to_json())
-        names = tuple(layer.name for layer in inner.layers if layer.trainable_weights)
-        history = self.prior_history + stream.history
-        write_text_atomic(folder / runio.HISTORY_FILE, runio.history_csv(history, names))
-        runio.save_training_state(folder / runio.STATE_FILE, runio.optimizer_state(self.model.optimizer), len(history))
-        write_autosave_status(folder, "running", len(history), self.total_epochs, stream.best_epoch)
-
-
-def write_autosave_status(folder: Path, status: str, epochs_done: int, total_epochs: int, best_epoch: int | None) -> None:
-    from model.fileio import write_text_atomic
-
-    info = {
-        "status": status,
-        "epochs_done": epochs_done,
-        "epochs": total_epochs,
-        "best_epoch": None if best_epoch is None else best_epoch + 1,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
-    write_text_atomic(folder / AUTOSAVE_FILE, json.dumps(info, indent=2) + "\n")
-
-
-AUTOSAVE_FILE = "autosave.json"
-BEST_MODEL_FILE = "best.keras"
+        write_checkpoint(
+            self.folder,
+            model=inner,
+            config=self.config,
+            history=self.prior_history + stream.history,
+            layer_names=tuple(layer.name for layer in inner.layers if layer.trainable_weights),
+            optimizer=self.model.optimizer,
+            total_epochs=self.total_epochs,
+            best_epoch=stream.best_epoch,
+            is_best=stream.best_epoch == epoch,
+        )

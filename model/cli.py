@@ -25,6 +25,7 @@ from model.configpath import apply_assignments
 from model.errors import ProjectError
 from model.events import (
     BatchRecord,
+    EndReason,
     EpochRecord,
     NullListener,
     RunControl,
@@ -111,6 +112,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         spec = DataSpec(name=spec.name, path=spec.path, limit=args.limit)
     changes["data"] = spec
     config = config.replace(**changes)
+    from model.results import DataInfo
+    from model.runfolder import check_target, save_run
+
+    if args.out:
+        check_target(Path(args.out))  # refuse a folder the run cannot go into before training, not after
 
     from model.data import prepare
 
@@ -121,7 +127,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"data: {title} · {prepared.description} · {prepared.source}", file=sys.stderr)
 
     _quiet_tensorflow()
-    from model.runio import save_run
     from model.training import describe_device, train
 
     print(f"device: {describe_device()}", file=sys.stderr)
@@ -135,24 +140,32 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        result = train(config, prepared.split, listener=ConsoleListener(sys.stderr), control=control)
+        result = train(
+            config,
+            prepared.split,
+            listener=ConsoleListener(sys.stderr),
+            control=control,
+            data=DataInfo(name=prepared.name, source=prepared.source, description=prepared.description),
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
 
     out = Path(args.out) if args.out else Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    save_run(result, out, extra={"dataset": {"name": prepared.name, "source": prepared.source, "split": prepared.description}})
+    save_run(result, out)
     if result.evaluation is not None:
         print(f"test accuracy {result.evaluation.accuracy:.4f} · test loss {result.evaluation.loss:.4f}")
     print(f"run folder: {out}")
-    return 0 if result.finished.reason in ("completed", "early_stopping", "stopped") else 1
+    ended_well = (EndReason.COMPLETED, EndReason.EARLY_STOPPING, EndReason.STOPPED)
+    return 0 if result.finished.reason in ended_well else 1
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from model.data import load_dataset, prepare
     from model.modelio import load_model_safe, resolve_model_path
+    from model.runfolder import CONFIG_FILE
 
     path = resolve_model_path(args.model)
-    run_config = path.parent / "config.json"
+    run_config = path.parent / CONFIG_FILE
     _quiet_tensorflow()
     model = load_model_safe(path)
     if run_config.is_file() and args.data is None:

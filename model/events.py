@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 import numpy as np
@@ -76,19 +77,35 @@ class EpochRecord:
     weight_norms: np.ndarray  # at the end of the epoch, per layer
     seconds: float
     samples_per_second: float
-    note: str = ""  # e.g. "learning rate changed to 0.01 while paused"
+    note: str = ""  # for people only, e.g. "learning rate changed to 0.01 while paused"
+    # The epoch was cut short (a stop or a NaN loss before its last batch): its figures
+    # cover fewer batches, it has no validation figures and it does not count as done.
+    partial: bool = False
+
+
+class EndReason(str, Enum):
+    """Why a run ended. A ``str`` enum: it equals, prints and JSON-serializes as its value."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"  # by the user
+    EARLY_STOPPING = "early_stopping"
+    NAN = "nan"  # the loss became NaN or infinite
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        # Python 3.11 formats mixed-in enums as "EndReason.STOPPED"; people and files want the value.
+        return str(self.value)
 
 
 @dataclass(frozen=True)
 class RunFinished:
     """Sent once at the end, whatever the reason.
 
-    ``reason`` is one of ``completed``, ``stopped`` (by the user), ``early_stopping``,
-    ``nan`` (loss became NaN or infinite) or ``error``; ``message`` explains it in words.
+    ``reason`` says why (:class:`EndReason`); ``message`` explains it in words.
     """
 
     run_id: int
-    reason: str
+    reason: EndReason
     message: str
     epochs_completed: int
     test_accuracy: float | None = None

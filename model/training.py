@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -29,16 +28,12 @@ from model.builder import (
     one_hot,
     tracked_layers,
 )
-from model.callbacks import (
-    CheckpointCallback,
-    LearningRateController,
-    StreamingCallback,
-    write_autosave_status,
-)
+from model.callbacks import CheckpointCallback, LearningRateController, StreamingCallback
 from model.config import RunConfig
 from model.errors import BuildError
 from model.evaluation import Evaluation, evaluate_predictions
 from model.events import (
+    EndReason,
     EpochRecord,
     NullListener,
     PredictionMailbox,
@@ -48,34 +43,14 @@ from model.events import (
     TrainingListener,
 )
 from model.inference import make_predictor
-from model.runio import optimizer_state, restore_optimizer_state
+from model.results import DataInfo, RunResult, SavedRun
+from model.runfolder.autosave import write_autosave_status
+from model.runfolder.state import optimizer_state, restore_optimizer_state
 
 if TYPE_CHECKING:
     from model.data import Split
-    from model.runio import SavedRun
 
 EVAL_BATCH_SIZE = 1024
-
-
-@dataclass
-class RunResult:
-    """What a run leaves behind, however it ended.
-
-    ``model`` is the plain inference model (what gets saved). After a stop, a NaN loss or
-    early stopping with ``restore_best_weights``, it holds the best weights seen at an
-    epoch end (``best_epoch``); otherwise the final weights.
-    """
-
-    run_id: int
-    config: RunConfig
-    model: keras.Model
-    history: list[EpochRecord]
-    finished: RunFinished
-    evaluation: Evaluation | None
-    layer_names: tuple[str, ...]
-    best_epoch: int | None = None
-    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _start_from(resume: SavedRun, inner: keras.Model, trainer: InstrumentedModel) -> None:
@@ -129,13 +104,16 @@ def train(
     evaluate: bool = True,
     resume: SavedRun | None = None,
     checkpoint_dir: str | Path | None = None,
+    data: DataInfo | None = None,
 ) -> RunResult:
     """Build the model for ``config`` and train it on ``split``, reporting to ``listener``.
 
-    With ``resume`` (a run folder read by :func:`model.runio.load_run`), training starts
+    With ``resume`` (a run folder read by :func:`model.runfolder.load_run`), training starts
     from its weights and optimizer state and runs ``config.epochs`` more epochs, numbered
     after its history, which the result continues. With ``checkpoint_dir``, the run so far
     is autosaved there after every epoch (:class:`~model.callbacks.CheckpointCallback`).
+    ``data`` says which data ``split`` came from; the result carries it into
+    ``metrics.json``.
 
     Raises:
         ProjectError: when the stack cannot be built for this data (before any training).
@@ -225,7 +203,7 @@ def train(
     if mailbox is not None:
         mailbox.attach(make_predictor(inner))
     started = time.perf_counter()
-    reason, message = "completed", ""
+    reason, message = EndReason.COMPLETED, ""
     try:
         trainer.fit(
             split.x_train,
@@ -240,32 +218,32 @@ def train(
             callbacks=callbacks,
         )
         reason, message = stream.reason, stream.message
-        if reason == "completed" and early is not None and early.stopped_epoch > 0:
-            reason = "early_stopping"
+        if reason is EndReason.COMPLETED and early is not None and early.stopped_epoch > 0:
+            reason = EndReason.EARLY_STOPPING
             message = (
                 f"early stopping: {early.monitor} did not improve for {config.early_stopping.patience} "
                 f"epochs; stopped after epoch {early.stopped_epoch + 1}"
             )
         best_epoch: int | None = stream.history[-1].epoch if stream.history else None
-        if reason in ("stopped", "nan") and stream.best_weights is not None:
+        if reason in (EndReason.STOPPED, EndReason.NAN) and stream.best_weights is not None:
             # A run cut short keeps its best epoch-end weights, not a half-updated state.
             inner.set_weights(stream.best_weights)
             best_epoch = stream.best_epoch
-        elif reason == "early_stopping" and config.early_stopping.restore_best_weights and early is not None:
+        elif reason is EndReason.EARLY_STOPPING and config.early_stopping.restore_best_weights and early is not None:
             best_epoch = early.best_epoch
         state = optimizer_state(trainer.optimizer)
     finally:
         if mailbox is not None:
             mailbox.detach()
 
-    if reason == "completed":
+    if reason is EndReason.COMPLETED:
         message = f"completed {config.epochs} epochs in {time.perf_counter() - started:.1f} s"
     evaluation = None
     weights_finite = all(np.all(np.isfinite(w)) for w in inner.get_weights())
     if evaluate and weights_finite:
         evaluation = evaluate_model(inner, split.x_test, split.y_test, class_names, config.loss)
     history = prior_history + stream.history
-    epochs_completed = sum(1 for r in history if "partial epoch" not in r.note)
+    epochs_completed = sum(1 for r in history if not r.partial)
     if checkpoint_folder is not None and checkpoint_folder.exists():
         write_autosave_status(checkpoint_folder, "finished", len(history), total_epochs, best_epoch)
     finished = RunFinished(
@@ -285,6 +263,8 @@ def train(
         finished=finished,
         evaluation=evaluation,
         layer_names=layer_names,
+        steps_per_epoch=steps_per_epoch,
+        data=data,
         best_epoch=best_epoch,
         optimizer_state=state,
         info={"seconds": time.perf_counter() - started, "batch_size": batch_size, "n_train": n_train},

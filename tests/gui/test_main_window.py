@@ -737,6 +737,27 @@ def test_resume_continues_the_history_with_consistent_epoch_numbers(make_window,
     assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]
 
 
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_the_window_and_the_command_line_write_the_same_metrics(make_window, qtbot, tmp_path: Path) -> None:
+    from model.cli import main as cli_main
+
+    config_path = tmp_path / "digits.json"
+    config_path.write_text(DIGITS_MLP.to_json())
+    assert cli_main(["train", "--config", str(config_path), "--out", str(tmp_path / "cli")]) == 0
+    window = make_window(autosave_dir=tmp_path / "autosave")
+    window.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    window.train()
+    wait_idle(qtbot, window)
+    assert window.save_model_to(tmp_path / "window")
+
+    cli, gui = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("cli", "window"))
+    assert set(cli) == set(gui)
+    assert set(cli["finished"]) == set(gui["finished"]) and cli["finished"]["reason"] == gui["finished"]["reason"]
+    assert cli["steps_per_epoch"] == gui["steps_per_epoch"] == 8  # 240 training digits / 32
+    assert cli["dataset"]["name"] == "digits"
+
+
 def write_autosave(folder: Path, status: str) -> None:
     folder.mkdir(parents=True)
     tiny_keras_model((28, 28, 1)).save(folder / "model.keras")

@@ -1,9 +1,10 @@
-"""Tiny synthetic datasets for core tests (no files, no network, fast)."""
+"""Tiny synthetic datasets and a small stack for core tests (no files, no network, fast)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from model.config import LayerSpec, OptimizerSpec, RunConfig
 from model.data import Split
 
 
@@ -37,3 +38,17 @@ def synthetic_split(
         y_test=y[b:],
         class_names=tuple(str(k) for k in range(classes)),
     )
+
+
+SMALL = (
+    LayerSpec("Flatten"),
+    LayerSpec("Dense", units=16, activation="tanh"),
+    LayerSpec("BatchNormalization"),
+    LayerSpec("Dense", units=10, activation="softmax"),
+)
+
+
+def small_config(**changes: object) -> RunConfig:
+    """A small stack for :func:`synthetic_split` data: seconds to train on a CPU."""
+    base = RunConfig(layers=SMALL, batch_size=32, epochs=2, seed=3, optimizer=OptimizerSpec(name="adam", learning_rate=0.01))
+    return base.replace(**changes)

@@ -38,6 +38,9 @@ def test_train_evaluate_predict_end_to_end(mnist_path: Path, tmp_path: Path) -> 
     assert f"run folder: {out}" in proc.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.8  # 2,400 training samples, two epochs
+    assert metrics["finished"]["reason"] == "completed" and metrics["dataset"]["name"] == "mnist"
+    n_train = int(metrics["dataset"]["split"].split(" · ")[0].removeprefix("train ").replace(",", ""))
+    assert metrics["steps_per_epoch"] == -(-n_train // 128)  # batches of the preset's 128
     assert (out / "history.csv").read_text().count("\n") == 3
 
     proc = run_main("evaluate", str(out))
@@ -66,6 +69,7 @@ def test_train_evaluate_predict_end_to_end(mnist_path: Path, tmp_path: Path) -> 
         (("train", "--config", "nope.json"), "cannot read configuration"),
         (("train", "--config", "resources/presets/mlp.json", "--epochs", "0"), "--epochs must be at least 1"),
         (("train", "--config", "resources/presets/mlp.json", "--data", "/nonexistent/x.npz"), "/nonexistent/x.npz"),
+        (("train", "--config", "resources/presets/mlp.json", "--out", "resources"), "is not a run folder"),
         (("evaluate", "/nonexistent/model.keras"), "no such model file"),
         (("predict", "pyproject.toml", "x.png"), "not a Keras model file"),
         (("frobnicate",), "invalid choice"),

@@ -1,11 +1,7 @@
-"""The training core: gradient norms, epoch averages, controls, NaN, schedules, saving."""
+"""The training core: gradient norms, epoch averages, controls, NaN, schedules, resuming."""
 
 from __future__ import annotations
 
-import csv
-import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,29 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.config import EarlyStoppingSpec, LayerSpec, OptimizerSpec, RunConfig, ScheduleSpec
-from model.events import NullListener, PredictionMailbox, RecordingListener, RunControl
-from tests.model.helpers import synthetic_split
+from model.config import EarlyStoppingSpec, LayerSpec, OptimizerSpec, ScheduleSpec
+from model.events import EndReason, NullListener, PredictionMailbox, RecordingListener, RunControl
+from tests.model.helpers import SMALL, small_config, synthetic_split
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from model.builder import build_inference_model, one_hot  # noqa: E402
-from model.inference import make_predictor  # noqa: E402
-from model.runio import save_run  # noqa: E402
+from model.runfolder import load_run, save_run  # noqa: E402
 from model.training import train  # noqa: E402
-
-SMALL = (
-    LayerSpec("Flatten"),
-    LayerSpec("Dense", units=16, activation="tanh"),
-    LayerSpec("BatchNormalization"),
-    LayerSpec("Dense", units=10, activation="softmax"),
-)
-
-
-def small_config(**changes: object) -> RunConfig:
-    base = RunConfig(layers=SMALL, batch_size=32, epochs=2, seed=3, optimizer=OptimizerSpec(name="adam", learning_rate=0.01))
-    return base.replace(**changes)
 
 
 def test_gradient_norms_match_a_hand_computed_tape() -> None:
@@ -114,6 +97,8 @@ def test_stop_takes_effect_within_one_batch_and_keeps_the_best_model() -> None:
     assert result.finished.epochs_completed == 1
     assert result.best_epoch == 0
     assert len(result.history) == 2 and "partial epoch" in result.history[1].note
+    assert result.history[1].partial and not result.history[0].partial
+    assert result.finished.reason is EndReason.STOPPED and result.steps_per_epoch == steps_per_epoch
     assert result.history[1].val_loss is None
     assert result.evaluation is not None  # a stopped run is still evaluated
 
@@ -209,34 +194,6 @@ def test_early_stopping_reports_its_reason() -> None:
     assert "did not improve" in result.finished.message
 
 
-def test_run_folder_and_clean_process_load(tmp_path: Path) -> None:
-    split = synthetic_split(n_train=128)
-    result = train(small_config(epochs=2, schedule=ScheduleSpec(kind="step", step_epochs=1)), split)
-    out = save_run(result, tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
-    ]
-
-    rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
-    assert [r["epoch"] for r in rows] == ["1", "2"]
-    assert {"loss", "val_accuracy", "learning_rate", "grad_norm_L2_Dense", "weight_norm_L4_Dense"} <= set(rows[0])
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["test_accuracy"] == pytest.approx(result.evaluation.accuracy)
-    assert len(metrics["per_class"]) == 10 and len(metrics["confusion_matrix"]) == 10
-    assert metrics["seed"] == 3 and {"tensorflow", "keras", "numpy"} <= set(metrics["versions"])
-
-    x = split.x_test[:16]
-    np.save(tmp_path / "x.npy", x)
-    script = (
-        "import sys, numpy as np, keras\n"
-        f"m = keras.saving.load_model({str(out / 'model.keras')!r}, safe_mode=True)\n"
-        f"np.save({str(tmp_path / 'y.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n"
-        "assert not any(name.split('.')[0] in ('model', 'gui') for name in sys.modules), 'imported the project'\n"
-    )
-    subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=tmp_path, timeout=180, capture_output=True)
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), make_predictor(result.model)(x), rtol=1e-5, atol=1e-6)
-
-
 def test_training_is_reproducible_from_the_seed() -> None:
     split = synthetic_split(n_train=128)
     a = train(small_config(epochs=1), split, evaluate=False)
@@ -245,8 +202,6 @@ def test_training_is_reproducible_from_the_seed() -> None:
 
 
 def test_resume_continues_weights_optimizer_state_and_history(tmp_path: Path) -> None:
-    from model.runio import load_run
-
     split = synthetic_split(n_train=128)
     config = small_config(epochs=2, optimizer=OptimizerSpec(name="adam", learning_rate=0.01))
     first = train(config, split)
@@ -270,48 +225,9 @@ def test_resume_continues_weights_optimizer_state_and_history(tmp_path: Path) ->
 
 def test_resume_with_a_different_stack_is_refused(tmp_path: Path) -> None:
     from model.errors import BuildError
-    from model.runio import load_run
 
     split = synthetic_split(n_train=64)
     save_run(train(small_config(epochs=1), split, evaluate=False), tmp_path / "run")
     other = small_config(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")))
     with pytest.raises(BuildError, match="do not fit the configured layers"):
         train(other, split, resume=load_run(tmp_path / "run"))
-
-
-def test_autosave_checkpoints_every_epoch(tmp_path: Path) -> None:
-    from model.runio import load_run
-
-    control = RunControl()
-    folder = tmp_path / "autosave"
-
-    class StopInEpochThree(NullListener):
-        def on_epoch(self, record) -> None:
-            if record.epoch == 1:
-                status = json.loads((folder / "autosave.json").read_text()) if (folder / "autosave.json").exists() else None
-                # The checkpoint for this epoch is written right after the record.
-                assert status is None or status["epochs_done"] == 1
-
-        def on_batch(self, record) -> None:
-            if record.epoch == 2:
-                control.stop()
-
-    train(small_config(epochs=5), synthetic_split(n_train=128), listener=StopInEpochThree(), control=control,
-          checkpoint_dir=folder)
-    status = json.loads((folder / "autosave.json").read_text())
-    assert status["status"] == "finished" and status["epochs_done"] == 3
-    assert (folder / "best.keras").is_file()
-    saved = load_run(folder)
-    assert len(saved.history) == 3 and saved.optimizer_state
-
-
-def test_autosave_of_a_resumed_run_holds_the_whole_history(tmp_path: Path) -> None:
-    from model.runio import load_run
-
-    split = synthetic_split(n_train=64)
-    save_run(train(small_config(epochs=2), split, evaluate=False), tmp_path / "run")
-    folder = tmp_path / "autosave"
-    train(small_config(epochs=1), split, evaluate=False, resume=load_run(tmp_path / "run"), checkpoint_dir=folder)
-    recovered = load_run(folder)
-    assert [r.epoch for r in recovered.history] == [0, 1, 2]
-    assert recovered.optimizer_state

@@ -1,0 +1,122 @@
+"""The autosave: a run folder rewritten after every epoch, and what it says about the run.
+
+While a run trains, :func:`write_checkpoint` rewrites its autosave folder after each
+epoch, file by file and each file atomically: ``model.keras`` with the latest epoch-end
+weights, ``best.keras`` with the best so far, the configuration, the whole history (a
+resumed run's earlier epochs included), the optimizer state, and ``autosave.json``,
+whose ``status`` is ``running`` until the run ends and ``finished`` after. A crash or a
+killed process then loses at most the epoch in progress, and at the next start
+:func:`read_autosave` tells the window whether there is an interrupted run to offer.
+
+Nothing here imports Keras: the model and optimizer are passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from model.config import RunConfig
+from model.events import EpochRecord
+from model.fileio import write_bytes_atomic, write_text_atomic, write_with_atomic
+from model.runfolder.history import history_csv
+from model.runfolder.layout import (
+    AUTOSAVE_FILE,
+    BEST_MODEL_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+)
+from model.runfolder.state import optimizer_state, save_training_state
+
+AutosaveStatus = Literal["running", "finished"]
+
+
+@dataclass(frozen=True)
+class AutosaveInfo:
+    """What ``autosave.json`` says about the last autosaved run."""
+
+    status: AutosaveStatus
+    epochs_done: int
+    epochs: int
+    best_epoch: int | None  # 1-based, as written
+
+    @property
+    def interrupted(self) -> bool:
+        """The app ended (killed, crashed) while the run was still training."""
+        return self.status == "running"
+
+    def question(self) -> str:
+        best = f" (best epoch {self.best_epoch})" if self.best_epoch is not None else ""
+        return f"A run was interrupted after epoch {self.epochs_done} of {self.epochs}{best}. Open it?"
+
+
+def read_autosave(folder: Path) -> AutosaveInfo | None:
+    """The autosave status in ``folder``, or ``None`` when there is none (or it is unreadable)."""
+    try:
+        raw = json.loads((folder / AUTOSAVE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    status, done, total, best = raw.get("status"), raw.get("epochs_done"), raw.get("epochs"), raw.get("best_epoch")
+    if status not in ("running", "finished") or not isinstance(done, int) or not isinstance(total, int):
+        return None
+    return AutosaveInfo(status, done, total, best if isinstance(best, int) else None)
+
+
+def write_autosave_status(
+    folder: Path, status: AutosaveStatus, epochs_done: int, total_epochs: int, best_epoch: int | None
+) -> None:
+    """Write ``autosave.json``: how far the run got (``best_epoch`` 0-based here, 1-based in the file)."""
+    info = {
+        "status": status,
+        "epochs_done": epochs_done,
+        "epochs": total_epochs,
+        "best_epoch": None if best_epoch is None else best_epoch + 1,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    write_text_atomic(folder / AUTOSAVE_FILE, json.dumps(info, indent=2) + "\n")
+
+
+def write_checkpoint(
+    folder: Path,
+    *,
+    model: Any,
+    config: RunConfig,
+    history: Sequence[EpochRecord],
+    layer_names: Sequence[str],
+    optimizer: Any,
+    total_epochs: int,
+    best_epoch: int | None,
+    is_best: bool,
+) -> None:
+    """Rewrite the autosave in ``folder`` for the run as it is at the end of an epoch.
+
+    Args:
+        folder: the autosave folder (created if needed).
+        model: the Keras inference model, with this epoch's weights.
+        config: the run's configuration.
+        history: every epoch so far, a resumed run's earlier ones included.
+        layer_names: the layers with weights, as in the history's columns.
+        optimizer: the Keras optimizer, whose state is saved for a resume.
+        total_epochs: how many epochs the run will have when it completes.
+        best_epoch: the best epoch so far (0-based), if any.
+        is_best: this epoch is the best so far: ``best.keras`` gets the same model.
+
+    Raises:
+        ProjectError: a file could not be written (the previous one is unchanged).
+    """
+    write_with_atomic(folder / MODEL_FILE, lambda tmp: model.save(tmp), suffix=".keras")
+    if is_best:
+        # The same weights: copy the file rather than serialize the model a second time.
+        write_bytes_atomic(folder / BEST_MODEL_FILE, (folder / MODEL_FILE).read_bytes())
+    write_text_atomic(folder / CONFIG_FILE, config.to_json())
+    write_text_atomic(folder / HISTORY_FILE, history_csv(history, layer_names))
+    save_training_state(folder / STATE_FILE, optimizer_state(optimizer), len(history))
+    write_autosave_status(folder, "running", len(history), total_epochs, best_epoch)
