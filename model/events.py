@@ -23,6 +23,20 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class DataReady:
+    """A run's dataset has been loaded and split (sent before training starts)."""
+
+    run_id: int
+    description: str  # Split.describe(): sizes of train / validation / test
+    source: str
+    notice: str | None  # e.g. that an offline fallback was used instead of a download
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    # The test inputs, in the order the evaluation scores them (for the confusion view).
+    test_images: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class RunStarted:
     """Sent once, before the first batch."""
 

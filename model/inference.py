@@ -68,16 +68,22 @@ class Predictor(Protocol):
     def submit(self, x: np.ndarray) -> Future[np.ndarray]: ...
 
 
-class DirectPredictor:
-    """Predicts with a model that no run is training, in the calling thread.
+class _Executor(Protocol):
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]: ...
 
-    The first call compiles the forward pass (a few hundred ms); later calls take 1-2 ms.
-    Use it only from one thread (the GUI thread): when a run is training, predictions go
-    through that run's :class:`MailboxPredictor` instead.
+
+class DirectPredictor:
+    """Predicts with a model that no run is training, in the one thread that owns it.
+
+    With ``executor`` (the session's Keras worker), every prediction runs in that
+    executor's thread and ``submit`` returns at once; without, in the calling thread. The
+    first call compiles the forward pass (a few hundred ms); later calls take 1-2 ms. When
+    a run is training, predictions go through that run's :class:`MailboxPredictor` instead.
     """
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, executor: _Executor | None = None) -> None:
         self.model = model
+        self._executor = executor
         self._input_shape = model_input_shape(model)
         self._forward: Callable[[np.ndarray], np.ndarray] | None = None
 
@@ -86,14 +92,20 @@ class DirectPredictor:
         return self._input_shape
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        if self._executor is not None:
+            result: Future[np.ndarray] = self._executor.submit(self._predict, x)
+            return result
         fut: Future[np.ndarray] = Future()
         try:
-            if self._forward is None:
-                self._forward = make_predictor(self.model)
-            fut.set_result(self._forward(np.asarray(x, dtype=np.float32)))
+            fut.set_result(self._predict(x))
         except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
             fut.set_exception(exc)
         return fut
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        if self._forward is None:
+            self._forward = make_predictor(self.model)
+        return self._forward(np.asarray(x, dtype=np.float32))
 
 
 class MailboxPredictor:

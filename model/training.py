@@ -4,7 +4,8 @@
 backend is not thread-safe, so *all* Keras work of a run (building, fitting, predicting
 for the canvas through a :class:`~model.events.PredictionMailbox`, evaluating) happens in
 that one thread; other threads talk to it only through :class:`~model.events.RunControl`
-and the mailbox. The GUI calls it from a worker ``QThread``; the command line calls it
+and the mailbox. The window's session calls it through a :class:`~model.runner.Runner`
+(a thread of its own per run); the command line calls it
 directly.
 """
 
