@@ -1,0 +1,119 @@
+"""Runs the session has started: their state, and the sink that brings their records home.
+
+Every run gets a number of its own (its ``run_id``, the session's generation counter, as in
+ndv): every record a run sends carries it, and the session drops whatever comes from a run
+it no longer shows, so a stopped run that is still winding down never writes over a new one.
+Several runs may be alive at once; the window shows one (``shown``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from model.events import BatchRecord, DataReady, EpochRecord, RunFinished, RunStarted
+from model.tasks import Dispatch, Failure
+
+if TYPE_CHECKING:
+    from model.config import RunConfig
+    from model.results import RunResult
+    from model.runner import RunHandle
+
+PROGRESS_INTERVAL_S = 0.25
+"""The progress line changes at most four times a second."""
+
+
+@dataclass
+class ActiveRun:
+    """A run whose runner has not reported its exit yet."""
+
+    run_id: int
+    config: RunConfig
+    handle: RunHandle
+    prior_history: list[EpochRecord] = field(default_factory=list)  # of a resumed run
+    data: DataReady | None = None
+    info: RunStarted | None = None
+    last_batch: BatchRecord | None = None
+    learning_rate: float = 0.0
+    history: list[EpochRecord] = field(default_factory=list)
+    batches_seen: int = 0
+    finished: RunFinished | None = None
+    has_result: bool = False
+    last_progress: float = 0.0  # time.monotonic() of the last progress line
+
+    @property
+    def control(self):  # type: ignore[no-untyped-def] # RunControl; the protocol's property
+        return self.handle.control
+
+    def progress_due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_progress < PROGRESS_INTERVAL_S:
+            return False
+        self.last_progress = now
+        return True
+
+
+class RecordHandler(Protocol):
+    """What takes a run's records in the session's thread (the session's run lifecycle)."""
+
+    def _on_data(self, info: DataReady) -> None: ...
+
+    def _on_run_start(self, info: RunStarted) -> None: ...
+
+    def _on_batch(self, record: BatchRecord) -> None: ...
+
+    def _on_epoch(self, record: EpochRecord) -> None: ...
+
+    def _on_run_end(self, info: RunFinished) -> None: ...
+
+    def _on_result(self, result: RunResult) -> None: ...
+
+    def _on_failed(self, run_id: int, failure: Failure) -> None: ...
+
+    def _on_exit(self, run_id: int) -> None: ...
+
+
+class SessionSink:
+    """A :class:`~model.runner.RunSink` that hands every call to the session's thread."""
+
+    def __init__(self, session: RecordHandler, run_id: int, dispatch: Dispatch) -> None:
+        self._session = session
+        self._run_id = run_id
+        self._dispatch = dispatch
+
+    def on_data(self, info: DataReady) -> None:
+        self._dispatch(lambda: self._session._on_data(info))
+
+    def on_run_start(self, info: RunStarted) -> None:
+        self._dispatch(lambda: self._session._on_run_start(info))
+
+    def on_batch(self, record: BatchRecord) -> None:
+        self._dispatch(lambda: self._session._on_batch(record))
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self._dispatch(lambda: self._session._on_epoch(record))
+
+    def on_run_end(self, info: RunFinished) -> None:
+        self._dispatch(lambda: self._session._on_run_end(info))
+
+    def on_result(self, result: RunResult) -> None:
+        self._dispatch(lambda: self._session._on_result(result))
+
+    def on_failed(self, run_id: int, failure: Failure) -> None:
+        self._dispatch(lambda: self._session._on_failed(run_id, failure))
+
+    def on_exit(self, run_id: int) -> None:
+        self._dispatch(lambda: self._session._on_exit(run_id))
+
+
+def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:
+    """The status-bar line for a run in progress."""
+    from model.events import format_duration
+
+    epochs = f"/{info.epochs}" if info else ""
+    batches = f"/{info.steps_per_epoch}" if info else ""
+    return (
+        f"epoch {rec.epoch + 1}{epochs} · batch {rec.batch + 1}{batches} · "
+        f"{rec.samples_per_second:,.0f} samples/s · {format_duration(rec.seconds_remaining)} left"
+    )

@@ -1,0 +1,387 @@
+"""The document and its files: edit, open, save, recover, export.
+
+:class:`FileWorkflows` is the part of the session that reads and writes files. Anything
+that needs Keras (loading a run folder or a model file, saving a model, scoring a reloaded
+test split) runs on the session's Keras worker and comes back through ``dispatch``, so the
+session's thread never waits for it; those intents return a future that resolves (in the
+session's thread) once the outcome is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from model import runfolder
+from model.config import RunConfig, list_presets, load_config, load_preset
+from model.errors import ModelFileError, ProjectError
+from model.events import EpochRecord, RunFinished
+from model.fileio import write_text_atomic
+from model.tasks import Failure, deliver
+
+from .base import SessionBase, done
+from .document import RECENT_KEY
+from .memory import ModelInMemory
+
+if TYPE_CHECKING:
+    from model.data import TestImages
+    from model.results import SavedRun
+
+log = logging.getLogger(__name__)
+
+
+class FileWorkflows(SessionBase):
+    """Editing the configuration, and every file the session opens or writes."""
+
+    # ================================================================== editing
+
+    def edit(self, config: RunConfig | None, error: str | None = None) -> None:
+        """What the panels hold now (``None`` with ``error`` while they are invalid)."""
+        self.document.current = config
+        self.document.error = None if config is not None else (error or "the settings are not valid")
+        self._refresh()
+
+    def set_stack_problem(self, problem: str) -> None:
+        """The designer's first problem ("" when the stack is valid)."""
+        self._stack_problem = problem
+        self._update_actions()
+
+    def set_config(self, config: RunConfig, path: Path | None = None, name: str = "") -> None:
+        """Show ``config`` as a fresh document (opened from ``path``, or a run or model ``name``)."""
+        self.document.replace(config, path, name)
+        self.view.show_config(config)
+        self._refresh()
+
+    def confirm_discard(self) -> bool:
+        """Before unsaved changes would be dropped: Save (and go on if saved), Discard, or Cancel."""
+        if not self.document.modified:
+            return True
+        answer = self.view.ask_save(
+            "Unsaved changes",
+            f"The configuration “{self.document.title}” has unsaved changes. Save them first?",
+        )
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new(self) -> None:
+        if self.confirm_discard():
+            self.set_config(RunConfig())
+
+    def presets(self) -> list[tuple[str, str]]:
+        """(name, title) of each bundled preset that loads."""
+        found = []
+        for name in list_presets():
+            try:
+                found.append((name, load_preset(name).name))
+            except ProjectError as exc:
+                log.warning("skipping preset %s: %s", name, exc)
+        return found
+
+    def load_preset(self, name: str) -> None:
+        if not self.confirm_discard():
+            return
+        try:
+            config = load_preset(name)
+        except ProjectError as exc:
+            self.view.warn("Cannot load preset", str(exc))
+            return
+        self.set_config(config)
+
+    # ================================================================== saving the configuration
+
+    def save(self) -> bool:
+        """Save to the document's file, asking for one first if it has none."""
+        path = self.document.path or self.view.ask_config_path()
+        return path is not None and self.save_config_to(path)
+
+    def save_as(self) -> bool:
+        path = self.view.ask_config_path()
+        return path is not None and self.save_config_to(path)
+
+    def save_config_to(self, path: str | Path) -> bool:
+        """Write the configuration atomically; on failure say why and keep it unsaved."""
+        path = Path(path)
+        config = self.document.current
+        if config is None:
+            self.view.warn("Cannot save", self.document.error or "The settings are not valid.")
+            return False
+        try:
+            write_text_atomic(path, config.to_json())
+        except ProjectError as exc:
+            self.view.warn("Cannot save configuration", str(exc))
+            return False
+        self.document.mark_saved(config, path)
+        self._remember_recent(path)
+        self._refresh_document()
+        self.view.show_status(f"Saved {path}")
+        return True
+
+    # ================================================================== opening
+
+    def open_path(self, path: str | Path) -> Future[bool]:
+        """Open a configuration, a ``.keras`` model or a run folder, by what it is.
+
+        The future resolves (in the session's thread) once it is shown, or refused.
+        """
+        path = Path(path)
+        kind = runfolder.path_kind(path)
+        if kind == "run":
+            return self.open_run_folder(path)
+        if kind == "model":
+            return self.open_model_file(path)
+        return done(self.open_config(path))
+
+    def open_recent(self, entry: str) -> Future[bool]:
+        path = Path(entry)
+        if not path.exists():
+            self.store.setValue(RECENT_KEY, [e for e in self.recent_files() if e != entry])
+            self.view.show_recent(self.recent_files())
+            self.view.warn("File not found", f"{path} no longer exists; it was removed from Open Recent.")
+            return done(False)
+        if not self.confirm_discard():
+            return done(False)
+        return self.open_path(path)
+
+    def open_config(self, path: str | Path) -> bool:
+        """Open a configuration; on a bad file say why and keep what was open."""
+        path = Path(path)
+        try:
+            config = load_config(path)
+        except ProjectError as exc:
+            self.view.warn("Cannot open configuration", str(exc))
+            return False
+        self.set_config(config, path)
+        self._remember_recent(path)
+        self.view.show_status(f"Opened {path}")
+        return True
+
+    def open_run_folder(self, folder: str | Path) -> Future[bool]:
+        """Open a run folder: configuration, history, results, and its model for the canvas.
+
+        Everything is read (on the Keras worker) before anything is shown, so a damaged file
+        changes nothing.
+        """
+        folder = Path(folder)
+        if not self._can_open("Cannot open run"):
+            return done(False)
+        outcome: Future[bool] = Future()
+
+        def shown(saved: SavedRun) -> None:
+            self._end_busy()
+            self._show_saved_run(saved)
+            self._remember_recent(folder)
+            self.view.show_status(f"Opened the run {folder}")
+            outcome.set_result(True)
+
+        self._begin_busy("Opening the run…")
+        deliver(self.keras.submit(_load_run, folder), self.dispatch, shown, self._refused("Cannot open run", outcome))
+        return outcome
+
+    def open_model_file(self, path: str | Path) -> Future[bool]:
+        """Open a ``.keras`` model saved by plain Keras: the canvas uses it if it reads digits.
+
+        The designer shows its layers when each maps to one the designer has; otherwise the
+        message bar says which do not, and the designer keeps its stack.
+        """
+        path = Path(path)
+        if not self._can_open("Cannot open model"):
+            return done(False)
+        outcome: Future[bool] = Future()
+
+        def shown(loaded: tuple[Any, Any, str]) -> None:
+            self._end_busy()
+            model, layers, note = loaded
+            if layers is not None:
+                self.set_config(self.config.replace(layers=layers, name=path.stem), name=path.name)
+            self._set_memory(
+                ModelInMemory(model, self._predictor_for(model), f"{path.name} (opened)"),
+            )
+            self.view.show_history([], (), 1)
+            self.view.show_results(None, None)
+            self.view.show_class_names(tuple(str(k) for k in range(10)))
+            self.view.show_message(
+                f"Opened {path.name}: the Draw tab reads drawings with it.{note}", "info" if layers else "warning"
+            )
+            self._remember_recent(path)
+            outcome.set_result(True)
+
+        def refused(failure: Failure) -> None:
+            message = failure.message if path.name in failure.message else f"{path.name}: {failure.message}"
+            self._refused("Cannot open model", outcome)(Failure(message, failure.details))
+
+        self._begin_busy("Opening the model…")
+        deliver(self.keras.submit(_load_digit_model, path), self.dispatch, shown, refused)
+        return outcome
+
+    def offer_recovery(self) -> Future[bool]:
+        """If the last run was cut off (the app was killed), offer to open what was autosaved.
+
+        Yes moves the autosave to a folder of its own beside it (so the next run cannot
+        overwrite it) and opens it; No deletes it.
+        """
+        self._recovery_offered = True
+        info = runfolder.read_autosave(self.autosave_dir)
+        if info is None or not info.interrupted:
+            if info is not None:
+                runfolder.remove_folder(self.autosave_dir)  # a finished run's leftovers
+            return done(False)
+        if not self.view.ask("Recover the interrupted run?", info.question()):
+            runfolder.remove_folder(self.autosave_dir)
+            return done(False)
+        target = self.autosave_dir.with_name(f"recovered-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            self.autosave_dir.rename(target)
+        except OSError as exc:
+            self.view.warn("Cannot recover the run", f"cannot move {self.autosave_dir}: {exc}")
+            return done(False)
+        return self.open_run_folder(target)
+
+    # ================================================================== saving the model, exports
+
+    def save_model_to(self, folder: str | Path) -> Future[bool]:
+        """Write the model in memory as a run folder; a failed save leaves ``folder`` as it was."""
+        folder = Path(folder)
+        memory = self.memory
+        if memory is None or not memory.savable:
+            self.view.warn("Nothing to save", "Train a model or open a run first.")
+            return done(False)
+        try:
+            replacing = runfolder.check_target(folder)
+        except ProjectError as exc:
+            self.view.warn("Cannot save model", str(exc))
+            return done(False)
+        if replacing and not self.view.ask("Replace the run?", f"{folder} already holds a run. Replace it?"):
+            return done(False)
+        outcome: Future[bool] = Future()
+
+        def saved(_: object) -> None:
+            if memory.saved is not None and memory.result is None:
+                memory.saved = dataclasses.replace(memory.saved, folder=folder)
+            self._remember_recent(folder)
+            self.view.show_status(f"Saved the model to {folder}")
+            outcome.set_result(True)
+
+        deliver(self.keras.submit(_save_model, memory, folder), self.dispatch, saved, self._refused("Cannot save model", outcome))
+        return outcome
+
+    def history(self) -> tuple[list[EpochRecord], tuple[str, ...], int]:
+        """The epoch history shown: of the run going on, else of the model in memory."""
+        run = self.shown_run
+        if run is not None and run.info is not None:
+            return run.prior_history + run.history, run.info.layer_names, run.info.steps_per_epoch
+        if self.memory is not None:
+            return list(self.memory.history), self.memory.layer_names, self.memory.steps_per_epoch
+        return [], (), 1
+
+    def export_history_to(self, path: str | Path) -> bool:
+        """Write the epoch history shown (or of the run going on) as CSV."""
+        records, names, _ = self.history()
+        if not records:
+            self.view.warn("Nothing to export", "There is no epoch history yet.")
+            return False
+        return self._write_text(Path(path), runfolder.history_csv(records, names), "Cannot export history")
+
+    def export_script_to(self, path: str | Path) -> bool:
+        """Write a standalone plain-Keras script that rebuilds and trains this configuration."""
+        from model.export import export_script
+
+        config = self.document.current
+        if config is None:
+            self.view.warn("Cannot export", self.document.error or "The settings are not valid.")
+            return False
+        return self._write_text(Path(path), export_script(config), "Cannot export script")
+
+    def _show_saved_run(self, saved: SavedRun) -> None:
+        """Show everything a run folder holds; the canvas uses its model from now on."""
+        self.set_config(saved.config, name=saved.folder.name)
+        evaluation = runfolder.evaluation_from_metrics(saved.metrics)
+        accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
+        memory = ModelInMemory(
+            saved.model,
+            self._predictor_for(saved.model),
+            f"{saved.folder.name}{accuracy}",
+            history=list(saved.history),
+            layer_names=saved.layer_names,
+            steps_per_epoch=saved.steps_per_epoch,
+            evaluation=evaluation,
+            saved=saved,
+        )
+        self.view.show_history(memory.history, memory.layer_names, memory.steps_per_epoch)
+        self._set_memory(memory)
+        reason = runfolder.end_reason_from_metrics(saved.metrics)
+        finished = RunFinished(-1, reason, f"saved run {saved.folder.name}, {len(saved.history)} epochs", len(saved.history))
+        self.view.show_results(finished, evaluation)
+        self.view.show_confusion(None, None)
+        if evaluation is not None:
+            self.view.show_class_names(evaluation.class_names)
+            # The confusion view needs the test images: reload them in the background.
+            from model.data import test_images
+
+            config = saved.config
+            self._images.start(lambda: (memory, test_images(config)))
+        resume = " Resume Training continues it." if saved.optimizer_state else ""
+        self.view.show_message(f"Opened the run {saved.folder.name}: {len(saved.history)} epochs{accuracy}.{resume}", "info")
+
+    def _on_test_images(self, answer: tuple[ModelInMemory, TestImages | None]) -> None:
+        """Score the opened run's model on its reloaded test split, for the confusion view.
+
+        Shown only when the figures match the saved ones (the same test split); otherwise the
+        saved table stays on its own.
+        """
+        memory, images = answer
+        if images is None or memory is not self.memory or self.runs or memory.evaluation is None:
+            return
+        saved_confusion = memory.evaluation.confusion
+        loss = memory.config.loss if memory.config is not None else "crossentropy"
+
+        def shown(evaluation: Any) -> None:
+            if memory is self.memory and evaluation is not None and not self.runs:
+                self.view.show_confusion(evaluation, images.x_test)
+
+        def score() -> Any:
+            import numpy as np
+
+            from model.evaluation import evaluate_predictions
+            from model.inference import adapt_batch
+            from model.training import predict_probabilities
+
+            probabilities = predict_probabilities(memory.model, adapt_batch(images.x_test, memory.model))
+            evaluation = evaluate_predictions(images.y_test, probabilities, images.class_names, loss)
+            return evaluation if np.array_equal(saved_confusion, evaluation.confusion) else None
+
+        deliver(self.keras.submit(score), self.dispatch, shown, lambda f: log.warning("scoring failed: %s", f.message))
+
+
+# ---------------------------------------------------------------------- on the Keras worker
+
+
+def _load_run(folder: Path) -> SavedRun:
+    return runfolder.load_run(folder)
+
+
+def _load_digit_model(path: Path) -> tuple[Any, Any, str]:
+    """A plain ``.keras`` model that reads 28x28 digits, its layers as specs (or why not)."""
+    from model.inference import check_digit_model
+    from model.keras_import import layer_specs
+    from model.modelio import load_model_safe
+
+    model = load_model_safe(path)
+    check_digit_model(model)
+    try:
+        return model, layer_specs(model), ""
+    except ModelFileError as exc:
+        return model, None, f" {exc}"
+
+
+def _save_model(memory: ModelInMemory, folder: Path) -> None:
+    if memory.result is not None:
+        runfolder.save_run(memory.result, folder)
+    else:
+        assert memory.saved is not None
+        source = memory.saved.folder
+        runfolder.replace_folder(folder, lambda staging: runfolder.copy_run_files(source, staging))
