@@ -44,9 +44,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui import tf_loader  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
-from gui.worker import load_split  # noqa: E402
 from model.config import DataSpec, RunConfig, load_preset  # noqa: E402
+from model.data import prepare  # noqa: E402
 from model.events import BatchRecord, EpochRecord, NullListener, RunFinished, RunStarted  # noqa: E402
+from model.runner import RunRequest, RunSink, ThreadRunner  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist.npz"
 PROBE_INTERVAL_MS = 5
@@ -111,6 +112,9 @@ class EpochCpuClock(NullListener):
     def on_run_end(self, info: RunFinished) -> None:
         self._inner.on_run_end(info)
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)  # the rest of a run sink, passed through
+
 
 @dataclass
 class Figures:
@@ -125,17 +129,17 @@ def figures(result: Any, clock: EpochCpuClock) -> Figures:
     return Figures(result.history[-1].samples_per_second, n / clock.seconds if clock.seconds else 0.0)
 
 
-def timed_train(clocks: list[EpochCpuClock]) -> Callable[..., Any]:
-    """The core's train for the window, with the CPU clock around the window's listener."""
+class TimedRunner:
+    """The window's runner, with the CPU clock around the session's sink."""
 
-    def train(config: RunConfig, split: Any, *, listener: Any, **kwargs: Any) -> Any:
-        from model.training import train as core_train
+    def __init__(self, clocks: list[EpochCpuClock]) -> None:
+        self._clocks = clocks
+        self._inner = ThreadRunner()
 
-        clock = EpochCpuClock(listener)
-        clocks.append(clock)
-        return core_train(config, split, listener=clock, **kwargs)
-
-    return train
+    def start(self, request: RunRequest, sink: RunSink) -> Any:
+        clock = EpochCpuClock(sink)
+        self._clocks.append(clock)
+        return self._inner.start(request, clock)
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> None:
@@ -156,7 +160,7 @@ def loop_until_idle(window: MainWindow) -> None:
     loop = QEventLoop()
     timer = QTimer()
     timer.setInterval(10)
-    timer.timeout.connect(lambda: None if window.running else loop.quit())
+    timer.timeout.connect(lambda: None if window.session.running else loop.quit())
     timer.start()
     loop.exec()
     timer.stop()
@@ -166,13 +170,13 @@ def gui_run(
     app: QApplication, window: MainWindow, clocks: list[EpochCpuClock], probe: EventLoopProbe
 ) -> Figures:
     """Press Train in the window and let the event loop run until the run has ended."""
-    wait_until(app, window.train_action.isEnabled, 120)
+    wait_until(app, window.actions["run.train"].isEnabled, 120)
     wait_until(app, lambda: "counting" not in window.data_label.text(), 120)
     probe.start()  # from pressing Train: loading the data and building the model count too
-    window.train_action.trigger()
+    window.actions["run.train"].trigger()
     loop_until_idle(window)
     probe.stop()
-    result = window.last_result
+    result = window.session.memory.result if window.session.memory is not None else None
     if not window.isVisible():
         raise RuntimeError("the window was closed: the figures would not include drawing")
     if result is None or result.finished.reason != "completed":
@@ -207,8 +211,9 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     tf_loader.start_background_import()
     tf_loader.wait()
-    split, info = load_split(config)
-    print(f"data: {info.source} · {info.description}; batch size 32, 1 epoch; platform {app.platformName()}")
+    prepared = prepare(config)
+    split = prepared.split
+    print(f"data: {prepared.source} · {prepared.description}; batch size 32, 1 epoch; platform {app.platformName()}")
 
     headless: list[Figures] = []
     gui: list[Figures] = []
@@ -216,11 +221,11 @@ def main() -> int:
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         clocks: list[EpochCpuClock] = []
         # Autosave stays on (it is part of every GUI run) but writes into the temporary folder.
-        window = MainWindow(settings, train=timed_train(clocks), autosave_dir=Path(folder) / "autosave")
+        window = MainWindow(settings, runner=TimedRunner(clocks), autosave_dir=Path(folder) / "autosave")
         window.resize(1440, 900)
         window.show()
         window.start_loading()
-        window.set_config(config)
+        window.session.set_config(config)
         probe = EventLoopProbe()
         for round_ in range(args.rounds):
             headless.append(headless_run(config, split))

@@ -47,7 +47,7 @@ def child() -> int:
             handle = window.windowHandle()
             if "shown" not in marks and handle is not None and handle.isExposed():
                 marks["shown"] = time.time()
-            if window.train_action.isEnabled():
+            if window.actions["run.train"].isEnabled():
                 marks["train_enabled"] = time.time()
                 window.close()
                 app.quit()

@@ -19,7 +19,8 @@ from PySide6.QtGui import QWindow
 from PySide6.QtWidgets import QApplication
 
 from gui import tf_loader
-from gui.main_window import APPLICATION, ORGANIZATION, MainWindow
+from gui.dialogs import APPLICATION, ORGANIZATION
+from gui.main_window import MainWindow
 
 EXIT_IMPORT_WAIT_S: Final = 30.0
 """At exit, how long to let an unfinished TensorFlow import end (an import cannot be cut)."""

@@ -20,7 +20,6 @@ import gc
 import importlib
 import logging
 import threading
-from types import ModuleType
 from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -79,19 +78,6 @@ def wait(timeout: float | None = None) -> bool:
     with _lock:
         started = _thread is not None
     return training_ready.wait(timeout) if started else True
-
-
-def import_data_module() -> ModuleType:
-    """``model.data``, imported without racing the background import (call off the GUI thread).
-
-    Two threads importing overlapping packages at once can trip Python's import-lock
-    deadlock detection, so once the background import runs, wait for its first step.
-    """
-    with _lock:
-        started = _thread is not None
-    if started:
-        data_ready.wait()
-    return importlib.import_module(DATA_MODULE)
 
 
 def device() -> str | None:

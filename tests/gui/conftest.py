@@ -1,4 +1,4 @@
-"""Fixtures for the GUI tests: isolated settings, no stray QThreads, Qt warnings fail.
+"""Fixtures for the GUI tests: isolated settings, Qt warnings fail.
 
 Every test here runs offscreen (set in ``tests/conftest.py``). ``QSettings`` is pointed at
 a temporary folder for the whole session, so no test can read or write the user's real
@@ -7,18 +7,13 @@ settings, and each window test gets its own settings file on top of that.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QtMsgType
-from PySide6.QtWidgets import QApplication
 
 from gui import tf_loader
-from gui.worker import running_threads
-
-THREAD_GRACE_S = 5.0
 
 # Qt messages that say something about the test platform, not about the app: the
 # offscreen plugin says this whenever a top-level window is shown.
@@ -41,18 +36,6 @@ def isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 def settings(tmp_path: Path) -> QSettings:
     """A settings file of this test's own."""
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture(autouse=True)
-def no_running_qthreads(qapp: QApplication) -> Iterator[None]:
-    """Fail a test that leaves one of the app's QThreads running."""
-    yield
-    deadline = time.monotonic() + THREAD_GRACE_S
-    while running_threads() and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    left = [t.objectName() for t in running_threads()]
-    assert not left, f"test left QThreads running: {left}"
 
 
 @pytest.fixture(autouse=True)

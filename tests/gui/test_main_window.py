@@ -20,12 +20,14 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QSpinBox
 
-from gui.main_window import MainWindow, format_progress
-from gui.worker import DataReady, running_threads
+from gui.main_window import MainWindow
 from model.config import DataSpec, LayerSpec, RunConfig, load_config, load_preset
-from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted, format_duration
+from model.events import BatchRecord, EndReason, EpochRecord, RunFinished, RunStarted, format_duration
 from model.inference import DirectPredictor, MailboxPredictor
+from model.runner import RunRequest, RunSink, ThreadRunner
+from model.session import format_progress
 from tests.gui.runs import DIGITS_MLP
+from tests.model.session.fakes import FakeRunner
 
 # Batch size 1 over 3 epochs of 240 samples: 720 batches, far more than a test waits for.
 SLOW_RUN = DIGITS_MLP.replace(batch_size=1, epochs=3)
@@ -45,36 +47,40 @@ class InstantLoader(QObject):
         self.loaded.emit("CPU")
 
 
-class CountingListener:
-    """Wraps the window's listener; counts batches in the training thread itself."""
+class CountingSink:
+    """Wraps the session's sink; counts batches in the training thread itself."""
 
-    def __init__(self, inner: Any, steps: list[int]) -> None:
+    def __init__(self, inner: RunSink, steps: list[int]) -> None:
         self._inner = inner
         self._steps = steps
 
-    def on_run_start(self, info: RunStarted) -> None:
-        self._inner.on_run_start(info)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
     def on_batch(self, record: BatchRecord) -> None:
         self._steps.append(record.step)
         self._inner.on_batch(record)
 
-    def on_epoch(self, record: EpochRecord) -> None:
-        self._inner.on_epoch(record)
 
-    def on_run_end(self, info: RunFinished) -> None:
-        self._inner.on_run_end(info)
+class CountingRunner:
+    """The real runner, with every batch counted where it happens."""
+
+    def __init__(self, steps: list[int]) -> None:
+        self._steps = steps
+        self._inner = ThreadRunner()
+
+    def start(self, request: RunRequest, sink: RunSink) -> Any:
+        return self._inner.start(request, CountingSink(sink, self._steps))
 
 
-def counting_train(steps: list[int]) -> Any:
-    """The core's train, with every batch counted where it happens."""
+def training_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("training-run-")]
 
-    def train(config: RunConfig, split: Any, *, listener: Any, **kwargs: Any) -> Any:
-        from model.training import train as core_train
 
-        return core_train(config, split, listener=CountingListener(listener, steps), **kwargs)
-
-    return train
+def settle(qtbot, future: Any, timeout: int = 60_000) -> bool:
+    """Wait (running the event loop) for a session future; its answer."""
+    qtbot.waitUntil(future.done, timeout=timeout)
+    return bool(future.result())
 
 
 @pytest.fixture
@@ -97,11 +103,11 @@ def make_window(qtbot, settings: QSettings) -> Callable[..., MainWindow]:
 
 
 def wait_ready(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.tf_ready and window.train_action.isEnabled(), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.tf_ready and window.actions["run.train"].isEnabled(), timeout=RUN_TIMEOUT_MS)
 
 
 def wait_idle(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not window.running, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.session.running, timeout=RUN_TIMEOUT_MS)
 
 
 def points(curve: Any) -> int:
@@ -119,21 +125,21 @@ def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -
     assert window.plots.isVisible()
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert tabs == ["Training", "Results", "Draw"]
-    window.show_draw_action.trigger()
+    window.actions["view.draw"].trigger()
     assert window.predict_panel.canvas.isVisible()
-    assert window.show_draw_action.shortcut() == QKeySequence("Ctrl+3")
+    assert window.actions["view.draw"].shortcut() == QKeySequence("Ctrl+3")
 
 
 def test_menus_have_the_expected_shortcuts(make_window) -> None:
     window = make_window()
     expected = {
-        window.new_action: QKeySequence(QKeySequence.StandardKey.New),
-        window.open_action: QKeySequence(QKeySequence.StandardKey.Open),
-        window.save_action: QKeySequence(QKeySequence.StandardKey.Save),
-        window.save_as_action: QKeySequence("Ctrl+Shift+S"),
-        window.quit_action: QKeySequence("Ctrl+Q"),
-        window.train_action: QKeySequence("Ctrl+Return"),
-        window.stop_action: QKeySequence("Esc"),
+        window.actions["file.new"]: QKeySequence(QKeySequence.StandardKey.New),
+        window.actions["file.open"]: QKeySequence(QKeySequence.StandardKey.Open),
+        window.actions["file.save"]: QKeySequence(QKeySequence.StandardKey.Save),
+        window.actions["file.save_as"]: QKeySequence("Ctrl+Shift+S"),
+        window.actions["file.quit"]: QKeySequence("Ctrl+Q"),
+        window.actions["run.train"]: QKeySequence("Ctrl+Return"),
+        window.actions["run.stop"]: QKeySequence("Esc"),
     }
     for action, keys in expected.items():
         assert action.shortcut() == keys, action.text()
@@ -156,35 +162,35 @@ def test_train_waits_for_tensorflow_then_enables(make_window, qtbot) -> None:
 
     window = make_window(loader=TensorFlowLoader())
     if not window.tf_ready:  # TensorFlow may already be loaded by an earlier test
-        assert not window.train_action.isEnabled()
-        assert window.train_disabled_reason == "Loading TensorFlow…"
+        assert not window.actions["run.train"].isEnabled()
+        assert window.train_reason.text() == "Loading TensorFlow…"
         assert window.device_label.text() == "Loading TensorFlow…"
     wait_ready(qtbot, window)
-    assert window.train_disabled_reason == ""
+    assert window.train_reason.text() == ""
     assert window.device_label.text().startswith(("Device: CPU", "Device: GPU"))
 
 
 def test_an_invalid_stack_disables_train_and_says_why(make_window, qtbot) -> None:
     window = make_window()
     wait_ready(qtbot, window)
-    window.set_config(
+    window.session.set_config(
         DIGITS_MLP.replace(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=7, activation="softmax")))
     )
-    qtbot.waitUntil(lambda: not window.train_action.isEnabled(), timeout=5000)
-    assert window.train_disabled_reason.startswith("Fix the layer stack first:")
-    window.set_config(DIGITS_MLP)
-    qtbot.waitUntil(window.train_action.isEnabled, timeout=5000)
+    qtbot.waitUntil(lambda: not window.actions["run.train"].isEnabled(), timeout=5000)
+    assert window.train_reason.text().startswith("Fix the layer stack first:")
+    window.session.set_config(DIGITS_MLP)
+    qtbot.waitUntil(window.actions["run.train"].isEnabled, timeout=5000)
 
 
 def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None:
     window = make_window()
     other = DIGITS_MLP.replace(data=DataSpec(name="digits", limit=500))
     # Changes while a count runs: only the last one matters, and it must not get stuck.
-    window.set_config(DIGITS_MLP)
-    window.set_config(other)
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
+    window.session.set_config(other)
+    window.session.set_config(DIGITS_MLP)
     qtbot.waitUntil(lambda: "train 240" in window.data_label.text(), timeout=60_000)
-    window.set_config(other)
+    window.session.set_config(other)
     qtbot.waitUntil(lambda: "train 400" in window.data_label.text(), timeout=60_000)
     assert window.data_label.text().startswith("Digits")
 
@@ -194,27 +200,27 @@ def test_dataset_counts_follow_the_latest_settings(make_window, qtbot) -> None:
 
 def test_save_writes_the_config_and_opens_it_again(make_window, tmp_path: Path) -> None:
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     target = tmp_path / "run.json"
-    assert window.save_to(target)
+    assert window.session.save_config_to(target)
     assert load_config(target) == DIGITS_MLP
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "settings.ini") == [
         "run.json"
     ]  # no temp left
-    window.set_config(RunConfig())
-    assert window.open_file(target)
+    window.session.set_config(RunConfig())
+    assert window.session.open_config(target)
     assert window.current_config() == DIGITS_MLP
     assert window.windowTitle().startswith("run.json")
 
 
 def test_a_bad_file_is_reported_and_nothing_is_lost(make_window, tmp_path: Path) -> None:
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     bad = tmp_path / "bad.json"
     raw = json.loads(DIGITS_MLP.to_json())
     raw["layers"][1]["units"] = -3
     bad.write_text(json.dumps(raw))
-    assert not window.open_file(bad)
+    assert not window.session.open_config(bad)
     title, text = window.warnings[-1]
     assert title == "Cannot open configuration"
     assert "layers[1].units" in text
@@ -225,14 +231,14 @@ def test_a_failed_save_leaves_the_old_file(make_window, tmp_path: Path) -> None:
     window = make_window()
     folder = tmp_path / "taken"
     folder.mkdir()
-    assert not window.save_to(folder)  # a folder cannot be replaced by a file
+    assert not window.session.save_config_to(folder)  # a folder cannot be replaced by a file
     assert window.warnings[-1][0] == "Cannot save configuration"
     assert folder.is_dir()
 
 
 def test_geometry_and_config_are_remembered(make_window, settings: QSettings) -> None:
     first = make_window()
-    first.set_config(DIGITS_MLP)
+    first.session.set_config(DIGITS_MLP)
     first.resize(701, 503)  # inside the offscreen screen (800x800)
     first.close()
     second = make_window()
@@ -241,70 +247,42 @@ def test_geometry_and_config_are_remembered(make_window, settings: QSettings) ->
     assert settings.fileName().endswith("settings.ini")
 
 
-# ---------------------------------------------------------------------- runs (fakes)
+# ---------------------------------------------------------------------- runs (scripted)
 
 
-@dataclasses.dataclass
-class FakeModel:
-    input_shape: tuple[int | None, ...] = (None, 2)
-
-
-@dataclasses.dataclass
-class FakeResult:
-    """What the window reads of a RunResult."""
-
-    run_id: int
-    finished: RunFinished
-    evaluation: Any = None
-    model: FakeModel = dataclasses.field(default_factory=FakeModel)
-
-
-def blocking_train(release: threading.Event) -> Any:
-    """A train that reports one batch, then waits for ``release`` (or a stop)."""
-
-    def train(config: RunConfig, split: Any, *, listener: Any, control: Any, run_id: int, **_: Any) -> Any:
-        names = ("L2_Dense",)
-        listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, names, 0.1))
-        g = np.array([0.3])
-        listener.on_batch(BatchRecord(run_id, 0, 0, 0, 1.0, 0.5, 0.1, g, g, 5.0, 0.1, 1.0))
-        while not release.wait(0.01) and not control.stop_requested:
-            pass
-        finished = RunFinished(run_id, "stopped" if control.stop_requested else "completed", "done", 0)
-        listener.on_run_end(finished)
-        return FakeResult(run_id, finished)
-
-    return train
-
-
-def fake_prepare(config: RunConfig) -> tuple[Any, DataReady]:
-    return object(), DataReady(-1, "train 10 · validation 0 · test 0", "synthetic", None, ("a", "b"), (2,))
+def scripted(qtbot, window: MainWindow, runner: FakeRunner) -> Any:
+    """Start a run of the scripted runner and report its data, its start and one batch."""
+    window.session.train()
+    run = runner.last
+    run.data()
+    run.started()
+    run.batch(0)
+    qtbot.waitUntil(lambda: window.session.shown_run is not None and window.session.shown_run.last_batch is not None,
+                    timeout=10_000)
+    return run
 
 
 def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:
-    release = threading.Event()
-    window = make_window(prepare=fake_prepare, train=blocking_train(release))
+    runner = FakeRunner()
+    window = make_window(runner=runner)
     wait_ready(qtbot, window)
-    window.train()
-    qtbot.waitUntil(
-        lambda: window.active_run is not None and window.active_run.last_batch is not None, timeout=10_000
-    )
-    current = window.current_run_id
+    run = scripted(qtbot, window, runner)
+    current = window.session.current_run_id
     g = np.array([0.1])
     stale = current - 1
-    window._on_batch(BatchRecord(stale, 0, 5, 5, 9.0, 0.1, 0.1, g, g, 1.0, 0.5, 1.0))
-    window._on_epoch(EpochRecord(stale, 0, 9.0, 0.1, None, None, 0.1, g, g, 1.0, 1.0))
-    window._on_run_ended(RunFinished(stale, "nan", "loss became NaN", 0))
+    window.session._on_batch(BatchRecord(stale, 0, 5, 5, 9.0, 0.1, 0.1, g, g, 1.0, 0.5, 1.0))
+    window.session._on_epoch(EpochRecord(stale, 0, 9.0, 0.1, None, None, 0.1, g, g, 1.0, 1.0))
+    window.session._on_run_end(RunFinished(stale, EndReason.NAN, "loss became NaN", 0))
     assert len(window.plots.series.batches) == 1
     assert len(window.plots.series.epochs) == 0
     assert window.message_bar.text() == ""
-    window._on_batch(BatchRecord(current, 0, 1, 1, 0.9, 0.6, 0.1, g, g, 1.0, 0.2, 1.0))
+    window.session._on_batch(BatchRecord(current, 0, 1, 1, 0.9, 0.6, 0.1, g, g, 1.0, 0.2, 1.0))
     assert len(window.plots.series.batches) == 2
-    release.set()
+    run.end()
     wait_idle(qtbot, window)
 
 
 def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:
-    release = threading.Event()
     answers: list[bool] = [False, True]
     questions: list[str] = []
 
@@ -312,39 +290,34 @@ def test_a_new_run_during_a_run_asks_first(make_window, qtbot) -> None:
         questions.append(text)
         return answers.pop(0)
 
-    window = make_window(prepare=fake_prepare, train=blocking_train(release), ask=ask)
+    runner = FakeRunner()
+    window = make_window(runner=runner, ask=ask)
     wait_ready(qtbot, window)
-    window.train()
+    old = scripted(qtbot, window, runner)
+    first = window.session.current_run_id
+    window.session.train()  # answered No: nothing changes
+    assert window.session.current_run_id == first and not window.session.shown_run.control.stop_requested
+    window.session.train()  # answered Yes: the first run stops, then the second starts
+    assert len(questions) == 2 and old.control.stop_requested
+    old.end(EndReason.STOPPED, "stopped by the user")
     qtbot.waitUntil(
-        lambda: window.active_run is not None and window.active_run.last_batch is not None, timeout=10_000
-    )
-    first = window.current_run_id
-    window.train()  # answered No: nothing changes
-    assert window.current_run_id == first and not window.active_run.control.stop_requested
-    window.train()  # answered Yes: the first run stops, then the second starts
-    assert len(questions) == 2
-    qtbot.waitUntil(
-        lambda: window.active_run is not None and window.active_run.run_id == first + 1, timeout=10_000
+        lambda: window.session.shown_run is not None and window.session.shown_run.run_id == first + 1, timeout=10_000
     )
     assert window.message_bar.text() == ""  # the first run's "stopped" was stale by then
-    release.set()
+    runner.last.end()
     wait_idle(qtbot, window)
 
 
 def test_a_nan_ending_is_shown(make_window, qtbot) -> None:
-    def nan_train(config: RunConfig, split: Any, *, listener: Any, run_id: int, **_: Any) -> Any:
-        listener.on_run_start(RunStarted(run_id, 1, 0, 10, 1, 10, 0, 0, ("L2_Dense",), 10.0))
-        finished = RunFinished(run_id, "nan", "the loss became NaN at epoch 1, batch 4", 0)
-        listener.on_run_end(finished)
-        return FakeResult(run_id, finished)
-
-    window = make_window(prepare=fake_prepare, train=nan_train)
+    runner = FakeRunner()
+    window = make_window(runner=runner)
     wait_ready(qtbot, window)
-    window.train()
+    run = scripted(qtbot, window, runner)
+    run.end(EndReason.NAN, "the loss became NaN at epoch 1, batch 4")
     wait_idle(qtbot, window)
     assert window.message_bar.level == "error"
     assert "NaN" in window.message_bar.text() and "smaller learning rate" in window.message_bar.text()
-    assert window.train_action.isEnabled()
+    assert window.actions["run.train"].isEnabled()
 
 
 def test_format_helpers() -> None:
@@ -362,10 +335,10 @@ def test_format_helpers() -> None:
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) -> None:
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
-    window.train_action.trigger()
-    assert window.running
+    window.actions["run.train"].trigger()
+    assert window.session.running
     wait_idle(qtbot, window)
     assert window.message_bar.level in ("", "info"), window.message_bar.text()
     plots = window.plots
@@ -375,9 +348,9 @@ def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) ->
     assert points(plots.accuracy_batch_curve) == 8
     assert points(plots.loss_epoch_curve) == 1 and points(plots.val_loss_curve) == 1
     assert points(plots.accuracy_epoch_curve) == 1 and points(plots.val_accuracy_curve) == 1
-    assert [c.name() for c in plots._grad_curves] == list(window.last_result.layer_names)
+    assert [c.name() for c in plots._grad_curves] == list(window.session.memory.result.layer_names)
     assert all(points(c) == 8 for c in plots._grad_curves)
-    assert plots.heatmap_image.image.shape == (len(window.last_result.layer_names), 8)
+    assert plots.heatmap_image.image.shape == (len(window.session.memory.result.layer_names), 8)
     assert window.results.table.rowCount() == 10
     assert window.results.summary.text().startswith("<b>Test accuracy")
     assert window.tabs.tabText(1).startswith("Results (")
@@ -385,21 +358,21 @@ def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) ->
     assert window.settings_panel.isEnabled() and window.designer.isEnabled()
     # The finished model now answers the canvas directly, and the confusion view is filled.
     assert isinstance(window.predict_panel.predictor(), DirectPredictor)
-    assert window.predict_panel.description().startswith(f"model of run {window.current_run_id}")
-    assert window.confusion.evaluation() is window.last_result.evaluation
+    assert window.predict_panel.description().startswith(f"model of run {window.session.current_run_id}")
+    assert window.confusion.evaluation() is window.session.memory.result.evaluation
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:
     steps: list[int] = []
-    window = make_window(train=counting_train(steps))
-    window.set_config(SLOW_RUN)
+    window = make_window(runner=CountingRunner(steps))
+    window.session.set_config(SLOW_RUN)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     qtbot.waitUntil(lambda: len(steps) >= 5, timeout=RUN_TIMEOUT_MS)
-    window.stop_action.trigger()
+    window.actions["run.stop"].trigger()
     at_stop = len(steps)
-    assert not window.stop_action.isEnabled()
+    assert not window.actions["run.stop"].isEnabled()
     # While it ran, the canvas asked the live model through the run's mailbox.
     assert isinstance(window.predict_panel.predictor(), MailboxPredictor)
     wait_idle(qtbot, window)
@@ -407,49 +380,49 @@ def test_stop_ends_the_run_within_one_batch(make_window, qtbot) -> None:
     # Stop was pressed can still arrive.
     assert len(steps) <= at_stop + 1
     assert window.message_bar.text().startswith("Stopped")
-    assert window.train_action.isEnabled()
+    assert window.actions["run.train"].isEnabled()
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_pause_change_learning_rate_resume(make_window, qtbot) -> None:
     steps: list[int] = []
-    window = make_window(train=counting_train(steps))
-    window.set_config(SLOW_RUN.replace(epochs=1))
+    window = make_window(runner=CountingRunner(steps))
+    window.session.set_config(SLOW_RUN.replace(epochs=1))
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=RUN_TIMEOUT_MS)
-    window.pause_action.trigger()
-    assert window.pause_action.text() == "&Resume"
+    window.actions["run.pause"].trigger()
+    assert window.actions["run.pause"].text() == "&Resume"
     # Let the batch in flight finish and its record arrive, then check the run holds still.
     qtbot.wait(300)
     held = len(steps)
-    qtbot.waitUntil(lambda: window.active_run.batches_seen == held, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.shown_run.batches_seen == held, timeout=5000)
     qtbot.wait(200)
     assert len(steps) == held
 
     opt = dataclasses.replace(SLOW_RUN.optimizer, learning_rate=0.01)
     window.settings_panel.set_config(window.current_config().replace(optimizer=opt))
     assert window.settings_panel.learning_rate() == pytest.approx(0.01)
-    window.pause_action.trigger()  # Resume
-    assert window.pause_action.text() == "&Pause"
+    window.actions["run.pause"].trigger()  # Resume
+    assert window.actions["run.pause"].text() == "&Pause"
     assert window.plots.marker_steps() == [held]  # the next step is the first at 0.01
-    run = window.active_run
+    run = window.session.shown_run
     wait_idle(qtbot, window)
     assert any("learning rate" in record.note for record in run.history), [r.note for r in run.history]
-    assert window.last_result.history[-1].learning_rate == pytest.approx(0.01)
+    assert window.session.memory.result.history[-1].learning_rate == pytest.approx(0.01)
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:
     steps: list[int] = []
-    window = make_window(train=counting_train(steps))
-    window.set_config(SLOW_RUN)
+    window = make_window(runner=CountingRunner(steps))
+    window.session.set_config(SLOW_RUN)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=RUN_TIMEOUT_MS)
     assert window.close()
-    assert not window.running
-    assert running_threads() == []
+    assert not window.session.running
+    assert training_threads() == []
     assert len(steps) < 3 * 240
 
 
@@ -457,20 +430,20 @@ def test_closing_during_training_stops_and_waits(make_window, qtbot) -> None:
 def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tmp_path: Path) -> None:
     window = make_window()
     missing = tmp_path / "no-such-data.npz"
-    window.set_config(DIGITS_MLP.replace(data=DataSpec(name="file", path=str(missing))))
+    window.session.set_config(DIGITS_MLP.replace(data=DataSpec(name="file", path=str(missing))))
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     wait_idle(qtbot, window)
     assert window.message_bar.level == "error"
     assert "no-such-data.npz" in window.message_bar.text()
-    assert window.train_action.isEnabled()
+    assert window.actions["run.train"].isEnabled()
 
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     wait_idle(qtbot, window)
     assert window.message_bar.level != "error"
-    assert window.last_result is not None and window.last_result.evaluation is not None
+    assert window.session.memory.result is not None and window.session.memory.result.evaluation is not None
 
 
 # ---------------------------------------------------------------------- saving, loading, resuming
@@ -480,11 +453,11 @@ def test_a_worker_error_is_shown_and_the_app_stays_usable(make_window, qtbot, tm
 def _no_real_autosave_or_dialogs(monkeypatch, tmp_path: Path) -> None:
     """Windows made without these arguments autosave into the test's folder and never open a
     modal Save / Discard / Cancel box (pytest-qt closes every window at teardown)."""
+    import gui.dialogs
     import gui.files
-    import gui.main_window
 
     monkeypatch.setattr(gui.files, "default_autosave_dir", lambda: tmp_path / "autosave" / "current")
-    monkeypatch.setattr(gui.main_window, "ask_save_with_message_box", lambda *_: "discard")
+    monkeypatch.setattr(gui.dialogs, "ask_save_with_message_box", lambda *_: "discard")
 
 
 def window_state(window: MainWindow) -> tuple[Any, ...]:
@@ -495,7 +468,7 @@ def window_state(window: MainWindow) -> tuple[Any, ...]:
         window.isWindowModified(),
         window.plots.epoch_numbers(),
         window._predictor,
-        window.last_result,
+        window.session.memory,
         window.results.summary.text(),
     )
 
@@ -508,20 +481,20 @@ def edit_epochs(window: MainWindow, value: int) -> None:
 def test_project_round_trip_title_and_modified_mark(make_window, tmp_path: Path) -> None:
     window = make_window()
     config = DIGITS_MLP.replace(epochs=3, name="round trip")
-    window.set_config(config)
+    window.session.set_config(config)
     target = tmp_path / "project.json"
-    assert window.save_to(target)
+    assert window.session.save_config_to(target)
     assert window.windowTitle() == "project.json[*] — Gradient Lab" and not window.isWindowModified()
     edit_epochs(window, 7)
     assert window.isWindowModified()
     edit_epochs(window, 3)  # back to what was saved: no longer modified
     assert not window.isWindowModified()
     edit_epochs(window, 9)
-    window.set_config(RunConfig())
-    assert window.open_file(target)
+    window.session.set_config(RunConfig())
+    assert window.session.open_config(target)
     assert window.current_config().to_dict() == config.to_dict()
     assert not window.isWindowModified()
-    assert window.recent_files()[0] == str(target.resolve())
+    assert window.session.recent_files()[0] == str(target.resolve())
 
 
 def test_unsaved_changes_ask_before_new_and_quit(make_window) -> None:
@@ -533,9 +506,9 @@ def test_unsaved_changes_ask_before_new_and_quit(make_window) -> None:
         return answers.pop(0)
 
     window = make_window(ask_save=ask_save)
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     edit_epochs(window, 4)
-    window.new_action.trigger()  # Cancel: nothing changes
+    window.actions["file.new"].trigger()  # Cancel: nothing changes
     assert window.current_config().epochs == 4
     assert not window.close()  # Cancel: the window stays
     assert window.isVisible()
@@ -543,15 +516,15 @@ def test_unsaved_changes_ask_before_new_and_quit(make_window) -> None:
     assert len(asked) == 3 and "unsaved changes" in asked[0]
 
 
-def test_a_future_schema_version_is_refused(make_window, tmp_path: Path) -> None:
+def test_a_future_schema_version_is_refused(make_window, qtbot, tmp_path: Path) -> None:
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     raw = json.loads(DIGITS_MLP.to_json())
     raw["schema_version"] = 99
     future = tmp_path / "future.json"
     future.write_text(json.dumps(raw))
     before = window_state(window)
-    assert not window.open_path(future)
+    assert not settle(qtbot, window.session.open_path(future))
     assert window.warnings[-1][0] == "Cannot open configuration"
     assert "99" in window.warnings[-1][1]
     assert window_state(window) == before
@@ -560,23 +533,23 @@ def test_a_future_schema_version_is_refused(make_window, tmp_path: Path) -> None
 def test_recent_files_update_and_drop_missing_ones(make_window, tmp_path: Path) -> None:
     window = make_window()
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    window.set_config(DIGITS_MLP)
-    assert window.save_to(first) and window.save_to(second)
-    assert window.open_file(first)
-    assert window.recent_files() == [str(first.resolve()), str(second.resolve())]
+    window.session.set_config(DIGITS_MLP)
+    assert window.session.save_config_to(first) and window.session.save_config_to(second)
+    assert window.session.open_config(first)
+    assert window.session.recent_files() == [str(first.resolve()), str(second.resolve())]
     assert [a.text() for a in window.recent_menu.actions()] == ["a.json", "b.json"]
     second.unlink()
     window.recent_menu.actions()[1].trigger()
     assert window.warnings[-1][0] == "File not found"
-    assert window.recent_files() == [str(first.resolve())]
+    assert window.session.recent_files() == [str(first.resolve())]
     assert [a.text() for a in window.recent_menu.actions()] == ["a.json"]
 
 
 def test_a_failed_save_leaves_the_old_file_byte_identical(make_window, tmp_path: Path, monkeypatch) -> None:
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     target = tmp_path / "project.json"
-    assert window.save_to(target)
+    assert window.session.save_config_to(target)
     old = target.read_bytes()
     edit_epochs(window, 11)
     real_write = Path.write_bytes
@@ -586,7 +559,7 @@ def test_a_failed_save_leaves_the_old_file_byte_identical(make_window, tmp_path:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "write_bytes", half_then_fail)
-    assert not window.save_to(target)
+    assert not window.session.save_config_to(target)
     monkeypatch.undo()
     assert target.read_bytes() == old
     title, text = window.warnings[-1]
@@ -595,17 +568,6 @@ def test_a_failed_save_leaves_the_old_file_byte_identical(make_window, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".json" or ".tmp" in p.name) == [
         "project.json"
     ]
-
-
-def test_save_model_refuses_a_folder_holding_other_files(make_window, tmp_path: Path) -> None:
-    window = make_window()
-    window._loaded_run = object()  # type: ignore[assignment] - anything to save
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    (folder / "holiday.jpg").write_bytes(b"jpeg")
-    assert not window.save_model_to(folder)
-    assert window.warnings[-1][0] == "Cannot save model" and "not a run folder" in window.warnings[-1][1]
-    assert [p.name for p in folder.iterdir()] == ["holiday.jpg"]
 
 
 def tiny_keras_model(input_shape: tuple[int, ...], outputs: int = 10, *, extra: Any = None) -> Any:
@@ -619,48 +581,48 @@ def tiny_keras_model(input_shape: tuple[int, ...], outputs: int = 10, *, extra: 
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_hostile_keras_file_with_a_lambda_layer_is_refused(make_window, tmp_path: Path) -> None:
+def test_a_hostile_keras_file_with_a_lambda_layer_is_refused(make_window, qtbot, tmp_path: Path) -> None:
     import keras
 
     path = tmp_path / "hostile.keras"
     tiny_keras_model((28, 28, 1), extra=keras.layers.Lambda(lambda t: t * 2)).save(path)
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     before = window_state(window)
-    assert not window.open_path(path)
+    assert not settle(qtbot, window.session.open_path(path))
     title, text = window.warnings[-1]
     assert title == "Cannot open model" and "Lambda layer" in text and "never run code" in text
     assert window_state(window) == before
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_truncated_keras_file_is_refused(make_window, tmp_path: Path) -> None:
+def test_a_truncated_keras_file_is_refused(make_window, qtbot, tmp_path: Path) -> None:
     good = tmp_path / "good.keras"
     tiny_keras_model((28, 28, 1)).save(good)
     bad = tmp_path / "truncated.keras"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     window = make_window()
     before = window_state(window)
-    assert not window.open_path(bad)
+    assert not settle(qtbot, window.session.open_path(bad))
     assert "corrupt or truncated" in window.warnings[-1][1]
     assert window_state(window) == before
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
-def test_a_plain_keras_model_opens_or_says_what_does_not_fit(make_window, tmp_path: Path) -> None:
+def test_a_plain_keras_model_opens_or_says_what_does_not_fit(make_window, qtbot, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.keras"
     tiny_keras_model((32, 32, 3)).save(wrong)
     window = make_window()
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     before = window_state(window)
-    assert not window.open_path(wrong)
+    assert not settle(qtbot, window.session.open_path(wrong))
     assert "expects input (32, 32, 3)" in window.warnings[-1][1]
     assert window_state(window) == before
 
     fits = tmp_path / "fits.keras"
     model = tiny_keras_model((28, 28, 1))
     model.save(fits)
-    assert window.open_path(fits)
+    assert settle(qtbot, window.session.open_path(fits))
     assert window.designer.layers() == (
         LayerSpec("Flatten"),
         LayerSpec("Dense", units=10, activation="softmax", initializer="glorot_uniform"),
@@ -676,22 +638,22 @@ def test_a_plain_keras_model_opens_or_says_what_does_not_fit(make_window, tmp_pa
 def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tmp_path: Path) -> None:
     autosave = tmp_path / "autosave"
     window = make_window(autosave_dir=autosave)
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     wait_idle(qtbot, window)
     assert not autosave.exists()  # removed once the results were in memory
     x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
     trained = window._predictor[0].submit(x).result()
     run = tmp_path / "run"
-    assert window.save_model_to(run)
+    assert settle(qtbot, window.session.save_model_to(run))
     assert sorted(p.name for p in run.iterdir()) == [
         "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
     ]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging left
 
     other = make_window(autosave_dir=autosave)
-    assert other.open_run_folder(run)
+    assert settle(qtbot, other.session.open_run_folder(run))
     np.testing.assert_allclose(other._predictor[0].submit(x).result(), trained, rtol=1e-5, atol=1e-6)
     assert other.current_config().to_dict() == DIGITS_MLP.to_dict()
     assert other.designer.layers() == DIGITS_MLP.layers
@@ -699,8 +661,8 @@ def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tm
     assert other.results.table.rowCount() == 10
     assert other.windowTitle().startswith("run[*]")
     wait_ready(qtbot, other)
-    assert other.resume_action.isEnabled() and other.save_model_action.isEnabled()
-    assert other.recent_files()[0] == str(run.resolve())
+    assert other.actions["run.resume_training"].isEnabled() and other.actions["file.save_model"].isEnabled()
+    assert other.session.recent_files()[0] == str(run.resolve())
     # The test images are reloaded in the background; then the confusion view has them.
     qtbot.waitUntil(lambda: other.confusion.evaluation() is not None, timeout=30_000)
     saved_matrix = json.loads((run / "metrics.json").read_text())["confusion_matrix"]
@@ -712,26 +674,27 @@ def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tm
 def test_resume_continues_the_history_with_consistent_epoch_numbers(make_window, qtbot, tmp_path: Path) -> None:
     window = make_window(autosave_dir=tmp_path / "autosave")
     config = DIGITS_MLP.replace(epochs=2)
-    window.set_config(config)
+    window.session.set_config(config)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     wait_idle(qtbot, window)
     run = tmp_path / "run"
-    assert window.save_model_to(run)
+    assert settle(qtbot, window.session.save_model_to(run))
 
     asked: list[str] = []
     resumed = make_window(autosave_dir=tmp_path / "autosave", ask=lambda _p, _t, text: asked.append(text) or True)
-    assert resumed.open_run_folder(run)
+    assert settle(qtbot, resumed.session.open_run_folder(run))
     assert resumed.plots.epoch_numbers() == [1, 2]
     wait_ready(qtbot, resumed)
-    resumed.resume_action.trigger()
-    assert resumed.running
+    assert resumed.actions["run.resume_training"].isEnabled()
+    assert settle(qtbot, resumed.session.resume_training())  # the weights come from the Keras worker
+    assert resumed.session.running
     wait_idle(qtbot, resumed)
     assert resumed.message_bar.level != "error", resumed.message_bar.text()
-    assert [r.epoch for r in resumed.last_result.history] == [0, 1, 2, 3]
+    assert [r.epoch for r in resumed.session.memory.result.history] == [0, 1, 2, 3]
     resumed.plots.refresh()
     assert resumed.plots.epoch_numbers() == [1, 2, 3, 4]
-    assert resumed.save_model_to(run)  # replaces the saved run, after asking
+    assert settle(qtbot, resumed.session.save_model_to(run))  # replaces the saved run, after asking
     assert asked and "already holds a run" in asked[-1]
     rows = (run / "history.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]
@@ -745,17 +708,17 @@ def test_the_window_and_the_command_line_write_the_same_metrics(make_window, qtb
     config_path.write_text(DIGITS_MLP.to_json())
     assert cli_main(["train", "--config", str(config_path), "--out", str(tmp_path / "cli")]) == 0
     window = make_window(autosave_dir=tmp_path / "autosave")
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
-    window.train()
+    window.session.train()
     wait_idle(qtbot, window)
-    assert window.save_model_to(tmp_path / "window")
+    assert settle(qtbot, window.session.save_model_to(tmp_path / "window"))
 
     cli, gui = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("cli", "window"))
     assert set(cli) == set(gui)
     assert set(cli["finished"]) == set(gui["finished"]) and cli["finished"]["reason"] == gui["finished"]["reason"]
     assert cli["steps_per_epoch"] == gui["steps_per_epoch"] == 8  # 240 training digits / 32
-    assert cli["dataset"]["name"] == "digits"
+    assert cli["dataset"] == gui["dataset"] and cli["dataset"]["name"] == "digits"
 
 
 def write_autosave(folder: Path, status: str) -> None:
@@ -792,18 +755,18 @@ def test_a_declined_or_finished_autosave_is_deleted(make_window, qtbot, tmp_path
     wait_ready(qtbot, window)
     assert len(questions) == (1 if status == "running" else 0)
     assert not autosave.exists()
-    assert window.current_config().to_dict() != {} and window.last_result is None
+    assert window.current_config().to_dict() != {} and window.session.memory is None
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_exports_write_csv_plots_and_a_script(make_window, qtbot, tmp_path: Path) -> None:
     window = make_window(autosave_dir=tmp_path / "autosave")
-    window.set_config(DIGITS_MLP)
+    window.session.set_config(DIGITS_MLP)
     wait_ready(qtbot, window)
-    assert not window.export_history_to(tmp_path / "empty.csv")  # nothing yet
-    window.train()
+    assert not window.session.export_history_to(tmp_path / "empty.csv")  # nothing yet
+    window.session.train()
     wait_idle(qtbot, window)
-    assert window.export_history_to(tmp_path / "history.csv")
+    assert window.session.export_history_to(tmp_path / "history.csv")
     assert (tmp_path / "history.csv").read_text().startswith("epoch,loss,accuracy")
     written = window.export_plots_to(tmp_path / "plots", "png") + window.export_plots_to(tmp_path / "plots", "svg")
     assert sorted(p.name for p in written) == sorted(
@@ -811,5 +774,5 @@ def test_exports_write_csv_plots_and_a_script(make_window, qtbot, tmp_path: Path
     )
     assert all(p.stat().st_size > 1000 for p in written)
     assert (tmp_path / "plots-loss.png").read_bytes()[:4] == b"\x89PNG"
-    assert window.export_script_to(tmp_path / "train.py")
+    assert window.session.export_script_to(tmp_path / "train.py")
     compile((tmp_path / "train.py").read_text(), "train.py", "exec")

@@ -1,0 +1,65 @@
+"""The window's dialogs, each one function: questions, warnings and file choosers.
+
+The main window takes the three question/warning functions in its constructor, so tests
+can answer them; the file choosers are only reached from menu handlers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+ORGANIZATION: Final = "GradientLab"
+APPLICATION: Final = "GradientLab"
+CONFIG_FILTER: Final = "Gradient Lab configuration (*.json);;All files (*)"
+OPEN_FILTER: Final = (
+    "Configurations and models (*.json *.keras *.h5 *.hdf5);;Gradient Lab configuration (*.json);;"
+    "Keras model (*.keras);;All files (*)"
+)
+CSV_FILTER: Final = "CSV (*.csv);;All files (*)"
+SCRIPT_FILTER: Final = "Python script (*.py);;All files (*)"
+
+
+def make_settings() -> QSettings:
+    """The user's settings store (tests pass their own, in a temporary folder)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def ask_with_message_box(parent: QWidget, title: str, text: str) -> bool:
+    """Ask a yes/no question; the default answer is No."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, text, buttons.Yes | buttons.No, buttons.No)
+    return answer == buttons.Yes
+
+
+def warn_with_message_box(parent: QWidget, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def ask_save_with_message_box(parent: QWidget, title: str, text: str) -> str:
+    """Save / Discard / Cancel for unsaved changes: ``save``, ``discard`` or ``cancel``."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, text, buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+
+def choose_open_path(parent: QWidget, folder: str) -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open", folder, OPEN_FILTER)
+    return Path(path) if path else None
+
+
+def choose_folder(parent: QWidget, title: str, folder: str) -> Path | None:
+    chosen = QFileDialog.getExistingDirectory(parent, title, folder)
+    return Path(chosen) if chosen else None
+
+
+def choose_save_path(parent: QWidget, title: str, start: Path, filters: str, suffix: str) -> Path | None:
+    """A file to write; ``suffix`` is added when the user typed a name without one."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, title, str(start), filters)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    return path if path.suffix else path.with_suffix(suffix)
