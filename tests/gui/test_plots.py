@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
+from gui import plots as plots_module
 from gui.plots import (
     EXPLODING_GRAD_NORM,
     HEATMAP_MAX_COLUMNS,
     VANISHING_GRAD_NORM,
-    GrowingBuffer,
-    RunSeries,
     TrainingPlots,
 )
+from model import series as series_module
 from model.events import BatchRecord, EpochRecord, RunStarted
 
 LAYERS = ("L2_Dense", "L3_Dense", "L4_Dense")
@@ -57,26 +57,9 @@ def plots(qtbot) -> TrainingPlots:
     return widget
 
 
-def test_growing_buffer_keeps_rows_across_growth() -> None:
-    buf = GrowingBuffer(2, capacity=2)
-    for i in range(5):
-        buf.append([i, 10 * i])
-    assert len(buf) == 5
-    assert buf.view.shape == (5, 2)
-    assert buf.column(1).tolist() == [0, 10, 20, 30, 40]
-    buf.clear()
-    assert len(buf) == 0
-
-
-def test_smoothed_loss_is_debiased_and_follows_raw() -> None:
-    series = RunSeries()
-    series.reset(LAYERS, 10)
-    series.add_batch(batch(0, [1, 1, 1], loss=2.0))
-    # The first smoothed value equals the first raw value (no pull towards zero).
-    assert series.batches.view[0, 2] == pytest.approx(2.0)
-    for step in range(1, 200):
-        series.add_batch(batch(step, [1, 1, 1], loss=0.5))
-    assert series.batches.view[-1, 2] == pytest.approx(0.5, rel=1e-3)
+def test_names_moved_to_model_series_are_still_importable_from_gui_plots() -> None:
+    for name in ("GrowingBuffer", "DebiasedEma", "RunSeries", "VANISHING_GRAD_NORM", "HEATMAP_LEVELS"):
+        assert getattr(plots_module, name) is getattr(series_module, name)
 
 
 def test_every_plot_fills_from_records(plots: TrainingPlots) -> None:
@@ -118,7 +101,7 @@ def test_refresh_is_timer_driven_not_per_record(plots: TrainingPlots, qtbot, mon
     qtbot.wait(100)
     assert len(calls) <= 5
     assert points(plots.loss_batch_curve) == 2000
-    qtbot.waitUntil(lambda: not plots._timer.isActive(), timeout=2000)  # idle: the timer stops
+    qtbot.waitUntil(lambda: not plots._pacer.timer.isActive(), timeout=2000)  # idle: the timer stops
 
 
 def test_vanishing_and_exploding_layers_are_flagged(plots: TrainingPlots) -> None:
@@ -203,7 +186,7 @@ def test_hover_describes_the_point(plots: TrainingPlots, qapp) -> None:
     assert "L3_Dense 0.2" in plots.describe_point(plots.grad_plot, 9, 0)
     assert plots.describe_point(plots.heatmap_plot, 0, 2.5) == "step 0: L4_Dense ‖∇W‖ = 0.3"
     # Through the mouse-move handler, as the SignalProxy calls it.
-    plots._on_mouse_moved(plots.loss_plot, plots.loss_plot.vb.mapViewToScene(QPointF(4, 0.3)))
+    plots._hover.on_mouse_moved(plots.loss_plot, plots.loss_plot.vb.mapViewToScene(QPointF(4, 0.3)))
     assert plots.readout.text().startswith("step 4")
 
 
@@ -232,19 +215,6 @@ def test_flag_text_survives_rich_text(plots: TrainingPlots) -> None:
     plots.refresh()
     # "<" in "< 1e-05" must not be read as the start of an HTML tag.
     assert "&lt; 1e-05)" in plots.flags_label.text()
-
-
-def test_gradient_curves_show_a_log_space_average() -> None:
-    series = RunSeries()
-    series.reset(LAYERS, 10)
-    for step in range(200):
-        wobble = 10.0 if step % 2 else 0.1
-        series.add_batch(batch(step, [wobble, 1e-3, math.nan]))
-    smooth = series.grad_smooth.view[-1]
-    assert smooth[0] == pytest.approx(1.0, rel=0.3)  # the geometric middle of 0.1 and 10
-    assert smooth[1] == pytest.approx(1e-3)
-    assert math.isnan(smooth[2])  # nothing finite came for this layer
-    assert series.grad_norms.view[-1, 0] == 10.0  # the raw norms are kept for the heat map
 
 
 def test_a_saved_history_is_shown_and_a_resumed_run_continues_it(qtbot) -> None:

@@ -1,0 +1,112 @@
+"""The hover readout of the live plots: a crosshair on every plot and the values under it.
+
+The mouse position reaches :class:`HoverReadout` through a rate-limited
+``pg.SignalProxy`` (at most 30 lookups a second), so sweeping the mouse over a long run
+never floods the GUI thread. The text itself comes from :func:`describe_point`, a pure
+lookup of the nearest reported batch in a :class:`~model.series.RunSeries`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
+
+from model.series import RunSeries
+
+HOVER_HINT: Final = "Hover over a plot to read its values"
+"""What the readout says while the mouse is over no point."""
+
+
+def describe_point(series: RunSeries, kind: str, x: float, y: float) -> str:
+    """The values under the mouse at step ``x`` (and row ``y`` of the heat map).
+
+    Args:
+        series: The run shown.
+        kind: Which plot the mouse is over: ``"loss"``, ``"accuracy"``, ``"heatmap"``,
+            or anything else for the gradient norms.
+        x: The step under the mouse; the nearest reported batch is described.
+        y: The value under the mouse; on the heat map, which layer's row.
+
+    Returns:
+        One line of text, or ``""`` while no batch has been reported.
+    """
+    s = series
+    steps = s.batches.column(0)
+    if not len(steps):
+        return ""
+    i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+    if i > 0 and abs(steps[i - 1] - x) < abs(steps[i] - x):
+        i -= 1
+    row = s.batches.view[i]
+    head = f"step {int(row[0])}"
+    if kind == "loss":
+        return f"{head}: loss {row[1]:.4g} (smoothed {row[2]:.4g})"
+    if kind == "accuracy":
+        return f"{head}: accuracy {row[3]:.2%} (smoothed {row[4]:.2%})"
+    norms = s.grad_norms.view[i]
+    if kind == "heatmap":
+        layer = int(math.floor(y))
+        if 0 <= layer < len(s.layer_names):
+            return f"{head}: {s.layer_names[layer]} ‖∇W‖ = {norms[layer]:.3g}"
+        return head
+    parts = ", ".join(f"{name} {norm:.3g}" for name, norm in zip(s.layer_names, norms, strict=False))
+    return f"{head}: ‖∇W‖ {parts}"
+
+
+class HoverReadout:
+    """Vertical crosshairs that follow the mouse on every plot, and a label saying what is there.
+
+    Args:
+        widgets: Each plot with the widget that shows it (whose scene reports the mouse).
+        readout: The label that shows the text.
+        foreground: The colour of the crosshairs.
+        describe: The text for a plot at a point in its view coordinates (``""`` for none).
+    """
+
+    def __init__(
+        self,
+        widgets: Mapping[pg.PlotItem, pg.PlotWidget],
+        readout: QLabel,
+        foreground: QColor,
+        describe: Callable[[pg.PlotItem, float, float], str],
+    ) -> None:
+        self._readout = readout
+        self._describe = describe
+        self._crosshairs = {
+            plot: pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DotLine)
+            )
+            for plot in widgets
+        }
+        for plot, line in self._crosshairs.items():
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+        # Hover readout through a rate-limited proxy: at most 30 lookups a second.
+        self._proxies = [
+            pg.SignalProxy(widget.scene().sigMouseMoved, rateLimit=30, slot=self._make_hover(plot))
+            for plot, widget in widgets.items()
+        ]
+
+    def _make_hover(self, plot: pg.PlotItem) -> Callable[[tuple[QPointF]], None]:
+        def on_mouse_moved(event: tuple[QPointF]) -> None:
+            self.on_mouse_moved(plot, event[0])
+
+        return on_mouse_moved
+
+    def on_mouse_moved(self, plot: pg.PlotItem, pos: QPointF) -> None:
+        """Move the crosshairs to the scene position ``pos`` over ``plot`` and say what is there."""
+        if not plot.sceneBoundingRect().contains(pos):
+            return
+        point = plot.vb.mapSceneToView(pos)
+        text = self._describe(plot, point.x(), point.y())
+        for line in self._crosshairs.values():
+            line.setPos(point.x())
+            line.setVisible(bool(text))
+        self._readout.setText(text or HOVER_HINT)

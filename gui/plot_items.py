@@ -1,0 +1,226 @@
+"""The pyqtgraph pieces the live plots are built from, and the colours they share.
+
+- :func:`make_plot`: a plot styled once for speed (clip to view, peak downsampling, axes
+  cached as pixmaps) and for the palette's foreground colour.
+- :func:`set_curve`: gives a curve its points, turning non-finite values into gaps.
+- :func:`make_heatmap`: the layers x steps image of ``log10 ‖∇W‖`` with its colour bar.
+- :class:`PreviousRunOverlay`: the last run, faint and dashed, behind the current one.
+- :class:`StepMarkers`: labelled vertical lines across the plots (a learning-rate change).
+- :func:`curves_key_html`, :func:`layer_legend_html` and :func:`flags_html`: the rich
+  text shown beside the plots. Keys and legends are labels, not pyqtgraph legends inside
+  the plots: those hid the newest points and were redrawn, in Python, with every frame.
+
+The colours are Okabe-Ito's first, so layers stay distinguishable with common
+colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Final
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem
+
+from model.series import HEATMAP_LEVELS, RECENT_BATCHES, RunSeries
+
+# Okabe-Ito, then a few more: distinguishable with common colour-vision deficiencies.
+LAYER_COLORS: Final = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#8C564B",
+    "#7F7F7F",
+)
+TRAIN_COLOR: Final = "#0072B2"
+VALIDATION_COLOR: Final = "#D55E00"
+MARKER_COLOR: Final = "#7B3294"
+
+
+def set_curve(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Give ``curve`` its points; non-finite values (a NaN loss, say) become gaps.
+
+    pyqtgraph's auto-range warns on a curve with no finite value at all, so such a curve
+    is emptied instead.
+    """
+    finite = np.isfinite(y)
+    if finite.all():
+        curve.setData(x, y)
+    elif finite.any():
+        curve.setData(x, np.where(finite, y, np.nan), connect="finite")
+    else:
+        curve.setData([], [])
+
+
+def make_plot(title: str, y_label: str, foreground: QColor) -> pg.PlotItem:
+    """A plot over steps with ``title`` and ``y_label``, drawn in ``foreground``."""
+    plot = pg.PlotItem(title=title)
+    plot.titleLabel.setText(title, color=foreground, size="10pt")
+    plot.setLabel("bottom", "step (batches)", color=foreground.name())
+    plot.getAxis("bottom").enableAutoSIPrefix(False)
+    if y_label:
+        plot.setLabel("left", y_label, color=foreground.name())
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).setPen(foreground)
+        plot.getAxis(axis).setTextPen(foreground)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    for axis in ("left", "bottom"):
+        # Cached as pixmaps: a new point dirties the whole view, axes and grid included,
+        # and replaying their drawing every frame cost more than drawing the curves.
+        plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setMenuEnabled(False)
+    return plot
+
+
+def make_heatmap(plot: pg.PlotItem, foreground: QColor) -> tuple[pg.ImageItem, pg.ColorBarItem]:
+    """Add the gradient-norm image and its colour bar (fixed to :data:`HEATMAP_LEVELS`) to ``plot``."""
+    image = pg.ImageItem(axisOrder="row-major")
+    plot.addItem(image)
+    colorbar = pg.ColorBarItem(
+        values=HEATMAP_LEVELS,
+        colorMap="viridis",
+        interactive=False,
+        width=12,
+        label="log10 ‖∇W‖",
+    )
+    colorbar.setImageItem(image, insert_in=plot)
+    axis = colorbar.getAxis("right")
+    axis.setPen(foreground)
+    axis.setTextPen(foreground)
+    return image, colorbar
+
+
+class PreviousRunOverlay:
+    """The previous run's smoothed curves and validation points, faint and behind the current run's.
+
+    Args:
+        loss_plot: Gets the previous smoothed loss and validation loss.
+        accuracy_plot: Gets the previous smoothed accuracy and validation accuracy.
+        grad_plot: Gets one dashed curve per layer of the previous run, in the layer's colour.
+    """
+
+    def __init__(self, loss_plot: pg.PlotItem, accuracy_plot: pg.PlotItem, grad_plot: pg.PlotItem) -> None:
+        self._grad_plot = grad_plot
+        self._grad_curves: list[pg.PlotDataItem] = []
+        # The previous run: faint and dashed.
+        prev_pen = pg.mkPen(QColor(128, 128, 128, 140), style=Qt.PenStyle.DashLine)
+        self.loss_curve = pg.PlotDataItem(pen=prev_pen)
+        self.val_loss_curve = pg.PlotDataItem(
+            pen=prev_pen, symbol="s", symbolSize=5, symbolBrush=QColor(128, 128, 128, 120), symbolPen=None
+        )
+        self.accuracy_curve = pg.PlotDataItem(pen=prev_pen)
+        self.val_accuracy_curve = pg.PlotDataItem(
+            pen=prev_pen, symbol="s", symbolSize=5, symbolBrush=QColor(128, 128, 128, 120), symbolPen=None
+        )
+        for plot, curves in (
+            (loss_plot, (self.loss_curve, self.val_loss_curve)),
+            (accuracy_plot, (self.accuracy_curve, self.val_accuracy_curve)),
+        ):
+            for curve in curves:
+                curve.setZValue(-10)
+                plot.addItem(curve)
+
+    def show(self, prev: RunSeries | None) -> None:
+        """Draw ``prev``, or nothing when it is ``None``."""
+        for curve in self._grad_curves:
+            self._grad_plot.removeItem(curve)
+        self._grad_curves = []
+        if prev is None:
+            for curve in (
+                self.loss_curve,
+                self.val_loss_curve,
+                self.accuracy_curve,
+                self.val_accuracy_curve,
+            ):
+                curve.setData([], [])
+            return
+        b, e = prev.batches.view, prev.epochs.view
+        set_curve(self.loss_curve, b[:, 0], b[:, 2])
+        set_curve(self.accuracy_curve, b[:, 0], b[:, 4])
+        set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
+        set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
+        smooth = prev.grad_smooth.view
+        for i in range(len(prev.layer_names)):
+            color = QColor(LAYER_COLORS[i % len(LAYER_COLORS)])
+            color.setAlpha(80)
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
+            set_curve(curve, b[:, 0], smooth[:, i])
+            curve.setZValue(-10)
+            self._grad_plot.addItem(curve)
+            self._grad_curves.append(curve)
+
+
+class StepMarkers:
+    """Dashed vertical lines at chosen steps, across ``plots``; the first plot labels them.
+
+    Args:
+        plots: The plots that show every marker; the text is written on the first.
+    """
+
+    def __init__(self, plots: Sequence[pg.PlotItem]) -> None:
+        self._plots = tuple(plots)
+        self._lines: list[pg.InfiniteLine] = []
+
+    def add(self, step: int, text: str) -> None:
+        """Draw a line at ``step``, labelled and tooltipped with ``text``."""
+        pen = pg.mkPen(MARKER_COLOR, style=Qt.PenStyle.DashLine)
+        for plot in self._plots:
+            line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=pen)
+            if plot is self._plots[0]:
+                line.label = pg.InfLineLabel(
+                    line, text=text, position=0.92, rotateAxis=(1, 0), anchor=(1, 1), color=MARKER_COLOR
+                )
+            line.setToolTip(text)
+            plot.addItem(line, ignoreBounds=True)
+            self._lines.append(line)
+
+    def clear(self) -> None:
+        """Remove every line drawn so far."""
+        for plot in self._plots:
+            for line in self._lines:
+                if line in plot.items:
+                    plot.removeItem(line)
+        self._lines = []
+
+
+def curves_key_html() -> str:
+    """The key to the loss and accuracy curves, as rich text."""
+    faint = "color:#9DBEDC"
+    return (
+        f"<span style='{faint}'>━</span> batch &nbsp; "
+        f"<span style='color:{TRAIN_COLOR}'>━</span> smoothed (EMA) &nbsp; "
+        f"<span style='color:{TRAIN_COLOR}'>●</span> epoch, training &nbsp; "
+        f"<span style='color:{VALIDATION_COLOR}'>■</span> epoch, validation &nbsp; "
+        "<span style='color:#888888'>┅</span> previous run"
+    )
+
+
+def layer_legend_html(names: Sequence[str]) -> str:
+    """The gradient plot's legend: each layer's name in its curve's colour (``""`` for none)."""
+    entries = [
+        f"<span style='color:{LAYER_COLORS[i % len(LAYER_COLORS)]}'>━</span>&nbsp;{escape(name)}"
+        for i, name in enumerate(names)
+    ]
+    return "Layers: " + " &nbsp; ".join(entries) if entries else ""
+
+
+def flags_html(flags: dict[str, str]) -> str:
+    """The vanishing/exploding verdicts as a warning in rich text (``""`` for none)."""
+    if not flags:
+        return ""
+    items = "".join(f"<li><b>{escape(name)}</b>: {escape(text)}</li>" for name, text in flags.items())
+    return (
+        f"<span style='color:#B2182B'><b>⚠ Gradient trouble</b> (last {RECENT_BATCHES} batches):"
+        f"<ul style='margin:0'>{items}</ul></span>"
+    )
