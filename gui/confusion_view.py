@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.predict_panel import gray_pixmap
+from gui.pixmaps import gray_pixmap
 from model.evaluation import Evaluation
 
 MAX_SHOWN: Final = 60

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QSlider
 from pytestqt.qtbot import QtBot
 
 from gui import predict_panel as panel_module
+from gui import predict_requests as requests_module
 from gui.predict_panel import (
     EMPTY_MESSAGE,
     NO_MODEL_MESSAGE,
@@ -617,4 +618,4 @@ def test_many_requests_without_replies_do_not_pile_up(panel: PredictPanel) -> No
     draw(panel, ONE)
     for _ in range(200):
         panel.predict_now()
-    assert len(panel._pending) <= panel_module._MAX_PENDING
+    assert len(panel._ledger.pending) <= requests_module.MAX_PENDING

@@ -1,0 +1,182 @@
+"""Asking a predictor about the drawing, and dropping answers that come too late.
+
+The Draw tab asks for predictions while drawing (debounced) and at once when a stroke
+ends. Every request is numbered; a reply that is older than the newest one shown is
+dropped, like the generation counter of ndv's viewer, because futures resolve in other
+threads and may arrive out of order. Replies cross into the GUI thread through a Qt
+signal (:class:`ReplyBridge`, queued when emitted from another thread); no widget is
+ever touched from outside the GUI thread.
+
+A request has up to two replies under the same number: the :data:`MAIN` one (the
+drawing alone) and, once the drawing has settled, the :data:`ROBUSTNESS` one (the drawing
+and its shifted, rotated, thinned and thickened variants in one batch). A robustness
+reply is shown only beside the main reply of its own request; one that arrives first
+waits for it. :class:`RequestLedger` keeps that bookkeeping, in plain Python; the panel
+(:class:`gui.predict_panel.PredictPanel`) decides what to show.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtCore import QObject, Signal
+
+from model.inference import Predictor
+from model.preprocess import Preprocessed
+
+MAIN: Final = "main"
+"""The kind of a request for the drawing alone."""
+
+ROBUSTNESS: Final = "robustness"
+"""The kind of a request for the drawing and its robustness variants, in one batch."""
+
+MAX_PENDING: Final = 64
+"""Requests remembered while their replies are outstanding (a predictor may stop answering)."""
+
+Variants = list[tuple[str, NDArray[np.float32]]]
+"""Robustness variants: what was changed, and the changed 28x28 image."""
+
+
+@dataclass(frozen=True, eq=False)
+class Reply:
+    """A resolved future on its way into the GUI thread."""
+
+    request_id: int
+    kind: str  # MAIN or ROBUSTNESS
+    future: Future[np.ndarray]
+
+
+class ReplyBridge(QObject):
+    """Carries resolved futures into the GUI thread.
+
+    It lives in the GUI thread and has no parent, so a future that resolves after the
+    panel is gone still emits on a live object (the panel's connection is simply gone).
+    Qt queues the emission when it comes from another thread and delivers it directly
+    when the future resolved in the GUI thread already (an idle model's prediction).
+    """
+
+    replied = Signal(object)
+
+
+def submit(bridge: ReplyBridge, predictor: Predictor, request_id: int, kind: str, x: NDArray[np.float32]) -> None:
+    """Hand ``x`` to ``predictor``; its reply comes back as a :class:`Reply` on ``bridge.replied``.
+
+    A predictor that raises instead of answering gives a reply holding that exception.
+    """
+    try:
+        future = predictor.submit(x)
+    except Exception as exc:  # noqa: BLE001 - a broken predictor is shown, not raised
+        future = Future()
+        future.set_exception(exc)
+
+    def _on_done(done: Future[np.ndarray]) -> None:
+        # Runs in whichever thread resolved the future: only emit, touch nothing else.
+        bridge.replied.emit(Reply(request_id, kind, done))
+
+    future.add_done_callback(_on_done)
+
+
+def reply_outcome(future: Future[np.ndarray], rows: int) -> NDArray[np.float32] | str:
+    """The probabilities a resolved future holds, ``rows`` by classes, or why there are none, in words."""
+    try:
+        result = future.result(timeout=0)
+    except CancelledError:
+        return "Prediction failed: the request was cancelled"
+    except Exception as exc:  # noqa: BLE001 - any failure of the predictor is shown
+        return f"Prediction failed: {type(exc).__name__}: {exc}"
+    probabilities = np.asarray(result, dtype=np.float32)
+    if probabilities.ndim != 2 or probabilities.shape[0] != rows or probabilities.shape[1] < 1:
+        return f"Prediction failed: the model answered with shape {probabilities.shape}, not ({rows}, classes)"
+    if not np.all(np.isfinite(probabilities)):
+        return "Prediction failed: the model answered NaN or infinity (the weights may have diverged)"
+    return probabilities
+
+
+class RequestLedger:
+    """Numbers the requests and says which replies are still worth showing (GUI thread only).
+
+    Attributes:
+        last_request: The number of the newest request.
+        floor: Main replies to requests below this are stale.
+        robustness_floor: Robustness replies to requests below this are stale too.
+        pending: The preprocessed drawing of each request whose main reply is outstanding.
+        variants: The robustness variants of each request whose robustness reply is outstanding.
+        early_robustness: Robustness replies that beat the main reply of their request.
+    """
+
+    def __init__(self) -> None:
+        self.last_request = 0
+        self.floor = 0
+        self.robustness_floor = 0
+        self.pending: dict[int, Preprocessed] = {}
+        self.variants: dict[int, Variants] = {}
+        self.early_robustness: dict[int, Reply] = {}
+
+    def new_request(self) -> int:
+        """The number of a new request, larger than every earlier one."""
+        self.last_request += 1
+        return self.last_request
+
+    def drop_before(self, request_id: int) -> None:
+        """Make every reply to a request older than ``request_id`` stale."""
+        self.floor = self.robustness_floor = request_id
+        self.forget_before(request_id)
+
+    def drop_outstanding(self) -> None:
+        """Make every reply to a request made so far stale (the predictor changed, say)."""
+        self.drop_before(self.last_request + 1)
+
+    def forget_before(self, request_id: int) -> None:
+        """Drop what is kept for requests older than ``request_id``: their replies are stale."""
+        for store in (self.pending, self.variants, self.early_robustness):
+            for key in [key for key in store if key < request_id]:
+                del store[key]
+
+    def expect(self, request_id: int, prep: Preprocessed) -> None:
+        """Remember the drawing of request ``request_id`` until its main reply comes."""
+        self.pending[request_id] = prep
+        if len(self.pending) > MAX_PENDING:  # a predictor that stopped answering
+            self.forget_before(sorted(self.pending)[-MAX_PENDING])
+
+    def expect_robustness(self, request_id: int, variants: Variants) -> None:
+        """Remember the variants of request ``request_id`` until its robustness reply comes."""
+        self.variants[request_id] = variants
+
+    def accept_main(self, request_id: int) -> Preprocessed | None:
+        """The drawing a main reply answers, or ``None`` when the reply is stale.
+
+        Accepting it makes every older request's replies stale.
+        """
+        prep = self.pending.pop(request_id, None)
+        if request_id < self.floor or prep is None:
+            return None  # an older drawing than the one on display
+        self.floor = request_id
+        self.forget_before(request_id)
+        return prep
+
+    def take_early_robustness(self, request_id: int) -> Reply | None:
+        """The robustness reply of ``request_id`` that came before its main reply, if any."""
+        return self.early_robustness.pop(request_id, None)
+
+    def accept_robustness(self, reply: Reply, shown_request_id: int | None) -> Variants | None:
+        """The variants a robustness reply answers, or ``None`` when it is not to be shown now.
+
+        Args:
+            reply: The robustness reply.
+            shown_request_id: The request whose main reply is on display, if any. A reply
+                whose main reply is still outstanding is kept for
+                :meth:`take_early_robustness`; any other is dropped.
+        """
+        request_id = reply.request_id
+        if request_id < max(self.floor, self.robustness_floor) or request_id not in self.variants:
+            return None
+        if shown_request_id != request_id:
+            if request_id in self.pending:  # its main reply is still on the way: wait for it
+                self.early_robustness[request_id] = reply
+            return None
+        self.robustness_floor = request_id
+        return self.variants.pop(request_id)
