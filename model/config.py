@@ -87,6 +87,9 @@ OPTIMIZERS: Final = ("sgd", "adam", "adamw", "nadam", "adamax", "rmsprop", "adag
 SCHEDULES: Final = ("constant", "step", "exponential", "cosine", "plateau")
 MONITORS: Final = ("val_loss", "val_accuracy", "loss", "accuracy")
 DATASETS: Final = ("mnist", "fashion_mnist", "digits", "file")
+EXTRA_SHARE_DEFAULT: Final = 0.1
+"""The share of the training part that ``data.extra_path``'s images make up by default."""
+EXTRA_SHARE_MAX: Final = 0.9
 
 # Which optimizer parameters each optimizer uses; an editor shows only these.
 OPTIMIZER_PARAMS: Final[dict[str, tuple[str, ...]]] = {
@@ -335,11 +338,19 @@ class DataSpec:
     Keras-layout ``.npz``, a folder of IDX files, a CSV, or a folder of class folders).
     For ``mnist`` and ``fashion_mnist`` a ``path`` may name a local copy to use instead of
     the Keras download. ``limit`` keeps a stratified subset of that many samples.
+
+    ``extra_path`` names a folder of class folders (the user's own handwriting, say) whose
+    images join the *training* part only, oversampled so that they make up ``extra_share``
+    of it; validation and test stay the dataset's own, so their figures stay comparable.
+    Both are left out of the JSON while they have their defaults, so files written before
+    they existed read, and are written, as before.
     """
 
     name: str = "mnist"
     path: str | None = None
     limit: int | None = None
+    extra_path: str | None = None
+    extra_share: float = EXTRA_SHARE_DEFAULT
 
     def __post_init__(self) -> None:
         self.validate("data")
@@ -352,9 +363,17 @@ class DataSpec:
             raise ConfigError(f"{path}.path", "is required when data.name is 'file'")
         if self.limit is not None:
             _check_int(f"{path}.limit", self.limit, 20)
+        if self.extra_path is not None and (not isinstance(self.extra_path, str) or not self.extra_path):
+            raise ConfigError(f"{path}.extra_path", f"must be a folder path, got {self.extra_path!r}")
+        _check_float(f"{path}.extra_share", self.extra_share, 0.0, EXTRA_SHARE_MAX, low_open=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if self.extra_path is None:
+            del out["extra_path"]
+        if self.extra_share == EXTRA_SHARE_DEFAULT:
+            del out["extra_share"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The data sections of the settings panel: the dataset and its split, and augmentation.
 
 Declared like :mod:`gui.settings.sections`. The data section's own behaviour is the
-Browse menu, the path's placeholder and visibility per dataset, and the split's
+Browse menu, the path's placeholder and visibility per dataset, the folder of extra
+training images (and its share, shown while there is one), and the split's
 rebalancing: editing one fraction adjusts the others so the three still sum to 1.
 """
 
@@ -17,7 +18,7 @@ from gui.binding import FormRows
 from gui.settings.controls import check, combo, fraction, optional, spin
 from gui.settings.sections import Section
 from model.catalogue import DATASET_TEXT
-from model.config import DATASETS
+from model.config import DATASETS, EXTRA_SHARE_MAX
 
 
 class DataSection(Section):
@@ -53,6 +54,7 @@ class DataSection(Section):
         rows.field("data.limit", "Samples", optional("Limit to", spin(20, 10_000_000, "", step=1000), 10_000,
             "Use only this many samples, keeping class proportions, for quicker experiments.",
         ))
+        self._build_extra(rows)
         rows.field("seed", "Seed", spin(
             0, 2**31 - 1, "Random seed for shuffling, the split and the initial weights; same seed, same run."
         ))
@@ -94,6 +96,34 @@ class DataSection(Section):
         self.binder.when_edited("split.validation", self._on_held_out_fraction_edited)
         self.binder.when_edited("split.test", self._on_held_out_fraction_edited)
 
+    def _build_extra(self, rows: FormRows) -> None:
+        """A folder of class folders mixed into the training part (the user's handwriting)."""
+        self._extra = QLineEdit()
+        self._extra.setClearButtonEnabled(True)
+        self._extra.setPlaceholderText("optional: a folder with one sub-folder per class")
+        self._extra.setToolTip(
+            "Images mixed into the training part only (validation and test stay the dataset's), "
+            "such as your own handwriting from the Draw tab."
+        )
+        for button in self._extra.findChildren(QToolButton):  # the clear button
+            button.setToolTip("Clear the path.")
+        browse = QToolButton()
+        browse.setObjectName("data.extra_browse")
+        browse.setText("Browse")
+        browse.setToolTip("Choose a folder with one sub-folder of images per class.")
+        browse.clicked.connect(self._on_browse_extra)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._extra, 1)
+        layout.addWidget(browse)
+        rows.field("data.extra_path", "Mix in", self._extra, row=row)
+        self.binder.attach(browse, "data.extra_path")
+        rows.field("data.extra_share", "Mix share", fraction(
+            0.01, EXTRA_SHARE_MAX, 2, 0.05,
+            "The share of the training part those images make up; a few are repeated to reach it.",
+        ), visible_when=lambda _path, value: value("data.extra_path") is not None)
+
     def set_split_counts(self, text: str) -> None:
         """Show the per-class counts of the loaded split (plain text; "" hides it)."""
         self._counts.setText(text)
@@ -128,6 +158,13 @@ class DataSection(Section):
             return  # cancelled
         self._path.setText(path)
         self.binder.commit("data.path")
+
+    def _on_browse_extra(self) -> None:
+        start = self._extra.text().strip() or self._start_folder()
+        path = QFileDialog.getExistingDirectory(self._extra.window(), "Choose a folder of class folders", start)
+        if path:
+            self._extra.setText(path)
+            self.binder.commit("data.extra_path")
 
     def _start_folder(self) -> str:
         current = self._path.text().strip()

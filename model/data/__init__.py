@@ -22,8 +22,8 @@ Where the data comes from, one module per source or format (as in ``keras.datase
   pixels (:mod:`.csv`), or a folder with one sub-folder of images per class
   (:mod:`.images`).
 
-What they share is in :mod:`._common`; :mod:`.split` splits, :mod:`.prepare` loads and
-splits, and :mod:`.summary` answers the window's questions about the data (counts, a
+What they share is in :mod:`._common`; :mod:`.split` splits, :mod:`.extra` mixes an extra
+folder of images into the training part only, :mod:`.prepare` loads and splits, and :mod:`.summary` answers the window's questions about the data (counts, a
 saved run's test images) without downloading.
 
 Every reader treats its input as untrusted: anything wrong with a file (missing,
@@ -42,6 +42,7 @@ Keras. Heavy imports happen inside the functions that need them.
 from __future__ import annotations
 
 from model.data._common import DIGIT_CLASS_NAMES, IMAGE_SIZE, Dataset, to_model_input
+from model.data.extra import Mixed, class_folder_name, mix_into_training
 from model.data.keras_source import DOWNLOAD_SOCKET_TIMEOUT_S, FASHION_CLASS_NAMES, keras_cache_dirs
 from model.data.prepare import Prepared, load_dataset, prepare
 from model.data.split import Split, split_dataset
@@ -54,11 +55,14 @@ __all__ = [
     "IMAGE_SIZE",
     "DataSummary",
     "Dataset",
+    "Mixed",
     "Prepared",
     "Split",
     "TestImages",
+    "class_folder_name",
     "keras_cache_dirs",
     "load_dataset",
+    "mix_into_training",
     "prepare",
     "split_dataset",
     "summarize",

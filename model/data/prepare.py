@@ -5,7 +5,9 @@
 the source by name: :mod:`.keras_source` for ``mnist`` / ``fashion_mnist``, :mod:`.digits`
 for ``digits``, :mod:`.files` for ``file``. :func:`prepare` then splits it with the run's
 split, seed and limit and returns a :class:`Prepared`: the split plus what a frontend
-shows about it (the source actually used, the notices, the sizes). The command line, the
+shows about it (the source actually used, the notices, the sizes); with
+``data.extra_path`` the training part also gets that folder's images
+(:mod:`.extra`). The command line, the
 training worker and the window's dataset counts all call :func:`prepare`, so they cannot
 drift apart.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from model.config import DataSpec, RunConfig
 from model.data._common import Dataset, _dataset_from_raw
 from model.data.digits import _load_digits
+from model.data.extra import mix_into_training
 from model.data.files import _load_path
 from model.data.keras_source import _load_keras_dataset
 from model.data.split import Split, split_dataset
@@ -109,6 +112,13 @@ def prepare(config: RunConfig, *, allow_download: bool = True) -> Prepared:
     dataset = load_dataset(config.data, allow_download=allow_download)
     split = split_dataset(dataset, config.split, config.seed, config.data.limit)
     notices = [n for n in (dataset.notice, split.notice) if n]
+    description = split.describe()
+    if config.data.extra_path is not None:
+        # After the split, into the training part only: the test figures stay the dataset's.
+        mixed = mix_into_training(split, config.data, config.seed)
+        split = mixed.split
+        description = f"{split.describe()} ({mixed.description})"
+        notices += [mixed.notice] if mixed.notice else []
     return Prepared(
         split=split,
         name=dataset.name,
@@ -117,6 +127,6 @@ def prepare(config: RunConfig, *, allow_download: bool = True) -> Prepared:
         notice=" ".join(notices) if notices else None,
         class_names=dataset.class_names,
         input_shape=dataset.input_shape,
-        description=split.describe(),
+        description=description,
         fell_back=config.data.name in _KERAS_SOURCES and dataset.name == "digits",
     )
