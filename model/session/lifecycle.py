@@ -121,12 +121,16 @@ class RunLifecycle(SessionBase):
         self.view.show_progress("Stopping after the current batch…")
         self._update_actions()
 
-    def resume_training(self) -> Future[bool]:
-        """Continue the model in memory with its optimizer state for the configured epochs."""
+    def resume_training(self, config: RunConfig | None = None) -> Future[bool]:
+        """Continue the model in memory with its optimizer state for the configured epochs.
+
+        ``config`` runs instead of the panels' configuration (fine-tuning on other data, say);
+        it must describe the same layers as the model.
+        """
         state = self.action_state()
         memory = self.memory
         saved = memory.resumable() if memory is not None else None
-        config = self.document.current
+        config = config or self.document.current
         if not state.can_resume or saved is None or config is None or memory is None:
             return done(False)
         outcome: Future[bool] = Future()

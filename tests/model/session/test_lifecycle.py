@@ -215,6 +215,17 @@ def test_resume_training_continues_with_a_copy_of_the_weights(h: Harness) -> Non
     assert h.session.runs[2].prior_history == request.resume.history
 
 
+def test_resume_training_can_run_another_configuration_of_the_same_layers(h: Harness) -> None:
+    start(h)
+    h.runner.last.end()
+    h.pump()
+    other = TINY.replace(epochs=3, name="fine-tuning")
+    assert h.wait(h.session.resume_training(other))
+    request = h.runner.last.request
+    assert request.config == other and request.resume is not None
+    assert h.session.document.current == TINY  # the panels keep theirs
+
+
 def test_close_stops_every_run_and_remembers_the_configuration(h: Harness) -> None:
     start(h)
     run = h.runner.last
