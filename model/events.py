@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -256,12 +256,16 @@ class PredictionMailbox:
     """
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[np.ndarray, Future[np.ndarray]]] = queue.SimpleQueue()
+        # Each request: its input, its future, and whether it asks for an explanation.
+        self._queue: queue.SimpleQueue[tuple[np.ndarray, Future[Any], bool]] = queue.SimpleQueue()
         self._predict: PredictFn | None = None
+        self._explain: Callable[[np.ndarray], Any] | None = None
         self._lock = threading.Lock()
 
-    def attach(self, predict: PredictFn) -> None:
-        """Set the function ``(x: np.ndarray) -> probabilities`` used to answer."""
+    def attach(self, predict: PredictFn, explain: Callable[[np.ndarray], Any] | None = None) -> None:
+        """Set the function ``(x: np.ndarray) -> probabilities`` used to answer, and the one
+        that explains (``(x) -> Explanation``, see :mod:`model.explain`), if the run has one."""
+        self._explain = explain
         self._predict = predict
 
     def detach(self) -> None:
@@ -270,7 +274,7 @@ class PredictionMailbox:
             self._predict = None
         while True:
             try:
-                _, fut = self._queue.get_nowait()
+                _, fut, _ = self._queue.get_nowait()
             except queue.Empty:
                 break
             if fut.set_running_or_notify_cancel():
@@ -282,12 +286,21 @@ class PredictionMailbox:
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
         """Queue ``x`` for the run's thread; the future fails at once when no run serves."""
-        fut: Future[np.ndarray] = Future()
+        return self._put(x, explain=False)
+
+    def submit_explain(self, x: np.ndarray) -> Future[Any]:
+        """Like :meth:`submit`, answered with an explanation (``model.explain.Explanation``)."""
+        return self._put(x, explain=True)
+
+    def _put(self, x: np.ndarray, *, explain: bool) -> Future[Any]:
+        fut: Future[Any] = Future()
         with self._lock:
             if self._predict is None:
                 fut.set_exception(RuntimeError("no training run is serving predictions"))
+            elif explain and self._explain is None:
+                fut.set_exception(RuntimeError("this run cannot show what its model looks at"))
             else:
-                self._queue.put((np.asarray(x, dtype=np.float32), fut))
+                self._queue.put((np.asarray(x, dtype=np.float32), fut, explain))
         return fut
 
     def serve_pending(self) -> None:
@@ -297,12 +310,15 @@ class PredictionMailbox:
         # Only the newest request matters to a live canvas, but every future is answered.
         while True:
             try:
-                x, fut = self._queue.get_nowait()
+                x, fut, explain = self._queue.get_nowait()
             except queue.Empty:
                 return
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
-                fut.set_result(predict(x))
+                answer = self._explain if explain else predict
+                if answer is None:
+                    raise RuntimeError("this run cannot show what its model looks at")
+                fut.set_result(answer(x))
             except Exception as exc:  # noqa: BLE001 - handed to the caller's future
                 fut.set_exception(exc)

@@ -4,7 +4,9 @@ Keras's TensorFlow backend is not thread-safe. While a run trains, its model bel
 run's thread, so the canvas asks it through a :class:`MailboxPredictor` (the run answers
 between batches, on the latest weights). A model that no run is training (just finished,
 or loaded from a file) is used directly by one thread through a :class:`DirectPredictor`.
-TensorFlow is imported only when a prediction is first compiled.
+Both can also explain an answer (:class:`ExplainingPredictor`, :mod:`model.explain`):
+probabilities, saliency and feature maps in one call. TensorFlow is imported only when a
+prediction is first compiled.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from model.errors import ModelFileError, ProjectError
 from model.events import PredictionMailbox
+from model.explain import Explainer, Explanation, make_explainer
+
+T = TypeVar("T")
 
 
 def model_input_shape(model: Any) -> tuple[int, ...]:
@@ -68,6 +73,21 @@ class Predictor(Protocol):
     def submit(self, x: np.ndarray) -> Future[np.ndarray]: ...
 
 
+class ExplainingPredictor(Predictor, Protocol):
+    """A :class:`Predictor` that can also say what the model looked at.
+
+    ``explain`` answers like ``submit`` but with an :class:`~model.explain.Explanation`
+    (probabilities, saliency and feature maps from one forward and backward pass).
+    """
+
+    def explain(self, x: np.ndarray) -> Future[Explanation]: ...
+
+
+def can_explain(predictor: object) -> bool:
+    """Whether ``predictor`` has :meth:`ExplainingPredictor.explain`."""
+    return callable(getattr(predictor, "explain", None))
+
+
 class _Executor(Protocol):
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]: ...
 
@@ -86,18 +106,26 @@ class DirectPredictor:
         self._executor = executor
         self._input_shape = model_input_shape(model)
         self._forward: Callable[[np.ndarray], np.ndarray] | None = None
+        self._explainer: Explainer | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return self._input_shape
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        return self._run(self._predict, x)
+
+    def explain(self, x: np.ndarray) -> Future[Explanation]:
+        """Probabilities, saliency and feature maps for ``x`` (see :mod:`model.explain`)."""
+        return self._run(self._explain, x)
+
+    def _run(self, fn: Callable[[np.ndarray], T], x: np.ndarray) -> Future[T]:
         if self._executor is not None:
-            result: Future[np.ndarray] = self._executor.submit(self._predict, x)
+            result: Future[T] = self._executor.submit(fn, x)
             return result
-        fut: Future[np.ndarray] = Future()
+        fut: Future[T] = Future()
         try:
-            fut.set_result(self._predict(x))
+            fut.set_result(fn(x))
         except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
             fut.set_exception(exc)
         return fut
@@ -106,6 +134,11 @@ class DirectPredictor:
         if self._forward is None:
             self._forward = make_predictor(self.model)
         return self._forward(np.asarray(x, dtype=np.float32))
+
+    def _explain(self, x: np.ndarray) -> Explanation:
+        if self._explainer is None:
+            self._explainer = make_explainer(self.model)
+        return self._explainer(x)
 
 
 class MailboxPredictor:
@@ -121,6 +154,10 @@ class MailboxPredictor:
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
         return self.mailbox.submit(x)
+
+    def explain(self, x: np.ndarray) -> Future[Explanation]:
+        """What the live model looked at, answered by the run's thread between batches."""
+        return self.mailbox.submit_explain(x)
 
 
 def make_predictor(model: Any) -> Callable[[np.ndarray], np.ndarray]:

@@ -43,6 +43,7 @@ from model.events import (
     RunStarted,
     TrainingListener,
 )
+from model.explain import make_explainer
 from model.inference import make_predictor
 from model.results import DataInfo, RunResult, SavedRun
 from model.runfolder.autosave import write_autosave_status
@@ -202,7 +203,7 @@ def train(
         )
     )
     if mailbox is not None:
-        mailbox.attach(make_predictor(inner))
+        mailbox.attach(make_predictor(inner), make_explainer(inner))
     started = time.perf_counter()
     reason, message = EndReason.COMPLETED, ""
     try:
