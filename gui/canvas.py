@@ -126,6 +126,10 @@ class DrawingCanvas(QWidget):
         """How many strokes the drawing holds (what :meth:`undo` can take back)."""
         return len(self._strokes)
 
+    def strokes(self) -> tuple[tuple[float, tuple[tuple[float, float, float], ...]], ...]:
+        """Each stroke's pen width and its points ``(x, y, pressure)``, in canvas pixels (copies)."""
+        return tuple((stroke.width, tuple(stroke.points)) for stroke in self._strokes)
+
     def is_empty(self) -> bool:
         """Whether nothing has been drawn since the canvas was created or cleared."""
         return not self._strokes

@@ -1,4 +1,4 @@
-"""The one file location that needs Qt: where the window autosaves its runs.
+"""The file locations that need Qt: where the window autosaves its runs, and the user's handwriting.
 
 Everything about the run folder itself (what is one, saving it staged, reading it back,
 the autosave's status) lives in :mod:`model.runfolder`, which the command line shares; the
@@ -16,3 +16,8 @@ def default_autosave_dir() -> Path:
     """``<app data>/autosave/current``: where every run is checkpointed while it trains."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base or Path.home() / ".gradient-lab") / "autosave" / "current"
+
+
+def default_handwriting_dir() -> Path:
+    """``<app data>/handwriting``, beside the autosave folder: the user's labelled drawings."""
+    return default_autosave_dir().parent.parent / "handwriting"

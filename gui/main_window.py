@@ -54,6 +54,7 @@ from model.session import ActionState, Level, PanelState, RunSession
 if TYPE_CHECKING:
 
     from gui.confusion_view import ConfusionView
+    from gui.handwriting_commands import HandwritingCommands
     from gui.predict_panel import PredictPanel
     from model.data import DataSummary
     from model.evaluation import Evaluation
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
             dialogs (``ask_save`` returns ``save``, ``discard`` or ``cancel``).
         autosave_dir: where every run is checkpointed while it trains (default
             :func:`gui.files.default_autosave_dir`).
+        handwriting_dir: the user's handwriting set (default :func:`gui.files.default_handwriting_dir`).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         warn: Callable[[QWidget, str, str], None] = dialogs.warn_with_message_box,
         ask_save: Callable[[QWidget, str, str], str] | None = None,
         autosave_dir: Path | None = None,
+        handwriting_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self._settings = settings if settings is not None else dialogs.make_settings()
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         self._confusion_data: tuple[Evaluation, np.ndarray] | None = None
         self._filling = False
         self._tf_loaded = False
+        self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
         self.session = RunSession(
             self,
             runner=runner or ThreadRunner(),
@@ -139,6 +143,7 @@ class MainWindow(QMainWindow):
         # The Draw tab's panel and the confusion view import scipy and scikit-learn (seconds):
         # they are built once the background import has loaded those (_build_late_widgets).
         self.predict_panel: PredictPanel | None = None
+        self.handwriting: HandwritingCommands | None = None
         self.confusion: ConfusionView | None = None
         self._draw_tab = QWidget()
         QVBoxLayout(self._draw_tab).setContentsMargins(0, 0, 0, 0)
@@ -447,6 +452,9 @@ class MainWindow(QMainWindow):
             if self._class_names:
                 self.predict_panel.set_class_names(self._class_names)
             self.predict_panel.set_predictor(*self._predictor)
+            from gui.handwriting_commands import HandwritingCommands
+
+            self.handwriting = HandwritingCommands(self, self.session, self.predict_panel, self._handwriting_dir)
         if self.confusion is None:
             from gui.confusion_view import ConfusionView
 

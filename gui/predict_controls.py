@@ -1,4 +1,5 @@
-"""The Draw tab's left column: which model reads, the canvas, its controls, the picture read.
+"""The Draw tab's left column: which model reads, the canvas, its controls, the picture read,
+and the user's handwriting set (:mod:`gui.predict_handwriting`).
 
 :class:`DrawingColumn` only lays its widgets out and names them; what they do is connected
 by :class:`gui.predict_panel.PredictPanel`, in one place with its other handlers. A
@@ -15,6 +16,8 @@ from PySide6.QtGui import QKeySequence, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from gui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas
+from gui.predict_handwriting import HandwritingBox
+from gui.widgets import CollapsibleSection
 
 IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".bmp")
 IMAGE_FILTER: Final = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
@@ -40,6 +43,8 @@ class DrawingColumn(QWidget):
         clear_button: Erases the drawing.
         undo_button: Takes back the last stroke (also Ctrl+Z).
         open_button: Reads a picture file instead of the canvas.
+        handwriting: Labels the drawing for the user's handwriting set, inside
+            :attr:`handwriting_section` (hidden while the panel has no set).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -71,6 +76,13 @@ class DrawingColumn(QWidget):
         self._source_label.setWordWrap(True)
         self._source_label.setToolTip("The picture being read; drawing or Clear returns to the canvas.")
         self._source_label.hide()
+        self.handwriting = HandwritingBox()
+        self.handwriting_section = CollapsibleSection(
+            "Your handwriting",
+            self.handwriting,
+            "Label drawings the model gets wrong (or right), see how it reads them, and teach it your handwriting.",
+        )
+        self.handwriting_section.hide()  # until the window gives the panel a handwriting set
 
         pen_row = QHBoxLayout()
         pen_label = QLabel("Pen")
@@ -92,6 +104,7 @@ class DrawingColumn(QWidget):
         left.addLayout(pen_row)
         left.addLayout(button_row)
         left.addWidget(self._source_label)
+        left.addWidget(self.handwriting_section)
         left.addStretch(1)
 
     def set_description(self, text: str) -> None:

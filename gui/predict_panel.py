@@ -8,7 +8,14 @@ model (:class:`~model.inference.DirectPredictor`), or from a run's training thre
 batches (:class:`~model.inference.MailboxPredictor`). It then shows the predicted class,
 a bar chart of all class probabilities, the image the network was actually given, every
 preprocessing stage on request, and how the answer holds up when the digit is shifted,
-rotated, thinned or thickened.
+rotated, thinned or thickened. With "Show where it looked" on, the main request goes to
+the predictor's ``explain`` instead (:mod:`model.explain`: the same probabilities, a
+saliency map laid over the input and the first feature maps, from one call).
+
+With a labeller (:meth:`PredictPanel.set_labeller`, the window's
+:class:`gui.handwriting_commands.HandwritingCommands`), "It was a …" saves the drawing on
+display (its 28x28 input, its strokes or picture) to the user's handwriting set, and
+:attr:`PredictPanel.handwriting` shows how the model reads that set.
 
 Predictions are asked for while drawing (debounced) and at once when a stroke ends. Every
 request is numbered and stale replies are dropped; :mod:`gui.predict_requests` keeps that
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -42,14 +49,25 @@ from PySide6.QtWidgets import (
 
 from gui.pixmaps import gray_pixmap
 from gui.predict_controls import IMAGE_FILTER, IMAGE_SUFFIXES, DrawingColumn, dropped_image_path
-from gui.predict_requests import MAIN, ROBUSTNESS, Reply, ReplyBridge, RequestLedger, reply_outcome, submit
+from gui.predict_requests import (
+    MAIN,
+    ROBUSTNESS,
+    Reply,
+    ReplyBridge,
+    RequestLedger,
+    explanation_of,
+    reply_outcome,
+    submit,
+)
 from gui.predict_views import (
     WARNING_COLOUR,
     ResultsColumn,
     robustness_verdict,
 )
 from model.errors import ProjectError
-from model.inference import Predictor
+from model.explain import Explanation
+from model.handwriting import Drawing, Stroke
+from model.inference import Predictor, can_explain
 from model.preprocess import (
     Preprocessed,
     load_image_file,
@@ -79,6 +97,9 @@ enough to feel live, long enough not to queue a request for every mouse move."""
 EMPTY_MESSAGE: Final = "Draw a digit"
 NO_MODEL_MESSAGE: Final = "Train a model or open one to see predictions"
 
+Labeller = Callable[[Drawing, int], bool]
+"""Saves a drawing as an example of a class (by index); whether it did."""
+
 
 @dataclass(frozen=True, eq=False)
 class ShownPrediction:
@@ -89,12 +110,15 @@ class ShownPrediction:
         probabilities: One probability per class (float32, read-only).
         predicted_class: The index of the most probable class.
         image28: The 28x28 image the network was given (float32 in [0, 1], read-only).
+        explanation: What the network looked at, when "Show where it looked" is on and the
+            predictor can say (:mod:`model.explain`); else ``None``.
     """
 
     request_id: int
     probabilities: NDArray[np.float32]
     predicted_class: int
     image28: NDArray[np.float32] = field(repr=False)
+    explanation: Explanation | None = field(default=None, repr=False)
 
 
 def _readonly(array: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -112,9 +136,11 @@ class PredictPanel(QWidget):
 
     Signals:
         predictionShown: A :class:`ShownPrediction`, each time a prediction is displayed.
+        modelChanged: The predictor or the class names changed (the handwriting score is stale).
     """
 
     predictionShown = Signal(object)
+    modelChanged = Signal()
 
     def __init__(
         self,
@@ -132,6 +158,7 @@ class PredictPanel(QWidget):
         self._file_image: NDArray[np.float32] | None = None
         self._file_name = ""
         self._bridge = ReplyBridge()
+        self._labeller: Labeller | None = None
 
         self._build()
         self._connect()
@@ -151,6 +178,9 @@ class PredictPanel(QWidget):
         self._stages, self._robustness = self._results.stages, self._results.robustness
         self.stages_section = self._results.stages_section
         self.robustness_section = self._results.robustness_section
+        self.explanation_section, self._explanation = self._results.explanation_section, self._results.explanation
+        self.saliency_toggle = self._answer.saliency_toggle
+        self.handwriting = self._drawing.handwriting
 
         layout = QHBoxLayout(self)
         layout.addWidget(self._drawing, 1)
@@ -171,6 +201,9 @@ class PredictPanel(QWidget):
         self._drawing.open_button.clicked.connect(self._on_open_clicked)
         self.stages_section.header.toggled.connect(self._on_stages_toggled)
         self.robustness_section.header.toggled.connect(self._on_robustness_toggled)
+        self.saliency_toggle.toggled.connect(self._on_saliency_toggled)
+        self.handwriting.labelClicked.connect(self._on_label_clicked)
+        self.handwriting.rightClicked.connect(self._on_right_clicked)
         self._bridge.replied.connect(self._on_reply)
 
     # ------------------------------------------------------------------ public API
@@ -189,6 +222,7 @@ class PredictPanel(QWidget):
         self._drawing.set_description(description)
         self._ledger.drop_outstanding()
         self.predict_now()
+        self.modelChanged.emit()
 
     def predictor(self) -> Predictor | None:
         """The predictor in use, or ``None``."""
@@ -206,8 +240,17 @@ class PredictPanel(QWidget):
         """Name the classes on the bar chart and in the answer (default ``"0"`` to ``"9"``)."""
         self._class_names = tuple(str(name) for name in names)
         self._set_bar_ticks(len(self._class_names))
+        self.handwriting.set_class_names(self._class_names)
         if self._shown is not None:
             self._show_answer(self._shown)
+        self.modelChanged.emit()
+
+    def set_labeller(self, labeller: Labeller | None) -> None:
+        """Offer "It was a …" for the drawing: ``labeller(drawing, class_index)`` saves it and
+        says whether it did (the canvas is then cleared for the next one); ``None`` hides it."""
+        self._labeller = labeller
+        self._drawing.handwriting_section.setVisible(labeller is not None)
+        self._update_labelling()
 
     def class_names(self) -> tuple[str, ...]:
         return self._class_names
@@ -301,7 +344,7 @@ class PredictPanel(QWidget):
             self._show_message(str(exc), error=True)
             return
         self._ledger.expect(request_id, prep)
-        submit(self._bridge, predictor, request_id, MAIN, x)
+        submit(self._bridge, predictor, request_id, MAIN, x, explain=self._explaining())
         if not self.robustness_section.is_expanded():
             return
         if settled:
@@ -326,7 +369,8 @@ class PredictPanel(QWidget):
         if prep is None:
             return  # an older drawing than the one on display
         outcome = reply_outcome(reply.future, 1)
-        self._show_input(prep)
+        explanation = explanation_of(reply.future)
+        self._show_input(prep, explanation)
         if isinstance(outcome, str):
             self._show_message(outcome, error=True)
             return
@@ -336,8 +380,11 @@ class PredictPanel(QWidget):
             probabilities=probabilities,
             predicted_class=int(np.argmax(probabilities)),
             image28=prep.image,
+            explanation=explanation,
         )
         self._show_answer(shown)
+        if explanation is not None:
+            self._explanation.show_explanation(explanation, self._name)
         early = self._ledger.take_early_robustness(reply.request_id)
         if early is not None:
             self._on_robustness_reply(early)
@@ -370,6 +417,7 @@ class PredictPanel(QWidget):
         if count != len(self._class_names):
             self._set_bar_ticks(count)
         self._bars.show_probabilities(probabilities, shown.predicted_class)
+        self._update_labelling()
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
         """Show a notice instead of a prediction, with empty bars (never stale ones)."""
@@ -377,13 +425,52 @@ class PredictPanel(QWidget):
         self._answer.show_message(text, error=error)
         self._bars.show_empty(len(self._class_names))
         self._robustness.clear()
+        if self._explaining() or self.saliency_toggle.isChecked():
+            self._explanation.show_notice(self._explanation_notice(text))
+        self._update_labelling()
 
-    def _show_input(self, prep: Preprocessed) -> None:
-        """Show the 28x28 image (and the stages, when unfolded) of the drawing being read."""
+    def _show_input(self, prep: Preprocessed, explanation: Explanation | None = None) -> None:
+        """Show the 28x28 image (and the stages, when unfolded) of the drawing being read,
+        with what the network looked at laid over it when there is an explanation."""
         self._shown_prep = prep
-        self._answer.show_input(prep.image)
+        self._answer.show_input(prep.image, explanation.saliency_image() if explanation is not None else None)
         if self.stages_section.is_expanded():
             self._stages.show_stages(prep)
+
+    def _explaining(self) -> bool:
+        """Whether requests ask the predictor what it looked at."""
+        return self.saliency_toggle.isChecked() and can_explain(self._predictor)
+
+    def _explanation_notice(self, message: str) -> str:
+        if self._predictor is not None and not can_explain(self._predictor):
+            return "This model cannot show what it looked at."
+        return message if message in (EMPTY_MESSAGE, NO_MODEL_MESSAGE) else "Nothing to explain."
+
+    def _update_labelling(self) -> None:
+        """Offer the label buttons while there is a drawing (Right while there is an answer)."""
+        prep = self._shown_prep
+        drawn = self._labeller is not None and prep is not None and not prep.empty
+        answer = self._name(self._shown.predicted_class) if self._shown is not None else None
+        self.handwriting.set_labelling(drawn, answer)
+
+    def _drawing_to_label(self) -> Drawing | None:
+        """The drawing on display as a record for the handwriting set, or ``None``."""
+        prep = self._shown_prep
+        if prep is None or prep.empty:
+            return None
+        shown = self._shown
+        strokes = () if self._file_image is not None else tuple(
+            Stroke(width, points) for width, points in self.canvas.strokes()
+        )
+        return Drawing(
+            image=prep.image,
+            strokes=strokes,
+            canvas_size=self.canvas.canvas_size() if strokes else 0,
+            picture=self._file_image,
+            answer=None if shown is None else (self._name(shown.predicted_class),
+                                               float(shown.probabilities[shown.predicted_class])),
+            model=self.description(),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ handlers
 
@@ -425,6 +512,21 @@ class PredictPanel(QWidget):
     def _on_robustness_toggled(self, expanded: bool) -> None:
         if expanded:
             self._request(settled=True)
+
+    def _on_saliency_toggled(self, checked: bool) -> None:
+        self.explanation_section.setVisible(checked)
+        if checked:
+            self._explanation.show_notice("Reading…" if self._predictor is not None else NO_MODEL_MESSAGE)
+        self._request(settled=True)
+
+    def _on_label_clicked(self, index: int) -> None:
+        drawing = self._drawing_to_label()
+        if drawing is not None and self._labeller is not None and self._labeller(drawing, index):
+            self._on_clear_clicked()  # ready for the next drawing
+
+    def _on_right_clicked(self) -> None:
+        if self._shown is not None:
+            self._on_label_clicked(self._shown.predicted_class)
 
     # ------------------------------------------------------------------ drag and drop
 

@@ -8,7 +8,8 @@ signal (:class:`ReplyBridge`, queued when emitted from another thread); no widge
 ever touched from outside the GUI thread.
 
 A request has up to two replies under the same number: the :data:`MAIN` one (the
-drawing alone) and, once the drawing has settled, the :data:`ROBUSTNESS` one (the drawing
+drawing alone; with "Show where it looked" on, an explanation that carries the
+probabilities too, from the predictor's ``explain``) and, once the drawing has settled, the :data:`ROBUSTNESS` one (the drawing
 and its shifted, rotated, thinned and thickened variants in one batch). A robustness
 reply is shown only beside the main reply of its own request; one that arrives first
 waits for it. :class:`RequestLedger` keeps that bookkeeping, in plain Python; the panel
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QObject, Signal
 
+from model.explain import Explanation
 from model.inference import Predictor
 from model.preprocess import Preprocessed
 
@@ -47,7 +49,7 @@ class Reply:
 
     request_id: int
     kind: str  # MAIN or ROBUSTNESS
-    future: Future[np.ndarray]
+    future: Future[Any]  # probabilities, or an Explanation holding them
 
 
 class ReplyBridge(QObject):
@@ -62,25 +64,30 @@ class ReplyBridge(QObject):
     replied = Signal(object)
 
 
-def submit(bridge: ReplyBridge, predictor: Predictor, request_id: int, kind: str, x: NDArray[np.float32]) -> None:
+def submit(
+    bridge: ReplyBridge, predictor: Predictor, request_id: int, kind: str, x: NDArray[np.float32], *, explain: bool = False
+) -> None:
     """Hand ``x`` to ``predictor``; its reply comes back as a :class:`Reply` on ``bridge.replied``.
 
-    A predictor that raises instead of answering gives a reply holding that exception.
+    With ``explain`` the predictor's ``explain`` answers instead (an
+    :class:`~model.explain.Explanation`: probabilities and what the model looked at, in one
+    call). A predictor that raises instead of answering gives a reply holding that exception.
     """
+    future: Future[Any]
     try:
-        future = predictor.submit(x)
+        future = predictor.explain(x) if explain else predictor.submit(x)  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 - a broken predictor is shown, not raised
         future = Future()
         future.set_exception(exc)
 
-    def _on_done(done: Future[np.ndarray]) -> None:
+    def _on_done(done: Future[Any]) -> None:
         # Runs in whichever thread resolved the future: only emit, touch nothing else.
         bridge.replied.emit(Reply(request_id, kind, done))
 
     future.add_done_callback(_on_done)
 
 
-def reply_outcome(future: Future[np.ndarray], rows: int) -> NDArray[np.float32] | str:
+def reply_outcome(future: Future[Any], rows: int) -> NDArray[np.float32] | str:
     """The probabilities a resolved future holds, ``rows`` by classes, or why there are none, in words."""
     try:
         result = future.result(timeout=0)
@@ -88,12 +95,25 @@ def reply_outcome(future: Future[np.ndarray], rows: int) -> NDArray[np.float32] 
         return "Prediction failed: the request was cancelled"
     except Exception as exc:  # noqa: BLE001 - any failure of the predictor is shown
         return f"Prediction failed: {type(exc).__name__}: {exc}"
+    if isinstance(result, Explanation):
+        result = result.probabilities
     probabilities = np.asarray(result, dtype=np.float32)
     if probabilities.ndim != 2 or probabilities.shape[0] != rows or probabilities.shape[1] < 1:
         return f"Prediction failed: the model answered with shape {probabilities.shape}, not ({rows}, classes)"
     if not np.all(np.isfinite(probabilities)):
         return "Prediction failed: the model answered NaN or infinity (the weights may have diverged)"
     return probabilities
+
+
+def explanation_of(future: Future[Any]) -> Explanation | None:
+    """The :class:`~model.explain.Explanation` a resolved future holds, if it holds one
+    whose saliency is finite; ``None`` otherwise (plain probabilities, or a failure)."""
+    if future.cancelled() or future.exception(timeout=0) is not None:
+        return None
+    result = future.result(timeout=0)
+    if not isinstance(result, Explanation) or not np.all(np.isfinite(result.saliency)):
+        return None
+    return result
 
 
 class RequestLedger:

@@ -4,14 +4,16 @@ Each is a plain view: it is told what to show and keeps no state of its own beyo
 widgets, so :class:`gui.predict_panel.PredictPanel` stays the one place that decides.
 
 - :class:`AnswerView`: the predicted class and its probability (or a notice instead),
-  beside the 28x28 image the network was given.
+  beside the 28x28 image the network was given (with what it looked at laid over it,
+  when "Show where it looked" is on).
 - :class:`ProbabilityBars`: a bar per class, the most probable one highlighted.
 - :class:`Thumbnail`: a small image with a two-line caption.
 - :class:`StageStrip`: one thumbnail per preprocessing stage, drawing to 28x28 input.
 - :class:`RobustnessGrid`: the shifted, rotated, thinned and thickened variants of the
   input, what each is read as, and a verdict in words (:func:`robustness_verdict`).
-- :class:`ResultsColumn`: all of the above in one scrolling column, the two last ones in
-  sections that fold away.
+- :class:`ResultsColumn`: all of the above in one scrolling column, the last ones in
+  sections that fold away, with "What the network looked at"
+  (:class:`gui.predict_explain.ExplanationView`) under the bars while the overlay is on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -36,7 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.pixmaps import gray_pixmap
+from gui.pixmaps import gray_pixmap, heat_overlay_pixmap
+from gui.predict_explain import ExplanationView
 from gui.widgets import CollapsibleSection
 from model.preprocess import MNIST_SIZE, Preprocessed
 
@@ -111,6 +115,12 @@ class AnswerView(QWidget):
         input_caption = QLabel("Network input (28×28)")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         input_caption.setToolTip("Each square is one of the 784 pixels the network reads.")
+        self.saliency_toggle = QCheckBox("Show where it looked")
+        self.saliency_toggle.setToolTip(
+            "Colours the input where the evidence for the answer came from, and shows the first feature maps."
+        )
+        self._image: NDArray[np.generic] | None = None
+        self._saliency: NDArray[np.generic] | None = None
 
         answer = QVBoxLayout()
         answer.addStretch(1)
@@ -121,6 +131,7 @@ class AnswerView(QWidget):
         input_box = QVBoxLayout()
         input_box.addWidget(self._input_label, 0, Qt.AlignmentFlag.AlignHCenter)
         input_box.addWidget(input_caption)
+        input_box.addWidget(self.saliency_toggle, 0, Qt.AlignmentFlag.AlignHCenter)
         top = QHBoxLayout(self)
         top.setContentsMargins(0, 0, 0, 0)
         top.addLayout(answer, 1)
@@ -142,9 +153,19 @@ class AnswerView(QWidget):
         set_text_colour(self._message_label, WARNING_COLOUR if error else None)
         self._message_label.show()
 
-    def show_input(self, image28: NDArray[np.generic]) -> None:
-        """Show the image the network is given, each pixel a crisp square."""
-        self._input_label.setPixmap(gray_pixmap(image28, MNIST_SIZE * _INPUT_SCALE))
+    def show_input(self, image28: NDArray[np.generic], saliency: NDArray[np.generic] | None = None) -> None:
+        """Show the image the network is given, each pixel a crisp square, with ``saliency``
+        (its shape, in [0, 1]) laid over it when given and the toggle is on."""
+        self._image, self._saliency = image28, saliency
+        side = MNIST_SIZE * _INPUT_SCALE
+        if saliency is not None and self.saliency_toggle.isChecked():
+            self._input_label.setPixmap(heat_overlay_pixmap(image28, saliency, side))
+        else:
+            self._input_label.setPixmap(gray_pixmap(image28, side))
+
+    def overlay_shown(self) -> bool:
+        """Whether the saliency overlay is drawn on the input now."""
+        return self._saliency is not None and self.saliency_toggle.isChecked()
 
     def message(self) -> str:
         """The notice shown instead of an answer, or ``""``."""
@@ -366,6 +387,8 @@ class ResultsColumn(QScrollArea):
         bars: The class probabilities.
         stages: The preprocessing stages, inside :attr:`stages_section` (folded by default).
         robustness: The robustness check, inside :attr:`robustness_section` (unfolded).
+        explanation: What the network looked at, inside :attr:`explanation_section` (shown
+            while the answer's "Show where it looked" is on).
     """
 
     def __init__(self, palette: QPalette, parent: QWidget | None = None) -> None:
@@ -379,6 +402,14 @@ class ResultsColumn(QScrollArea):
             "Shows each step from the drawing to the 28x28 input, as MNIST prepared its digits.",
             expanded=False,
         )
+        self.explanation = ExplanationView()
+        self.explanation_section = CollapsibleSection(
+            "What the network looked at",
+            self.explanation,
+            "How the overlay on the input was made, and what the first layers' filters found.",
+            expanded=True,
+        )
+        self.explanation_section.hide()  # while "Show where it looked" is off
         self.robustness = RobustnessGrid()
         self.robustness_section = CollapsibleSection(
             "Robustness check",
@@ -392,6 +423,7 @@ class ResultsColumn(QScrollArea):
         right.setContentsMargins(0, 0, 4, 0)
         right.addWidget(self.answer)
         right.addWidget(self.bars, 1)
+        right.addWidget(self.explanation_section)
         right.addWidget(self.stages_section)
         right.addWidget(self.robustness_section)
         right.addStretch(0)

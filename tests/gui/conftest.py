@@ -2,7 +2,8 @@
 
 Every test here runs offscreen (set in ``tests/conftest.py``). ``QSettings`` is pointed at
 a temporary folder for the whole session, so no test can read or write the user's real
-settings, and each window test gets its own settings file on top of that.
+settings, and each window test gets its own settings file on top of that; the
+handwriting set is a temporary folder too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     yield folder
     # A daemon thread still importing TensorFlow can crash the interpreter's shutdown.
     tf_loader.wait(60.0)
+
+
+@pytest.fixture(autouse=True)
+def isolated_handwriting(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the window's default handwriting set at a folder of this test's own."""
+    folder = tmp_path_factory.mktemp("handwriting") / "handwriting"
+    monkeypatch.setattr("gui.files.default_handwriting_dir", lambda: folder)
+    return folder
 
 
 @pytest.fixture
