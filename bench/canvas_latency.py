@@ -7,7 +7,9 @@ and times each digit from the mouse release of its last stroke to the panel's
 the answer, the bars and the input image. The network is the CNN preset, untrained (its
 forward pass costs the same either way).
 
-Two figures per digit: *shown*, release to ``predictionShown`` (the target: p95 < 30 ms),
+Two figures per digit: *shown*, release to ``predictionShown`` (the target: p95 < 30 ms,
+with "Show where it looked" off and on: on, the answer comes with Grad-CAM and the feature
+maps from one ``explain`` call, and the overlay is drawn before the signal),
 and *handler*, release to the end of the release's event handling, which also includes
 the robustness check (eight more images through the network) that runs after the answer
 is shown but before the screen can repaint.
@@ -104,12 +106,15 @@ class Stopwatch:
         return (wall - wall0) * 1000.0, (cpu - cpu0) * 1000.0, (handler_done - wall0) * 1000.0
 
 
-def run_direct(panel: PredictPanel, model: object, digits: Sequence[TracedDigit]) -> list[float]:
+def run_direct(
+    panel: PredictPanel, model: object, digits: Sequence[TracedDigit], *, saliency: bool = False
+) -> list[float]:
     from model.inference import DirectPredictor
 
+    panel.saliency_toggle.setChecked(saliency)
     panel.set_predictor(DirectPredictor(model), "CNN preset (untrained), used directly")
     watch = Stopwatch(panel)
-    for digit in digits[:3]:  # compile the forward pass for both batch sizes
+    for digit in digits[:3]:  # compile the forward pass (or the explainer) for both batch sizes
         watch.measure(digit, 20.0)
     shown_ms: list[float] = []
     cpu_ms: list[float] = []
@@ -121,6 +126,10 @@ def run_direct(panel: PredictPanel, model: object, digits: Sequence[TracedDigit]
             cpu_ms.append(result[1])
             handler_ms.append(result[2])
     print(f"load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if saliency:
+        explained = panel.shown_prediction()
+        assert explained is not None and explained.explanation is not None, "no saliency came back"
+        print(f'with "Show where it looked" on ({explained.explanation.method}, feature maps, overlay):')
     print(describe("shown   (release -> predictionShown)", shown_ms))
     print(describe("  the same span in process CPU time", cpu_ms))
     print(describe("handler (release handled, incl. robustness check)", handler_ms))
@@ -218,7 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"CNN preset, {args.digits} traced digits, pen widths 12/20/32 px, Qt platform {app.platformName()}"
     )
-    run_direct(panel, model, digits[: args.digits])
+    plain = run_direct(panel, model, digits[: args.digits])
+    print()
+    explained = run_direct(panel, model, digits[: args.digits], saliency=True)
+    print(
+        f"saliency on vs off, p50: {percentile(explained, 50) / percentile(plain, 50):.2f}x, "
+        f"p95: {percentile(explained, 95) / percentile(plain, 95):.2f}x"
+    )
+    panel.saliency_toggle.setChecked(False)
     preprocessing_cost(panel, digits)
     if not args.no_mailbox:
         print()

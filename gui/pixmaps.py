@@ -36,22 +36,26 @@ def gray_pixmap(image: NDArray[np.generic], width: int, height: int | None = Non
 
 
 def heat_colours(heat: NDArray[np.generic]) -> NDArray[np.float32]:
-    """A map in [0, 1] as RGB in [0, 1] on a black-red-yellow-white ramp (matplotlib's "hot")."""
+    """A map in [0, 1] as RGB in [0, 1] on a red-orange-yellow ramp.
+
+    It stops at yellow, never white, so heat can never be mistaken for white ink.
+    """
     h = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0.0, 1.0)
-    return np.stack([np.clip(3.0 * h, 0, 1), np.clip(3.0 * h - 1.0, 0, 1), np.clip(3.0 * h - 2.0, 0, 1)], axis=-1)
+    return np.stack([np.clip(0.6 + 0.8 * h, 0, 1), np.clip(1.6 * h - 0.4, 0, 0.9), np.zeros_like(h)], axis=-1)
 
 
 def heat_overlay_pixmap(image: NDArray[np.generic], heat: NDArray[np.generic], side: int) -> QPixmap:
     """``image`` (gray, [0, 1]) with ``heat`` (its shape, [0, 1]) laid over it, ``side`` pixels square.
 
-    The image is dimmed so the heat reads on white ink too; where the heat is 0 the image
-    shows through, where it is high its colour covers most of it. Pixels stay crisp squares.
+    The image is dimmed a little so the heat reads on white ink too; where the heat is 0
+    the image shows as it is, and even where it is highest the ink still shows through.
+    Pixels stay crisp squares.
     """
     gray = np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32)), 0.0, 1.0)
     gray = gray[..., 0] if gray.ndim == 3 else gray
     h = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0.0, 1.0).reshape(gray.shape)
-    alpha = np.clip(h * 1.25, 0.0, 0.85)[..., None]
-    base = np.repeat((0.55 * gray)[..., None], 3, axis=-1)
+    alpha = np.clip(h * 0.75, 0.0, 0.6)[..., None]
+    base = np.repeat((0.8 * gray)[..., None], 3, axis=-1)
     rgb = base * (1.0 - alpha) + heat_colours(h) * alpha
     pixels = np.ascontiguousarray(np.round(rgb * 255.0).astype(np.uint8))
     rows, cols = gray.shape

@@ -64,7 +64,7 @@ def teaching_text(state: CoachState) -> str:
     tests = ""
     if report.before_test is not None:
         after_test = f"{report.after_test:.1%}" if report.after_test is not None else "…"
-        tests = f" · {state.test_name} {report.before_test:.1%} → {after_test}"
+        tests = f" · {report.test_name} {report.before_test:.1%} → {after_test}"
     return f"Taught in run {report.run_id}: {before} → {after}{tests}"
 
 

@@ -55,7 +55,7 @@ class Mixed:
         split: The split; only its training part changed.
         images: How many extra images were found.
         added: How many samples they became in the training part (with repeats).
-        description: For the status bar, e.g. ``+ 20 of your images (as 6,000)``.
+        description: For the status bar, e.g. ``+ 20 from handwriting, repeated to 6,000``.
         notice: What was left out and why (sub-folders that name no class, unreadable
             files), or ``None``.
     """
@@ -122,11 +122,11 @@ def mix_into_training(split: Split, spec: DataSpec, seed: int) -> Mixed:
     notes = [raw.notice] if raw.notice else []
     if ignored:
         notes.append(f"Left out the sub-folder(s) {', '.join(ignored)} of {folder}: not classes of this dataset.")
-    as_many = f" (as {wanted:,})" if wanted != count else ""
+    repeated = f", repeated to {wanted:,}" if wanted != count else ""
     return Mixed(
         split=mixed,
         images=count,
         added=wanted,
-        description=f"+ {count:,} of {folder.name or folder}{as_many} in train",
+        description=f"+ {count:,} from {folder.name or folder}{repeated}",
         notice=" ".join(notes) if notes else None,
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from model.catalogue import data_title
+from model.catalogue import DATASET_CHOICES, data_title
 from model.config import EXTRA_SHARE_DEFAULT, EXTRA_SHARE_MAX, RunConfig
 from model.errors import ProjectError
 from model.tasks import Failure, LatestTask, deliver
@@ -63,6 +63,8 @@ def teach_config(base: RunConfig, folder: Path, share: float = EXTRA_SHARE_DEFAU
 class TeachingReport:
     """A Teach it run: the set's score and the test accuracy before it and after it.
 
+    ``test_name`` says which test set, e.g. ``MNIST test`` (the model's data keeps it).
+
     ``after`` is ``None`` until the run's model has been scored (or when it ended without
     one); ``run_id`` is the session's id of the run.
     """
@@ -72,6 +74,7 @@ class TeachingReport:
     after: Score | None = None
     before_test: float | None = None
     after_test: float | None = None
+    test_name: str = "test"
 
 
 @dataclass(frozen=True)
@@ -244,10 +247,11 @@ class HandwritingCoach:
             return outcome
         before_predictor, names = memory.predictor, self._model.class_names
         before_test = memory.evaluation.accuracy if memory.evaluation is not None else None
+        test_name = _test_name(saved.config)
 
         def started(ok: bool) -> None:
             if ok:
-                report = TeachingReport(self.session.current_run_id, before_test=before_test)
+                report = TeachingReport(self.session.current_run_id, before_test=before_test, test_name=test_name)
                 self._teaching, self._after_for = report, None
                 self._score_once(before_predictor, names, self._on_before)
                 self._emit(f"Teaching run {report.run_id}: {epochs} epochs, your drawings {share:.0%} of training.")
@@ -317,10 +321,12 @@ class HandwritingCoach:
         except ValueError as exc:
             self._on_score_failed(generation, Failure(f"Scoring your handwriting failed: {exc}"))
             return
+        message = None
         if predictor is self._after_for and self._teaching is not None:
             self._teaching = dataclasses.replace(self._teaching, after=score)
             self._after_for = None
-        self._emit(score=score, scoring=False)
+            message = f"Run {self._teaching.run_id} has learnt from your drawings; File → Save Model keeps it."
+        self._emit(message, score=score, scoring=False)
 
     def _on_load_failed(self, failure: Failure) -> None:
         self._emit(failure.message, error=True, score=None, scoring=False)
@@ -353,7 +359,7 @@ class HandwritingCoach:
             self.state,
             counts=tuple(sorted(self._counts.items(), key=lambda item: (len(item[0]), item[0]))),
             test_accuracy=test,
-            test_name=f"{data_title(config.data)} test" if config is not None else "test",
+            test_name=_test_name(config) if config is not None else "test",
             live=self._is_live(),
             teach_reason=self.teach_reason(),
             teaching=self._teaching,
@@ -363,6 +369,13 @@ class HandwritingCoach:
             state = dataclasses.replace(state, message=message, error=error)
         self.state = state
         self._on_state(state)
+
+
+def _test_name(config: RunConfig) -> str:
+    """``MNIST test``: the dataset's short name (a picked file's name for a file)."""
+    spec = config.data
+    name = data_title(spec) if spec.name == "file" else DATASET_CHOICES[spec.name].title
+    return f"{name} test"
 
 
 def _ask(predictor: Predictor, batch: ScoringBatch) -> Future[Any]:

@@ -137,8 +137,8 @@ def test_the_box_says_the_score_beside_the_test_accuracy(qtbot: QtBot) -> None:
 
 
 def test_before_and_after_teaching_are_both_shown(qtbot: QtBot) -> None:
-    report = TeachingReport(4, Score(12, 20), Score(19, 20), 0.991, 0.990)
-    state = CoachState(counts=(("1", 20),), teaching=report, test_name="MNIST test")
+    report = TeachingReport(4, Score(12, 20), Score(19, 20), 0.991, 0.990, "MNIST test")
+    state = CoachState(counts=(("1", 20),), teaching=report)
     assert teaching_text(state) == "Taught in run 4: 12 of 20 → 19 of 20 · MNIST test 99.1% → 99.0%"
     waiting = CoachState(teaching=TeachingReport(4, Score(12, 20), None, 0.991))
     assert teaching_text(waiting) == "Taught in run 4: 12 of 20 → training… · test 99.1% → …"

@@ -52,7 +52,7 @@ def test_the_extra_images_join_the_training_part_only_oversampled_to_their_share
         np.testing.assert_array_equal(getattr(mixed.split, f"x_{part}"), getattr(plain.split, f"x_{part}"))
         assert not is_drawing(getattr(mixed.split, f"x_{part}")).any()
     assert mixed.description.startswith(mixed.split.describe())
-    assert "+ 5 of mine" in mixed.description and mixed.notice is None
+    assert f"(+ 5 from mine, repeated to {added:,})" in mixed.description and mixed.notice is None
 
 
 def test_every_image_is_used_at_least_once_and_the_mix_is_seeded(tmp_path: Path) -> None:

@@ -241,6 +241,6 @@ def test_teaching_runs_end_to_end_with_real_keras(tmp_path: Path) -> None:
         report = c.state.teaching
         assert report.before.total == report.after.total == 6
         assert report.before_test is not None and report.after_test is not None  # the digits' test figure
-        assert c.state.test_name == "Digits test"
+        assert c.state.test_name == report.test_name == "Digits test"
     finally:
         h.session.shutdown()
