@@ -20,9 +20,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from model.errors import ConfigError
+from model.errors import ConfigError, shorten
 
 SCHEMA_VERSION: Final = 1
+
+MAX_LAYERS: Final = 200
+"""The most layers a stack may have. Deep enough for any network this app trains on
+28x28 images (the deepest preset has 12); a bound keeps a hostile file of 20,000 layers
+from stalling the shape checks, the designer and Keras for minutes."""
+MAX_CONFIG_BYTES: Final = 2 * 1024 * 1024
+"""The largest configuration file read: a 200-layer stack is under 60 kB."""
 
 LAYER_TYPES: Final = (
     "Dense",
@@ -118,15 +125,15 @@ BatchSize = int | Literal["full"]
 
 def _check_choice(path: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(path, f"{value!r} is not one of: {', '.join(allowed)}")
+        raise ConfigError(path, f"{shorten(value)} is not one of: {', '.join(allowed)}")
 
 
 def _check_int(path: str, value: object, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(path, f"must be a whole number, got {value!r}")
+        raise ConfigError(path, f"must be a whole number, got {shorten(value)}")
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(path, f"must be {bound}, got {value}")
+        raise ConfigError(path, f"must be {bound}, got {shorten(value)}")
 
 
 def _check_float(
@@ -139,9 +146,9 @@ def _check_float(
     high_open: bool = False,
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(path, f"must be a number, got {value!r}")
+        raise ConfigError(path, f"must be a number, got {shorten(value)}")
     if not math.isfinite(value):
-        raise ConfigError(path, f"must be a finite number, got {value!r}")
+        raise ConfigError(path, f"must be a finite number, got {shorten(value)}")
     too_low = value <= low if low_open else value < low
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
@@ -152,7 +159,7 @@ def _check_float(
 
 def _check_bool(path: str, value: object) -> None:
     if not isinstance(value, bool):
-        raise ConfigError(path, f"must be true or false, got {value!r}")
+        raise ConfigError(path, f"must be true or false, got {shorten(value)}")
 
 
 # --------------------------------------------------------------------------- specs
@@ -358,7 +365,7 @@ class DataSpec:
     def validate(self, path: str) -> None:
         _check_choice(f"{path}.name", self.name, DATASETS)
         if self.path is not None and (not isinstance(self.path, str) or not self.path):
-            raise ConfigError(f"{path}.path", f"must be a file or folder path, got {self.path!r}")
+            raise ConfigError(f"{path}.path", f"must be a file or folder path, got {shorten(self.path)}")
         if self.name == "file" and self.path is None:
             raise ConfigError(f"{path}.path", "is required when data.name is 'file'")
         if self.limit is not None:
@@ -472,13 +479,15 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
-            raise ConfigError("name", f"must be text, got {self.name!r}")
+            raise ConfigError("name", f"must be text, got {shorten(self.name)}")
         if not isinstance(self.layers, tuple) or not all(
             isinstance(layer, LayerSpec) for layer in self.layers
         ):
             raise ConfigError("layers", "must be a tuple of LayerSpec")
         if not self.layers:
             raise ConfigError("layers", "the stack is empty; add at least an output Dense layer")
+        if len(self.layers) > MAX_LAYERS:
+            raise ConfigError("layers", f"{len(self.layers):,} layers are more than the {MAX_LAYERS} allowed; use fewer layers")
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("initializer", self.initializer, INITIALIZERS)
         _check_float("l1", self.l1, 0.0, 1.0)
@@ -534,8 +543,9 @@ def _parse_section(cls: type, path: str, raw: object, *, required: tuple[str, ..
     allowed = {f.name for f in fields(cls)}
     for key in raw:
         if not isinstance(key, str) or key not in allowed:
+            shown = key if isinstance(key, str) and len(key) <= 60 else shorten(key)
             raise ConfigError(
-                f"{path}.{key}" if path else str(key),
+                f"{path}.{shown}" if path else shown,
                 f"unknown field; allowed fields are: {', '.join(sorted(allowed))}",
             )
     for key in required:
@@ -565,7 +575,7 @@ def config_from_dict(raw: object) -> RunConfig:
     if version is None:
         raise ConfigError("schema_version", "is missing; this does not look like a configuration file")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ConfigError("schema_version", f"must be a whole number, got {version!r}")
+        raise ConfigError("schema_version", f"must be a whole number, got {shorten(version)}")
     if version > SCHEMA_VERSION:
         raise ConfigError(
             "schema_version",
@@ -578,7 +588,8 @@ def config_from_dict(raw: object) -> RunConfig:
     allowed = {f.name for f in fields(RunConfig)}
     for key in raw:
         if key not in allowed:
-            raise ConfigError(str(key), f"unknown field; allowed fields are: {', '.join(sorted(allowed))}")
+            shown = key if len(key) <= 60 else shorten(key)
+            raise ConfigError(shown, f"unknown field; allowed fields are: {', '.join(sorted(allowed))}")
 
     kwargs: dict[str, Any] = {}
     layers_raw = raw.pop("layers", None)
@@ -586,6 +597,9 @@ def config_from_dict(raw: object) -> RunConfig:
         raise ConfigError("layers", "is required: a list of layers, e.g. [{\"type\": \"Dense\", \"units\": 10}]")
     if not isinstance(layers_raw, list):
         raise ConfigError("layers", f"must be a list of layer objects, got {type(layers_raw).__name__}")
+    if len(layers_raw) > MAX_LAYERS:
+        # Refused before 20,000 layers are parsed one by one.
+        raise ConfigError("layers", f"{len(layers_raw):,} layers are more than the {MAX_LAYERS} allowed; use fewer layers")
     kwargs["layers"] = tuple(
         _parse_section(LayerSpec, f"layers[{i}]", layer, required=("type",))
         for i, layer in enumerate(layers_raw)
@@ -613,20 +627,30 @@ def config_from_dict(raw: object) -> RunConfig:
 
 def config_from_json(text: str) -> RunConfig:
     """Parse JSON text into a :class:`RunConfig`."""
+    # Imported here: the catalogue (and so the window's first imports) needs this module alone.
+    from model.reading import JsonError, loads_json
+
     try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ConfigError("", f"not valid JSON ({exc}); check the file for typos") from None
+        raw = loads_json(text)
+    except JsonError as exc:
+        raise ConfigError("", f"not valid JSON: {exc}; check the file for typos") from None
     return config_from_dict(raw)
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read a configuration file."""
+    """Read a configuration file (a regular file of at most :data:`MAX_CONFIG_BYTES`).
+
+    Raises:
+        ConfigError: the file cannot be read (missing, a folder, a named pipe or device,
+            too large, unreadable), is not UTF-8 JSON, or is not a valid configuration.
+    """
+    from model.reading import os_error_reason, read_capped
+
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_capped(path, MAX_CONFIG_BYTES)
     except OSError as exc:
-        raise ConfigError("", f"cannot read configuration {path}: {exc.strerror or exc}") from None
+        raise ConfigError("", f"cannot read configuration {path}: it {os_error_reason(exc)}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from model.config import LayerSpec, RunConfig
-from model.errors import ConfigError
+from model.errors import ConfigError, shorten
 
 Record = TypeVar("Record", RunConfig, LayerSpec)
 
@@ -327,18 +327,18 @@ def parse(config: Record, path: str, text: str) -> Any:
             return True
         if low in FALSE_WORDS:
             return False
-        raise ConfigError(where, f"must be true or false (or yes/no, 1/0){alternatives}, got {text!r}")
+        raise ConfigError(where, f"must be true or false (or yes/no, 1/0){alternatives}, got {shorten(text)}")
     if scalar.kind is int:
         try:
             return int(word)
         except ValueError:
-            raise ConfigError(where, f"must be a whole number{alternatives}, got {text!r}") from None
+            raise ConfigError(where, f"must be a whole number{alternatives}, got {shorten(text)}") from None
     if scalar.kind is float:
         try:
             return float(word)
         except ValueError:
             raise ConfigError(
-                where, f"must be a number such as 0.01 or 1e-3{alternatives}, got {text!r}"
+                where, f"must be a number such as 0.01 or 1e-3{alternatives}, got {shorten(text)}"
             ) from None
     return word
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from model.config import ACTIVATIONS, INITIALIZERS, LAYER_TYPES, PADDINGS, LayerSpec
-from model.errors import ConfigError, ModelFileError
+from model.errors import ConfigError, ModelFileError, clip, shorten
 
 SKIPPED = ("InputLayer",)
 
@@ -28,7 +28,7 @@ def _square(value: Any, what: str) -> int:
     """A Keras size that may be an int or a tuple; the designer shows square windows only."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     if not values or any(v != values[0] for v in values) or not isinstance(values[0], int):
-        raise ValueError(f"{what} {value!r} is not square")
+        raise ValueError(f"{what} {shorten(value)} is not square")
     return values[0]
 
 
@@ -37,10 +37,10 @@ def _initializer(raw: Any) -> str | None:
         return None
     name = raw.get("class_name") if isinstance(raw, dict) else raw
     if not isinstance(name, str):
-        raise ValueError(f"initializer {raw!r}")
+        raise ValueError(f"initializer {shorten(raw)}")
     snake = name if name in INITIALIZERS else _snake(name)
     if snake not in INITIALIZERS:
-        raise ValueError(f"initializer {name!r}")
+        raise ValueError(f"initializer {shorten(name)}")
     return snake
 
 
@@ -48,7 +48,7 @@ def _regularizer(raw: Any) -> tuple[float | None, float | None]:
     if raw is None:
         return None, None
     if not isinstance(raw, dict) or raw.get("class_name") not in ("L1", "L2", "L1L2"):
-        raise ValueError(f"regularizer {raw!r}")
+        raise ValueError(f"regularizer {shorten(raw)}")
     cfg = raw.get("config") or {}
     l1, l2 = cfg.get("l1"), cfg.get("l2")
     return (None if l1 is None else float(l1)), (None if l2 is None else float(l2))
@@ -56,13 +56,13 @@ def _regularizer(raw: Any) -> tuple[float | None, float | None]:
 
 def _activation(raw: Any) -> str:
     if not isinstance(raw, str) or raw not in ACTIVATIONS:
-        raise ValueError(f"activation {raw!r}")
+        raise ValueError(f"activation {shorten(raw)}")
     return raw
 
 
 def _padding(raw: Any) -> str:
     if raw not in PADDINGS:
-        raise ValueError(f"padding {raw!r}")
+        raise ValueError(f"padding {shorten(raw)}")
     return str(raw)
 
 
@@ -101,7 +101,7 @@ def layer_spec(class_name: str, cfg: dict[str, Any]) -> LayerSpec:
         pool = _square(cfg.get("pool_size", 2), "pool size")
         strides = cfg.get("strides")
         if strides is not None and _square(strides, "strides") != pool:
-            raise ValueError(f"strides {strides!r} differ from the pool size")
+            raise ValueError(f"strides {shorten(strides)} differ from the pool size")
         return LayerSpec(class_name, pool_size=pool, padding=_padding(cfg.get("padding", "valid")))
     if class_name == "Dropout":
         return LayerSpec("Dropout", rate=float(cfg.get("rate", 0.0)))
@@ -122,7 +122,7 @@ def layer_specs(model: Any) -> tuple[LayerSpec, ...]:
         class_name = type(layer).__name__
         if class_name in SKIPPED:
             continue
-        label = f"{layer.name} ({class_name})"
+        label = f"{clip(str(layer.name), 80)} ({class_name})"
         if class_name not in LAYER_TYPES:
             problems.append(label)
             continue
@@ -132,7 +132,8 @@ def layer_specs(model: Any) -> tuple[LayerSpec, ...]:
             problems.append(f"{label}: {exc}")
     if problems:
         raise ModelFileError(
-            "the designer cannot show these layers: " + "; ".join(problems)
+            "the designer cannot show these layers: " + "; ".join(problems[:5])
+            + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
             + ". The model can still be used to read drawings."
         )
     if not specs:

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from model.config import AugmentationSpec
 from model.errors import ProjectError
+from model.reading import open_regular, os_error_reason
 
 FloatImage = NDArray[np.float32]
 
@@ -368,9 +369,15 @@ def load_image_file(path: str | Path) -> FloatImage:
     path = Path(path)
     name = path.name or str(path)
     try:
-        with warnings.catch_warnings():
+        handle = open_regular(path)
+    except FileNotFoundError:
+        raise ProjectError(f"cannot open {name}: no such file; check the path") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot open {name}: it {os_error_reason(exc)}; choose an image file") from None
+    try:
+        with handle, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_IMAGE_FORMATS) as picture:
+            with Image.open(handle, formats=_IMAGE_FORMATS) as picture:
                 width, height = picture.size
                 if width * height > _MAX_IMAGE_PIXELS:
                     raise ProjectError(
@@ -379,12 +386,6 @@ def load_image_file(path: str | Path) -> FloatImage:
                     )
                 picture.load()
                 gray = _grayscale(picture)
-    except FileNotFoundError:
-        raise ProjectError(f"cannot open {name}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise ProjectError(f"cannot open {name}: it is a folder; choose an image file") from None
-    except PermissionError:
-        raise ProjectError(f"cannot open {name}: permission denied; check the file's permissions") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ProjectError(
             f"{name} is too large for a digit (over {Image.MAX_IMAGE_PIXELS:,} pixels); "

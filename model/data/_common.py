@@ -15,7 +15,9 @@ labels that are not whole numbers, mismatched counts and single-class data all r
 :class:`~model.errors.DataError` naming the source and the fix. :data:`_CORRUPT_FILE_ERRORS`
 lists everything a damaged archive or stream can raise, for readers to turn into a
 ``DataError``, and :func:`_read_bounded` reads a stream without trusting the size its
-header claims.
+header claims. :func:`_check_memory` refuses data that would not fit in memory once it is
+float32 (four bytes per pixel, and once more for the split's copies), with the figures,
+before the allocation that would fail.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy.typing as npt
 from numpy.typing import NDArray
 
 from model.errors import DataError
+from model.machine import available_memory, format_bytes
 
 IMAGE_SIZE: Final = 28
 DIGIT_CLASS_NAMES: Final[tuple[str, ...]] = tuple(str(i) for i in range(10))
@@ -63,6 +66,22 @@ _CORRUPT_FILE_ERRORS: Final = (
     SyntaxError,
     tokenize.TokenError,  # numpy tokenizes a damaged .npy header dict before evaluating it
 )
+
+
+def _training_bytes(count: int, itemsize: int) -> int:
+    """Memory ``count`` values need from reading to training: as read, as float32, and the split's copy."""
+    return count * itemsize + 2 * count * 4
+
+
+def _check_memory(needed: int, label: str) -> None:
+    """Refuse ``label`` when ``needed`` bytes exceed the memory available now (when that is known)."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise DataError(
+            f"{label} needs about {format_bytes(needed)} of memory to train on (as read, as float32 "
+            f"and split), but this computer has {format_bytes(available)} available; use a smaller "
+            "file (fewer or smaller images) or free some memory"
+        )
 
 
 class _ByteStream(Protocol):
@@ -325,6 +344,8 @@ def _dataset_from_raw(
             f"{where}: every sample has the same label ({only}); a classifier needs at least "
             "two classes, so add samples of another class"
         )
+    # The raw array is in memory already: what is left to find is its float32 copy and the split's.
+    _check_memory(2 * int(raw.x.size) * 4, where)
     x = _flat_model_input(raw.x, where) if raw.flat else to_model_input(raw.x, source=where)
     notices = [m for m in (raw.notice, notice) if m]
     return Dataset(

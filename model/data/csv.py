@@ -19,6 +19,11 @@ import numpy as np
 
 from model.data._common import IMAGE_SIZE, _RawData
 from model.errors import DataError
+from model.reading import os_error_reason, read_capped
+
+# A CSV is parsed in memory as float64 (8 bytes a value from a few bytes of text): refuse
+# files whose text alone is already too much to hold.
+_MAX_CSV_BYTES = 2 * 1024**3
 
 _CSV_SUFFIXES: Final = frozenset({".csv", ".txt", ".tsv"})
 
@@ -62,13 +67,9 @@ def _load_csv(path: Path) -> _RawData:
     label = f"the CSV file {path}"
     fix = "each row must be a label followed by the pixel values 0..255, separated by commas"
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{label} does not exist; pick an existing CSV file") from None
-    except IsADirectoryError:
-        raise DataError(f"{label} is a folder, not a CSV file") from None
+        text = read_capped(path, _MAX_CSV_BYTES).decode("utf-8-sig")
     except OSError as exc:
-        raise DataError(f"{label} cannot be read ({exc.strerror or exc})") from None
+        raise DataError(f"{label} {os_error_reason(exc)}; pick an existing CSV file") from None
     except UnicodeDecodeError:
         raise DataError(f"{label} is not a text file (not UTF-8); {fix}") from None
     rows = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]

@@ -14,17 +14,25 @@ pair whose counts disagree raises :class:`~model.errors.DataError` naming the fi
 from __future__ import annotations
 
 import gzip
-import io
 import math
 import struct
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from model.data._common import _CORRUPT_FILE_ERRORS, _MAX_DEFLATE_RATIO, _pool, _RawData, _read_bounded
+from model.data._common import (
+    _CORRUPT_FILE_ERRORS,
+    _MAX_DEFLATE_RATIO,
+    _check_memory,
+    _pool,
+    _RawData,
+    _read_bounded,
+    _training_bytes,
+)
 from model.errors import DataError
+from model.reading import open_regular, os_error_reason
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): all multi-byte types are big-endian.
 _IDX_DTYPES: Final[dict[int, np.dtype[Any]]] = {
@@ -53,10 +61,14 @@ def _read_idx(path: Path, expected_ndim: int) -> NDArray[Any]:
     label = f"the IDX file {path}"
     fix = "replace it with an intact copy of the MNIST-format file"
     try:
+        handle = open_regular(path)
+    except OSError as exc:
+        raise DataError(f"{label} {os_error_reason(exc)}; {fix}") from None
+    try:
         file_size = path.stat().st_size
         gzipped = path.name.endswith(".gz")
-        raw_stream: io.BufferedIOBase = gzip.GzipFile(path, "rb") if gzipped else open(path, "rb")
-        with raw_stream as stream:
+        raw_stream: gzip.GzipFile | BinaryIO = gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle
+        with handle, raw_stream as stream:
             head = stream.read(4)
             if len(head) < 4 or head[:2] != b"\x00\x00":
                 raise DataError(
@@ -86,13 +98,10 @@ def _read_idx(path: Path, expected_ndim: int) -> NDArray[Any]:
                     f"{label}: its header declares {' x '.join(map(str, dims))} values "
                     f"({nbytes:,} bytes), far more than a {file_size:,}-byte gzip file can hold; {fix}"
                 )
+            _check_memory(_training_bytes(math.prod(dims), dtype.itemsize), label)
             data = _read_bounded(stream, nbytes)
     except DataError:
         raise
-    except FileNotFoundError:
-        raise DataError(f"{label} does not exist") from None
-    except PermissionError:
-        raise DataError(f"{label} cannot be read (permission denied); check its permissions") from None
     except _CORRUPT_FILE_ERRORS as exc:
         raise DataError(f"{label} is damaged or not a valid (gzipped) IDX file ({exc}); {fix}") from None
     if len(data) != nbytes:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from model.data._common import IMAGE_SIZE, _RawData
 from model.errors import DataError
+from model.reading import open_regular
 
 _IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
 
@@ -29,7 +30,7 @@ def _read_image(path: Path) -> NDArray[np.uint8]:
     """One image file as 28x28 grayscale uint8, resized with anti-aliasing if needed."""
     from PIL import Image
 
-    with Image.open(path) as image:
+    with open_regular(path) as handle, Image.open(handle) as image:
         gray = image.convert("L")
     if gray.size != (IMAGE_SIZE, IMAGE_SIZE):
         gray = gray.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
