@@ -48,7 +48,8 @@ class RunResult:
     early stopping with ``restore_best_weights``, it holds the best weights seen at an
     epoch end (``best_epoch``, 0-based); otherwise the final weights. ``history`` holds
     every epoch, a resumed run's earlier ones included. ``data`` is ``None`` when the
-    caller of ``train`` did not say which data it was.
+    caller of ``train`` did not say which data it was. ``diverged``: no epoch ended with
+    finite weights, so ``model`` holds non-finite ones and its answers mean nothing.
     """
 
     run_id: int
@@ -63,6 +64,7 @@ class RunResult:
     best_epoch: int | None = None
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    diverged: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ class SavedRun:
     ``steps_per_epoch`` is the saved figure, or an estimate from the history for folders
     that do not say (1 when even that is unknown); ``data`` is ``None`` when the folder does
     not say which data the run used. ``optimizer_state`` is empty when the folder has none
-    that matches its history, and then a resume starts the optimizer afresh.
+    that matches its history, and then a resume starts the optimizer afresh. ``diverged``:
+    the model's weights are not finite numbers (its training diverged), so its answers
+    mean nothing.
     """
 
     folder: Path
@@ -85,3 +89,4 @@ class SavedRun:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     steps_per_epoch: int = 1
     data: DataInfo | None = None
+    diverged: bool = False

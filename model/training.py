@@ -11,6 +11,7 @@ directly.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -45,8 +46,11 @@ from model.events import (
 )
 from model.explain import make_explainer
 from model.inference import make_predictor
+from model.memory import check_fits_in_memory
 from model.results import DataInfo, RunResult, SavedRun
 from model.runfolder.autosave import write_autosave_status
+from model.runfolder.layout import claim_folder
+from model.runfolder.load import weights_are_finite
 from model.runfolder.state import optimizer_state, restore_optimizer_state
 
 if TYPE_CHECKING:
@@ -118,11 +122,36 @@ def train(
     ``metrics.json``.
 
     Raises:
-        ProjectError: when the stack cannot be built for this data (before any training).
+        ProjectError: when the stack cannot be built for this data, would not fit in
+            memory, or another run is writing ``checkpoint_dir`` (before any training).
     Returns:
         The :class:`RunResult`. A NaN loss, a stop request or early stopping end the run
-        normally; :attr:`RunFinished.reason` says which.
+        normally; :attr:`RunFinished.reason` says which. A run whose weights stopped
+        being finite numbers keeps its best finite epoch-end weights; without any, it is
+        marked :attr:`~RunResult.diverged`.
     """
+    input_shape = tuple(int(d) for d in split.x_train.shape[1:])
+    # Refused with the figures before TensorFlow is asked for what it cannot give.
+    check_fits_in_memory(config, input_shape, len(split.class_names), n_train=len(split.x_train))
+    checkpoint_folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    # One writer per checkpoint folder: another run writing it is refused before training.
+    claim = claim_folder(checkpoint_folder) if checkpoint_folder is not None else contextlib.nullcontext()
+    with claim:
+        return _train(config, split, listener, control, mailbox, run_id, evaluate, resume, checkpoint_folder, data)
+
+
+def _train(
+    config: RunConfig,
+    split: Split,
+    listener: TrainingListener | None,
+    control: RunControl | None,
+    mailbox: PredictionMailbox | None,
+    run_id: int,
+    evaluate: bool,
+    resume: SavedRun | None,
+    checkpoint_folder: Path | None,
+    data: DataInfo | None,
+) -> RunResult:
     listener = listener or NullListener()
     control = control or RunControl()
     input_shape = tuple(int(d) for d in split.x_train.shape[1:])
@@ -184,7 +213,6 @@ def train(
             mode="max" if monitor.endswith("accuracy") else "min",
         )
         callbacks.append(early)
-    checkpoint_folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if checkpoint_folder is not None:
         callbacks.append(CheckpointCallback(checkpoint_folder, stream, config, total_epochs, prior_history))
 
@@ -233,6 +261,23 @@ def train(
             best_epoch = stream.best_epoch
         elif reason is EndReason.EARLY_STOPPING and config.early_stopping.restore_best_weights and early is not None:
             best_epoch = early.best_epoch
+        diverged = not weights_are_finite(inner)
+        if diverged and stream.best_weights is not None:
+            # The loss stayed finite while the weights overflowed: the best finite epoch is what is kept.
+            inner.set_weights(stream.best_weights)
+            best_epoch, diverged = stream.best_epoch, False
+            kept = "" if best_epoch is None else f" (epoch {best_epoch + 1})"
+            reason = EndReason.NAN
+            message = (
+                f"the weights stopped being finite numbers; the model keeps its best epoch{kept}. "
+                "Lower the learning rate or add gradient clipping"
+            )
+        elif diverged:
+            best_epoch = None
+            reason = EndReason.NAN
+            message = (
+                message if stream.reason is EndReason.NAN else "the weights stopped being finite numbers"
+            ) + "; no epoch ended with finite weights, so the model is diverged and its answers mean nothing"
         state = optimizer_state(trainer.optimizer)
     finally:
         if mailbox is not None:
@@ -241,8 +286,7 @@ def train(
     if reason is EndReason.COMPLETED:
         message = f"completed {config.epochs} epochs in {time.perf_counter() - started:.1f} s"
     evaluation = None
-    weights_finite = all(np.all(np.isfinite(w)) for w in inner.get_weights())
-    if evaluate and weights_finite:
+    if evaluate and not diverged:
         evaluation = evaluate_model(inner, split.x_test, split.y_test, class_names, config.loss)
     history = prior_history + stream.history
     epochs_completed = sum(1 for r in history if not r.partial)
@@ -270,4 +314,5 @@ def train(
         best_epoch=best_epoch,
         optimizer_state=state,
         info={"seconds": time.perf_counter() - started, "batch_size": batch_size, "n_train": n_train},
+        diverged=diverged,
     )

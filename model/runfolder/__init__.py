@@ -24,14 +24,17 @@ from model.runfolder.layout import (
     RUN_FOLDER_FILES,
     STATE_FILE,
     check_target,
+    claim_folder,
+    clean_leftovers,
     copy_run_files,
     is_run_folder,
     path_kind,
     remove_folder,
     replace_folder,
 )
-from model.runfolder.load import load_run
+from model.runfolder.load import load_run, weights_are_finite
 from model.runfolder.metrics import (
+    diverged_from_metrics,
     end_reason_from_metrics,
     evaluation_from_metrics,
     library_versions,
@@ -56,8 +59,11 @@ __all__ = [
     "STATE_FILE",
     "AutosaveInfo",
     "check_target",
+    "claim_folder",
+    "clean_leftovers",
     "copy_run",
     "copy_run_files",
+    "diverged_from_metrics",
     "end_reason_from_metrics",
     "estimate_steps_per_epoch",
     "evaluation_from_metrics",
@@ -76,6 +82,7 @@ __all__ = [
     "run_metrics",
     "save_run",
     "save_training_state",
+    "weights_are_finite",
     "write_autosave_status",
     "write_checkpoint",
 ]

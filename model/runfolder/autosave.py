@@ -1,7 +1,9 @@
 """The autosave: a run folder rewritten after every epoch, and what it says about the run.
 
-While a run trains, :func:`write_checkpoint` rewrites its autosave folder after each
-epoch, file by file and each file atomically: ``model.keras`` with the latest epoch-end
+While a run trains, :func:`write_checkpoint` rewrites its checkpoint folder (the
+window's autosave, the command line's output folder) after each epoch, staged and swapped
+in whole like any save (:func:`~model.runfolder.layout.replace_folder`), so the folder
+always holds one epoch's consistent state: ``model.keras`` with the latest epoch-end
 weights, ``best.keras`` with the best so far, the configuration, the whole history (a
 resumed run's earlier epochs included), the optimizer state, and ``autosave.json``,
 whose ``status`` is ``running`` until the run ends and ``finished`` after. A crash or a
@@ -14,6 +16,7 @@ Nothing here imports Keras: the model and optimizer are passed in.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +25,8 @@ from typing import Any, Literal
 
 from model.config import RunConfig
 from model.events import EpochRecord
-from model.fileio import write_bytes_atomic, write_text_atomic, write_with_atomic
+from model.fileio import write_text_atomic, write_with_atomic
+from model.reading import JsonError, loads_json, read_capped
 from model.runfolder.history import history_csv
 from model.runfolder.layout import (
     AUTOSAVE_FILE,
@@ -31,6 +35,7 @@ from model.runfolder.layout import (
     HISTORY_FILE,
     MODEL_FILE,
     STATE_FILE,
+    replace_folder,
 )
 from model.runfolder.state import optimizer_state, save_training_state
 
@@ -59,13 +64,15 @@ class AutosaveInfo:
 def read_autosave(folder: Path) -> AutosaveInfo | None:
     """The autosave status in ``folder``, or ``None`` when there is none (or it is unreadable)."""
     try:
-        raw = json.loads((folder / AUTOSAVE_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raw = loads_json(read_capped(folder / AUTOSAVE_FILE, 64 * 1024))
+    except (OSError, JsonError):
         return None
     if not isinstance(raw, dict):
         return None
     status, done, total, best = raw.get("status"), raw.get("epochs_done"), raw.get("epochs"), raw.get("best_epoch")
     if status not in ("running", "finished") or not isinstance(done, int) or not isinstance(total, int):
+        return None
+    if isinstance(done, bool) or isinstance(total, bool) or not 0 <= done <= total:
         return None
     return AutosaveInfo(status, done, total, best if isinstance(best, int) else None)
 
@@ -110,13 +117,21 @@ def write_checkpoint(
         is_best: this epoch is the best so far: ``best.keras`` gets the same model.
 
     Raises:
-        ProjectError: a file could not be written (the previous one is unchanged).
+        ProjectError: the folder could not be written (it is unchanged), or another run
+            is writing it.
     """
-    write_with_atomic(folder / MODEL_FILE, lambda tmp: model.save(tmp), suffix=".keras")
-    if is_best:
-        # The same weights: copy the file rather than serialize the model a second time.
-        write_bytes_atomic(folder / BEST_MODEL_FILE, (folder / MODEL_FILE).read_bytes())
-    write_text_atomic(folder / CONFIG_FILE, config.to_json())
-    write_text_atomic(folder / HISTORY_FILE, history_csv(history, layer_names))
-    save_training_state(folder / STATE_FILE, optimizer_state(optimizer), len(history))
-    write_autosave_status(folder, "running", len(history), total_epochs, best_epoch)
+    earlier_best = folder / BEST_MODEL_FILE
+
+    def fill(staging: Path) -> None:
+        write_with_atomic(staging / MODEL_FILE, lambda tmp: model.save(tmp), suffix=".keras")
+        if is_best:
+            # The same weights: copy the file rather than serialize the model a second time.
+            shutil.copyfile(staging / MODEL_FILE, staging / BEST_MODEL_FILE)
+        elif best_epoch is not None and earlier_best.is_file():
+            shutil.copyfile(earlier_best, staging / BEST_MODEL_FILE)  # written by this run's best epoch
+        write_text_atomic(staging / CONFIG_FILE, config.to_json())
+        write_text_atomic(staging / HISTORY_FILE, history_csv(history, layer_names))
+        save_training_state(staging / STATE_FILE, optimizer_state(optimizer), len(history))
+        write_autosave_status(staging, "running", len(history), total_epochs, best_epoch)
+
+    replace_folder(folder, fill)

@@ -3,25 +3,46 @@
 :func:`load_run` reads what :func:`~model.runfolder.save.save_run` (or the autosave)
 wrote, including folders written before a file gained a column or a key, and checks every
 file before anything is returned: a damaged file raises
-:class:`~model.errors.ModelFileError` naming the file and the problem.
+:class:`~model.errors.ModelFileError` naming the file and the problem, whatever is in it
+(a named pipe, a file of gigabytes, numbers of thousands of digits, a header claiming
+terabytes). Temporary files that a killed save left inside the folder are removed, unless
+another run is writing the folder now.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from model.config import load_config
 from model.errors import ModelFileError, ProjectError
 from model.events import EpochRecord
+from model.fileio import remove_leftovers
+from model.reading import JsonError, is_regular_file, loads_json, os_error_reason, read_capped
 from model.results import SavedRun
 from model.runfolder.history import estimate_steps_per_epoch, read_history_csv
-from model.runfolder.layout import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, STATE_FILE
-from model.runfolder.metrics import data_from_metrics, steps_from_metrics
+from model.runfolder.layout import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, STATE_FILE, is_claimed
+from model.runfolder.metrics import data_from_metrics, diverged_from_metrics, steps_from_metrics
 from model.runfolder.state import load_training_state
+
+MAX_HISTORY_BYTES: Final = 64 * 1024 * 1024  # 100,000 epochs of 100 layers
+MAX_METRICS_BYTES: Final = 16 * 1024 * 1024
+
+
+def _read_text(path: Path, limit: int, label: str) -> str:
+    try:
+        return read_capped(path, limit).decode("utf-8")
+    except OSError as exc:
+        raise ModelFileError(f"{label}: {os_error_reason(exc)}") from None
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{label}: is not UTF-8 text; the file is damaged") from None
+
+
+def weights_are_finite(model: Any) -> bool:
+    """Whether every weight of ``model`` is a finite number (a diverged run's are not)."""
+    return all(bool(np.all(np.isfinite(w))) for w in model.get_weights())
 
 
 def load_run(folder: str | Path) -> SavedRun:
@@ -33,8 +54,14 @@ def load_run(folder: str | Path) -> SavedRun:
     from model.modelio import load_model_safe
 
     folder = Path(folder)
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except (OSError, ValueError):
+        is_folder = False
+    if not is_folder:
         raise ModelFileError(f"{folder}: not a run folder; open a folder holding {MODEL_FILE} and {CONFIG_FILE}")
+    if not is_claimed(folder):
+        remove_leftovers(folder)
     try:
         config = load_config(folder / CONFIG_FILE)
     except ProjectError as exc:
@@ -42,21 +69,19 @@ def load_run(folder: str | Path) -> SavedRun:
     model = load_model_safe(folder / MODEL_FILE)
     history: list[EpochRecord] = []
     names: tuple[str, ...] = ()
-    if (folder / HISTORY_FILE).is_file():
-        try:
-            text = (folder / HISTORY_FILE).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ModelFileError(f"{folder.name}/{HISTORY_FILE}: cannot be read ({exc})") from None
-        history, names = read_history_csv(text, f"{folder.name}/{HISTORY_FILE}")
+    if is_regular_file(folder / HISTORY_FILE):
+        label = f"{folder.name}/{HISTORY_FILE}"
+        history, names = read_history_csv(_read_text(folder / HISTORY_FILE, MAX_HISTORY_BYTES, label), label)
     metrics: dict[str, Any] = {}
-    if (folder / METRICS_FILE).is_file():
+    if is_regular_file(folder / METRICS_FILE):
+        label = f"{folder.name}/{METRICS_FILE}"
         try:
-            loaded = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ModelFileError(f"{folder.name}/{METRICS_FILE}: not valid JSON ({exc})") from None
+            loaded = loads_json(_read_text(folder / METRICS_FILE, MAX_METRICS_BYTES, label))
+        except JsonError as exc:
+            raise ModelFileError(f"{label}: not valid JSON ({exc})") from None
         metrics = loaded if isinstance(loaded, dict) else {}
     state: dict[str, np.ndarray] = {}
-    if (folder / STATE_FILE).is_file():
+    if is_regular_file(folder / STATE_FILE):
         state, epochs_done = load_training_state(folder / STATE_FILE)
         if epochs_done != len(history):
             state = {}  # from another point of the run than the history: not safe to resume with
@@ -71,4 +96,5 @@ def load_run(folder: str | Path) -> SavedRun:
         optimizer_state=state,
         steps_per_epoch=steps,
         data=data_from_metrics(metrics),
+        diverged=diverged_from_metrics(metrics) or not weights_are_finite(model),
     )

@@ -11,6 +11,9 @@ Keys (:func:`run_metrics`):
     ``epochs_completed``, ``best_epoch`` (1-based, or ``null``);
 ``steps_per_epoch``
     batches per epoch, for the plots' batch axis;
+``diverged``
+    ``true`` when the saved weights are not finite numbers (training diverged and no
+    epoch ended with finite weights): the model's answers mean nothing;
 ``dataset``
     ``{"name", "source", "split"}`` (``split``: the split's one-line description), or
     ``null`` when the run was not told which data it had;
@@ -69,6 +72,7 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
                 "best_epoch": None if result.best_epoch is None else result.best_epoch + 1,
             },
             "steps_per_epoch": result.steps_per_epoch,
+            "diverged": result.diverged,
             "dataset": None if data is None else {"name": data.name, "source": data.source, "split": data.description},
             "seed": result.config.seed,
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -93,6 +97,11 @@ def steps_from_metrics(metrics: dict[str, Any]) -> int | None:
     """The saved batches per epoch, or ``None`` when the file does not say."""
     steps = metrics.get("steps_per_epoch")
     return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1 else None
+
+
+def diverged_from_metrics(metrics: dict[str, Any]) -> bool:
+    """Whether the saved run says its weights diverged (older files do not say: ``False``)."""
+    return metrics.get("diverged") is True
 
 
 def data_from_metrics(metrics: dict[str, Any]) -> DataInfo | None:

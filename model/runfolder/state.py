@@ -4,19 +4,22 @@ The optimizer's variables (step count, momenta ...) are stored by position, as p
 numpy arrays, with the number of epochs they belong to (``__epochs_done__``): a state
 from another point of the run than the saved history is not used. Nothing here imports
 Keras; the optimizer is passed in.
+
+The file is read like any untrusted archive (:func:`model.data.npz.read_numeric_npz`): a
+regular file, plain numeric arrays only, no header believed before its sizes are checked.
+A header claiming 8 TiB, random bytes, or an epoch count that is not one whole number
+are "damaged", never a ``MemoryError`` or numpy's words about pickled data.
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model.errors import ModelFileError
+from model.errors import DataError, ModelFileError
 from model.fileio import write_bytes_atomic
 
 _EPOCHS_KEY = "__epochs_done__"
@@ -59,12 +62,17 @@ def load_training_state(path: Path) -> tuple[dict[str, np.ndarray], int]:
     Raises:
         ModelFileError: the file is damaged.
     """
+    from model.data.npz import read_numeric_npz  # numpy only; imported late to keep start-up light
+
+    damaged = f"{path.name}: the saved optimizer state is damaged"
     try:
-        # The file is opened here, not by np.load, which leaks it when the archive is damaged.
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        epochs_done = int(arrays.pop(_EPOCHS_KEY, np.array(-1)))
-    except (OSError, ValueError, EOFError, KeyError, TypeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
-        # NotImplementedError and zlib.error: zipfile's words for a damaged header or compression method.
-        raise ModelFileError(f"{path.name}: the saved optimizer state is damaged ({exc}); resume is not possible") from None
-    return arrays, epochs_done
+        arrays = read_numeric_npz(path, "it", fix="")
+    except DataError as exc:
+        raise ModelFileError(f"{damaged} ({str(exc).removeprefix('it ')}); resume is not possible") from None
+    epochs = arrays.pop(_EPOCHS_KEY, np.array(-1))
+    if epochs.shape not in ((), (1,)) or epochs.dtype.kind not in "iu":
+        raise ModelFileError(
+            f"{damaged} (its epoch count is {epochs.dtype} shaped {epochs.shape}, not one whole number); "
+            "resume is not possible"
+        )
+    return arrays, int(epochs.reshape(()))
