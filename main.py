@@ -1,7 +1,8 @@
 """Gradient Lab: design, train and try out neural networks with Keras.
 
 ``python main.py`` opens the window; ``python main.py train|evaluate|predict ...`` runs
-headless (``python main.py --help``).
+headless (``python main.py --help``). ``--verbose`` anywhere shows TensorFlow's own log
+messages, which are otherwise kept out of the terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args:
+    # First of all, before anything can import TensorFlow (here or in a child process):
+    # its log level is read once, at import.
+    from model import quiet
+
+    quiet.configure("--verbose" in args)
+    if [a for a in args if a != "--verbose"]:
         from model.cli import main as cli_main
 
         return cli_main(args)

@@ -1,28 +1,37 @@
 """The headless command line: train, evaluate and predict without a window.
 
     python main.py train --config FILE [--set PATH=VALUE ...] [--data PATH] [--epochs N] [--limit N] [--out DIR]
+    python main.py train --resume RUN_FOLDER [--epochs N] [--out DIR] ...
     python main.py evaluate MODEL [--data PATH]
     python main.py predict MODEL IMAGE [IMAGE ...]
 
-Bad arguments and files end with a one-line ``error: ...`` and exit status 2.
+Bad arguments and files end with a one-line ``error: ...`` and exit status 2, whatever
+they hold (messages are cut to one line of bounded length). TensorFlow's start-up notes
+stay out of the terminal unless ``--verbose`` (:mod:`model.quiet`).
+
+Nothing is lost: ``train`` checks and claims its output folder before any data loads
+(refusing a folder that holds anything but a run, or one another run is writing), writes
+a checkpoint there after every epoch (the folder always holds one consistent run; a
+killed run is continued with ``train --resume FOLDER``), and replaces it, staged, by the
+finished run at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from model import quiet
 from model.catalogue import data_title
-from model.config import DataSpec, RunConfig, load_config
+from model.config import DataSpec, RunConfig, SplitSpec, load_config
 from model.configpath import apply_assignments
-from model.errors import ProjectError
+from model.errors import ModelFileError, ProjectError, one_line
 from model.events import (
     BatchRecord,
     EndReason,
@@ -34,11 +43,10 @@ from model.events import (
     format_duration,
 )
 
+if TYPE_CHECKING:
+    from model.data import Dataset
+
 EXIT_ERROR = 2
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class ConsoleListener(NullListener):
@@ -101,9 +109,20 @@ def _data_spec(config: RunConfig, data: str | None) -> DataSpec:
     return DataSpec(name=name, path=data, limit=config.data.limit)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _train_config(args: argparse.Namespace) -> RunConfig:
+    """The configuration to train: ``--config`` (or the resumed run's), ``--set`` and the overrides."""
+    if args.config is not None:
+        base = load_config(args.config)
+    elif args.resume is not None:
+        from model.runfolder import CONFIG_FILE, is_run_folder
+
+        if not is_run_folder(Path(args.resume)):
+            raise ProjectError(f"{args.resume}: not a run folder; --resume takes a folder written by train or Save Model")
+        base = load_config(Path(args.resume) / CONFIG_FILE)
+    else:
+        raise ProjectError("train needs --config FILE (or --resume RUN_FOLDER to continue a run)")
     # Every --set together, before anything loads, so a typo costs no waiting.
-    config = apply_assignments(load_config(args.config), args.set)
+    config = apply_assignments(base, args.set)
     changes: dict[str, object] = {}
     if args.epochs is not None:
         changes["epochs"] = args.epochs
@@ -111,24 +130,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.limit is not None:
         spec = DataSpec(name=spec.name, path=spec.path, limit=args.limit)
     changes["data"] = spec
-    config = config.replace(**changes)
-    from model.results import DataInfo
-    from model.runfolder import check_target, save_run
+    return config.replace(**changes)
 
-    if args.out:
-        check_target(Path(args.out))  # refuse a folder the run cannot go into before training, not after
 
+def cmd_train(args: argparse.Namespace) -> int:
+    config = _train_config(args)
+    from model.runfolder import check_target, claim_folder, clean_leftovers
+
+    default = Path(args.resume) if args.resume else Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else default
+    # The target is checked and claimed before anything loads: a folder of the user's own
+    # files, a read-only place, or a folder another run is writing ends here, not after training.
+    check_target(out)
+    with claim_folder(out):
+        clean_leftovers(out)
+        return _train_into(out, config, args)
+
+
+def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
     from model.data import prepare
+    from model.memory import check_fits_in_memory
+    from model.results import DataInfo
 
-    prepared = prepare(config)
+    with quiet.quiet_native_stderr():  # a Keras download imports TensorFlow
+        prepared = prepare(config)
     if prepared.notice:
         print(f"note: {prepared.notice}", file=sys.stderr)
     title = data_title(DataSpec(name=prepared.name) if prepared.fell_back else config.data)
     print(f"data: {title} · {prepared.description} · {prepared.source}", file=sys.stderr)
+    split = prepared.split
+    # Before TensorFlow is imported: a stack that cannot fit is refused in a second.
+    check_fits_in_memory(config, prepared.input_shape, len(prepared.class_names), n_train=len(split.x_train))
 
-    _quiet_tensorflow()
+    quiet.import_tensorflow()
+    from model.runfolder import load_run, save_run
     from model.training import describe_device, train
 
+    resume = load_run(Path(args.resume)) if args.resume else None
+    if resume is not None and not resume.optimizer_state:
+        print("note: the run holds no optimizer state for its epochs; the optimizer starts afresh", file=sys.stderr)
     print(f"device: {describe_device()}", file=sys.stderr)
     control = RunControl()
 
@@ -142,43 +182,87 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         result = train(
             config,
-            prepared.split,
+            split,
             listener=ConsoleListener(sys.stderr),
             control=control,
+            resume=resume,
+            checkpoint_dir=out,
             data=DataInfo(name=prepared.name, source=prepared.source, description=prepared.description),
         )
+    except KeyboardInterrupt:
+        kept = f"; the last finished epoch is kept in {out} (continue with: train --resume {out})" if out.exists() else ""
+        print(f"error: interrupted{kept}", file=sys.stderr)
+        return 130
     finally:
         signal.signal(signal.SIGINT, previous)
-
-    out = Path(args.out) if args.out else Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    save_run(result, out)
+    try:
+        save_run(result, out)
+    except ProjectError as exc:
+        kept = f"; the checkpoint of the last finished epoch is kept in {out} (continue with: train --resume {out})"
+        raise ProjectError(f"{exc}{kept if out.exists() else ''}") from None
+    if result.diverged:
+        print(f"warning: the run diverged: {result.finished.message}", file=sys.stderr)
     if result.evaluation is not None:
         print(f"test accuracy {result.evaluation.accuracy:.4f} · test loss {result.evaluation.loss:.4f}")
     print(f"run folder: {out}")
     ended_well = (EndReason.COMPLETED, EndReason.EARLY_STOPPING, EndReason.STOPPED)
-    return 0 if result.finished.reason in ended_well else 1
+    return 0 if result.finished.reason in ended_well and not result.diverged else 1
+
+
+def _load_model(path: str) -> Any:
+    """A model to evaluate or predict with; a diverged one (non-finite weights) is refused."""
+    from model.modelio import load_model_safe
+
+    quiet.import_tensorflow()
+    model = load_model_safe(path)
+    from model.runfolder import weights_are_finite
+
+    if not weights_are_finite(model):
+        raise ModelFileError(
+            f"{path}: the model diverged: its weights are not finite numbers, so its answers mean nothing; "
+            "train it again with a smaller learning rate or gradient clipping"
+        )
+    return model
+
+
+def _test_part(dataset: Dataset, split: SplitSpec, seed: int, whose: str) -> tuple[Any, Any, str]:
+    """A dataset's test samples: its official test set if it has one, else the test part of a seeded split."""
+    if dataset.n_official_test > 0:
+        n = dataset.n_official_test
+        return dataset.x[-n:], dataset.y[-n:], f"the official test set of {dataset.source} ({n:,} samples)"
+    from model.data import split_dataset
+
+    parts = split_dataset(dataset, split, seed)
+    n = len(parts.y_test)
+    return parts.x_test, parts.y_test, f"the test part of {dataset.source} ({n:,} samples, {whose} split and seed {seed})"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from model.data import load_dataset, prepare
-    from model.modelio import load_model_safe, resolve_model_path
+    from model.modelio import resolve_model_path
+    from model.reading import is_regular_file
     from model.runfolder import CONFIG_FILE
 
     path = resolve_model_path(args.model)
     run_config = path.parent / CONFIG_FILE
-    _quiet_tensorflow()
-    model = load_model_safe(path)
-    if run_config.is_file() and args.data is None:
-        config = load_config(run_config)
+    config = load_config(run_config) if is_regular_file(run_config) else None
+    model = _load_model(str(path))
+    if config is not None and args.data is None:
         prepared = prepare(config)
         split = prepared.split
         x, y, what, loss = split.x_test, split.y_test, f"the run's test split ({len(split.x_test):,} samples)", config.loss
         notice, class_names = prepared.notice, prepared.class_names
     else:
-        # The whole dataset, unsplit: there is no run whose split to reproduce.
-        spec = DataSpec(name="file", path=args.data) if args.data else DataSpec(name="mnist")
+        # Never the training images: the data's own test set, or the test part of a seeded split.
+        if args.data:
+            spec = _data_spec(config, args.data) if config is not None else DataSpec(name="file", path=args.data)
+        else:
+            spec = DataSpec(name="mnist")
         dataset = load_dataset(spec)
-        x, y, what, loss = dataset.x, dataset.y, f"all {len(dataset):,} samples of {dataset.source}", "crossentropy"
+        whose = "the run's" if config is not None else "a default"
+        split_spec, seed = (config.split, config.seed) if config is not None else (SplitSpec(), RunConfig().seed)
+        x, y, what = _test_part(dataset, split_spec, seed, whose)
+        loss = config.loss if config is not None else "crossentropy"
         notice, class_names = dataset.notice, dataset.class_names
     if notice:
         print(f"note: {notice}", file=sys.stderr)
@@ -201,11 +285,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from model.modelio import load_model_safe
     from model.preprocess import load_image_file, preprocess_drawing, to_network_input
 
-    _quiet_tensorflow()
-    model = load_model_safe(args.model)
+    model = _load_model(args.model)
     from model.inference import make_predictor, model_input_shape
 
     predict = make_predictor(model)
@@ -222,15 +304,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verbose_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true", default=default,
+        help="show TensorFlow's own log messages and warnings (hidden otherwise)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Gradient Lab: design, train and try out neural networks. Without a command, opens the window.",
     )
+    _verbose_option(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("train", help="train headless from a configuration file and write a run folder")
-    p.add_argument("--config", required=True, help="configuration JSON (e.g. resources/presets/mlp.json)")
+    p.add_argument("--config", help="configuration JSON (e.g. resources/presets/mlp.json); required unless --resume")
+    p.add_argument(
+        "--resume", metavar="RUN_FOLDER",
+        help="continue the run in RUN_FOLDER (its weights and optimizer state) for --epochs more epochs; "
+        "the run is written back there unless --out says otherwise",
+    )  # fmt: skip
     p.add_argument(
         "--set", action="append", default=[], metavar="PATH=VALUE",
         help="change one setting of the configuration, e.g. --set optimizer.learning_rate=3e-4 "
@@ -239,17 +334,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="dataset file or folder to use instead of the configured one (.npz, IDX folder, CSV, image folders)")
     p.add_argument("--epochs", type=int, help="override the number of epochs")
     p.add_argument("--limit", type=int, help="train on a stratified subset of this many samples")
-    p.add_argument("--out", help="run folder to write (default runs/<date-time>)")
+    p.add_argument(
+        "--out", help="run folder to write (default runs/<date-time>): a new or empty folder, or a run folder to replace; "
+        "a checkpoint is kept there after every epoch",
+    )  # fmt: skip
+    _verbose_option(p, argparse.SUPPRESS)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved model (a .keras file or a run folder)")
     p.add_argument("model", help="a .keras file or a run folder")
-    p.add_argument("--data", help="dataset file or folder (default: the run's own test split, or MNIST)")
+    p.add_argument(
+        "--data", help="dataset file or folder: evaluated on its official test set, or else on the test part "
+        "of the run's split (default: the run's own test split, or MNIST's test set)",
+    )  # fmt: skip
+    _verbose_option(p, argparse.SUPPRESS)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify digit images (PNG/JPEG) with a saved model")
     p.add_argument("model", help="a .keras file or a run folder")
     p.add_argument("images", nargs="+", help="image files")
+    _verbose_option(p, argparse.SUPPRESS)
     p.set_defaults(func=cmd_predict)
     return parser
 
@@ -257,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet.configure(bool(getattr(args, "verbose", False)))
     if args.command is None:
         parser.print_help()
         return 0
@@ -264,10 +369,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--epochs must be at least 1")
     if getattr(args, "limit", None) is not None and args.limit < 20:
         parser.error("--limit must be at least 20")
+    from model.modelio import keras_version_problem
+
+    problem = keras_version_problem()
+    if problem is not None:
+        print(f"warning: {problem}", file=sys.stderr)
     try:
         return int(args.func(args))
     except ProjectError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        # Every reader checks sizes first; this is the last line of defence, still one line.
+        print("error: not enough memory for this; use smaller data or a smaller model", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
