@@ -8,7 +8,6 @@ several seconds ``import tensorflow`` takes; Train is enabled once the import is
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from gui import tf_loader
 from gui.dialogs import APPLICATION, ORGANIZATION
 from gui.main_window import MainWindow
+from model import quiet
 
 EXIT_IMPORT_WAIT_S: Final = 30.0
 """At exit, how long to let an unfinished TensorFlow import end (an import cannot be cut)."""
@@ -28,8 +28,9 @@ EXIT_IMPORT_WAIT_S: Final = 30.0
 
 def create_app(argv: list[str]) -> QApplication:
     """The ``QApplication``, named so that ``QSettings`` finds the user's settings."""
-    # TensorFlow's C++ start-up chatter is not for the user; real problems still show.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's start-up chatter is not for the user (main.py has done this already,
+    # before anything could import TensorFlow; this is for other ways in).
+    quiet.configure(quiet.is_verbose())
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv)
     app.setOrganizationName(ORGANIZATION)

@@ -20,7 +20,9 @@ QLineEdit                 the text stripped, ``None`` when empty       ``editing
 ========================  ===========================================  =======================
 
 From the bindings the binder does everything a form does with its configuration:
-:meth:`~FormBinder.fill` shows a configuration without reporting edits,
+:meth:`~FormBinder.fill` shows a configuration without reporting edits (all or nothing:
+a value no widget of the form can hold, such as a number past a spin box's range, raises
+a :class:`~model.errors.ConfigError` naming its path, and the form keeps what it showed),
 :meth:`~FormBinder.apply` builds the edited configuration through
 :func:`model.configpath.with_values` (all or nothing: a whole new validated config, or a
 :class:`~model.errors.ConfigError`), :attr:`~FormBinder.edited` reports each user edit
@@ -60,7 +62,7 @@ from PySide6.QtWidgets import (
 from gui.widgets import OptionalSpinBox, ScientificSpinBox
 from model import configpath
 from model.config import LayerSpec, RunConfig
-from model.errors import ConfigError
+from model.errors import ConfigError, shorten
 
 Record = TypeVar("Record", RunConfig, LayerSpec)
 W = TypeVar("W", bound=QWidget)
@@ -149,6 +151,10 @@ class _Binding:
     last: Any = None
     on_shown: list[Callable[[Any], None]] = field(default_factory=list)
     on_edited: list[Callable[[Any], None]] = field(default_factory=list)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _matches(prefix: str, path: str) -> bool:
@@ -289,11 +295,28 @@ class FormBinder(QObject):
         return {path: binding.read() for path, binding in self._bindings.items()}
 
     def fill(self, record: RunConfig | LayerSpec) -> None:
-        """Show ``record`` in every bound widget without emitting :attr:`edited`."""
+        """Show ``record`` in every bound widget without emitting :attr:`edited`.
+
+        Raises:
+            ConfigError: a value that a widget cannot show as it is (a whole number past a
+                spin box's range, which Qt would clamp or refuse with an ``OverflowError``);
+                every widget then shows what it showed before.
+        """
+        before = {path: binding.read() for path, binding in self._bindings.items()}
         self._filling = True
         try:
             for path, binding in self._bindings.items():
-                binding.write(configpath.get(record, path))
+                value = configpath.get(record, path)
+                try:
+                    binding.write(value)
+                except (OverflowError, TypeError, ValueError):
+                    raise self._unshowable(path, value) from None
+                if _is_int(value) and binding.read() != value:
+                    raise self._unshowable(path, value)
+        except ConfigError:
+            for path, value in before.items():
+                self._bindings[path].write(value)
+            raise
         finally:
             self._filling = False
         for binding in self._bindings.values():
@@ -302,6 +325,16 @@ class FormBinder(QObject):
             for callback in binding.on_shown:
                 callback(value)
         self.refresh()
+
+    def _unshowable(self, path: str, value: object) -> ConfigError:
+        box = next((w for w in self._bindings[path].controls if isinstance(w, QSpinBox)), None)
+        if box is None:
+            box = next((w.spin for w in self._bindings[path].controls if isinstance(w, OptionalSpinBox)), None)
+        if isinstance(box, QSpinBox):
+            limits = f" (it takes {box.minimum():,} to {box.maximum():,})"
+        else:
+            limits = ""
+        return ConfigError(path, f"{shorten(value)} cannot be shown in this window{limits}; change it in the file")
 
     def apply(self, record: Record) -> Record:
         """``record`` with every bound value written into it, validated as a whole.

@@ -52,6 +52,9 @@ from PySide6.QtWidgets import (
 from gui.layer_editor import LayerEditor
 from model.catalogue import LAYER_ABOUT
 from model.config import LAYER_TYPES, LayerSpec, RunConfig
+from model.errors import ConfigError
+from model.machine import available_memory, format_bytes
+from model.memory import estimate_memory, memory_problem
 from model.shapes import Fix, Problem, Shape, StackReport, analyze, apply_fix, format_shape
 
 DEFAULT_INPUT_SHAPE: Shape = (28, 28, 1)
@@ -363,6 +366,7 @@ class LayerDesigner(QWidget):
     def __init__(self, layers: tuple[LayerSpec, ...] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = LayerStackModel(RunConfig().layers if layers is None else tuple(layers), self)
+        self._training: tuple[RunConfig, int | None] = (RunConfig(), None)
         self._validity = self._current_validity()
         self._build()
         self._connect()
@@ -388,6 +392,11 @@ class LayerDesigner(QWidget):
     def report(self) -> StackReport:
         """The latest shape analysis of the stack."""
         return self._model.report()
+
+    def set_training(self, config: RunConfig, n_train: int | None = None) -> None:
+        """The run settings (optimizer, batch size) and training samples the memory estimate uses."""
+        self._training = (config, n_train)
+        self._show_totals(self.report())
 
     def is_valid(self) -> bool:
         """Whether the stack can be built for the current context."""
@@ -460,6 +469,7 @@ class LayerDesigner(QWidget):
             edit_row.addWidget(self._tool_button(action), 1)
 
         self._totals = QLabel()
+        self._totals.setWordWrap(True)
         self._totals.setToolTip("Parameters of the whole stack, as Keras would count them.")
         self._totals.setObjectName("totals")
 
@@ -583,12 +593,35 @@ class LayerDesigner(QWidget):
         if row >= 0:
             self._model.replace_layer(row, spec)
 
+    def _show_totals(self, report: StackReport) -> None:
+        """The parameter count, and the memory training needs (red when more than there is)."""
+        text = f"Total parameters: {report.total_params:,}  ({report.trainable_params:,} trainable)"
+        text += "" if report.ok else " so far"
+        config, n_train = self._training
+        input_shape, num_classes, _ = self._model.context()
+        tip = "Parameters of the whole stack, as Keras would count them."
+        color = ""
+        try:
+            run = config.replace(layers=self.layers())
+        except ConfigError:
+            run = None  # an empty or too long stack: its problem is shown below
+        if run is not None:
+            estimate = estimate_memory(run, input_shape, num_classes, n_train=n_train)
+            available = available_memory()
+            text += f" · {estimate.describe()}"
+            tip += f"\nMemory to train (an estimate): {estimate.breakdown()}."
+            problem = memory_problem(estimate, run, available)
+            if problem is not None and available is not None:
+                text += f", more than the {format_bytes(available)} available"
+                tip += f"\nThis cannot be trained here: {problem}."
+                color = "color: #c62828;"
+        self._totals.setText(text)
+        self._totals.setToolTip(tip)
+        self._totals.setStyleSheet(color)
+
     def _on_analyzed(self) -> None:
         report = self.report()
-        self._totals.setText(
-            f"Total parameters: {report.total_params:,}  ({report.trainable_params:,} trainable)"
-            + ("" if report.ok else " so far")
-        )
+        self._show_totals(report)
         problem = report.problems[0] if report.problems else None
         self._banner.setVisible(problem is not None)
         if problem is not None:

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self._ask, self._warn = ask, warn
         self._ask_save = ask_save or dialogs.ask_save_with_message_box
         self._data_shape: tuple[tuple[int, ...], int] = DEFAULT_INPUT
+        self._n_train: int | None = None  # training samples, once the dataset is counted
         self._state = ActionState()
         self._recent: list[str] = []
         # What the late-built widgets show, kept until they exist.
@@ -137,7 +138,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         config = self.session.config
         self.designer = LayerDesigner(config.layers)
-        self.settings_panel = TrainingSettings(config)
+        self.settings_panel = TrainingSettings()  # the session's begin() shows its configuration
         self.plots = TrainingPlots()
         self.results = ResultsView()
         # The Draw tab's panel and the confusion view import scipy and scikit-learn (seconds):
@@ -239,11 +240,13 @@ class MainWindow(QMainWindow):
     def show_config(self, config: RunConfig) -> None:
         self._filling = True
         try:
-            self.designer.set_layers(config.layers)
+            # The panel first: it refuses a value it cannot show and keeps what it showed.
             self.settings_panel.set_config(config)
+            self.designer.set_layers(config.layers)
         finally:
             self._filling = False
         self.designer.set_context(*self._data_shape, config.loss)
+        self.designer.set_training(config, self._n_train)
         self.session.set_stack_problem(self._stack_problem())
 
     def show_document(self, title: str, modified: bool) -> None:
@@ -310,8 +313,9 @@ class MainWindow(QMainWindow):
     def show_counts(self, summary: DataSummary) -> None:
         self.settings_panel.set_split_counts(summary.counts_text)
         self.settings_panel.set_train_count(summary.n_train)
-        self._data_shape = (summary.input_shape, summary.num_classes)
+        self._data_shape, self._n_train = (summary.input_shape, summary.num_classes), summary.n_train
         self.designer.set_context(summary.input_shape, summary.num_classes, self.session.config.loss)
+        self.designer.set_training(self.session.config, self._n_train)
 
     def show_counts_failed(self, message: str) -> None:
         self.settings_panel.set_split_counts(message)
@@ -383,6 +387,7 @@ class MainWindow(QMainWindow):
         self.session.edit(config, error)
         if config is not None:
             self.designer.set_context(*self._data_shape, config.loss)
+            self.designer.set_training(config, self._n_train)
 
     def _panel_config(self) -> tuple[RunConfig | None, str | None]:
         error = self.settings_panel.error()

@@ -11,7 +11,9 @@ a short timer and turns them into Qt signals; it never emits from another thread
 nothing goes wrong if the window closes before the import ends.
 
 The import thread is a daemon because an import cannot be interrupted; :func:`wait` lets
-the application wait for it before the interpreter shuts down.
+the application wait for it before the interpreter shuts down. TensorFlow's start-up
+notes are held back from the terminal meanwhile (:func:`model.quiet.quiet_native_stderr`)
+unless the app was started with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import threading
 from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from model import quiet
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,8 @@ def _import_all() -> None:
         finally:
             data_ready.set()
         importlib.import_module(DRAWING_MODULE)
-        training = importlib.import_module(TRAINING_MODULE)
+        with quiet.quiet_native_stderr():
+            training = importlib.import_module(TRAINING_MODULE)
         # TensorFlow and Keras leave some 300,000 long-lived objects behind. Left in the
         # collector's care, every full collection walks them all (0.15 s, more on a busy
         # machine), holding the GIL: the window froze mid-run whenever one struck in the

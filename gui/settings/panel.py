@@ -90,9 +90,14 @@ class TrainingSettings(QWidget):
     # ------------------------------------------------------------------ public interface
 
     def set_config(self, config: RunConfig) -> None:
-        """Fill every control from ``config`` without emitting configChanged or dataChanged."""
-        self._config = config
+        """Fill every control from ``config`` without emitting configChanged or dataChanged.
+
+        Raises:
+            ConfigError: a value no control can show (see :meth:`FormBinder.fill`); the
+                panel then shows what it showed.
+        """
         self._binder.fill(config)
+        self._config = config
         self._revalidate()
 
     def apply_to(self, config: RunConfig) -> RunConfig:

@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from model.config import DataSpec, RunConfig, SplitSpec
-from model.errors import ProjectError
+from model.errors import ProjectError, one_line
 from model.fileio import write_text_atomic
 from model.runner import Runner
 from model.tasks import Dispatch, Failure, LatestTask, SerialExecutor
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from model.inference import Predictor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def done(value: bool) -> Future[bool]:
@@ -188,10 +189,30 @@ class SessionBase:
     def _refused(self, title: str, outcome: Future[bool]) -> Callable[[Failure], None]:
         def refused(failure: Failure) -> None:
             self._end_busy()
-            self.view.warn(title, failure.message)
-            outcome.set_result(False)
+            self.view.warn(title, one_line(failure.message))
+            if not outcome.done():
+                outcome.set_result(False)
 
         return refused
+
+    def _guarded(self, title: str, outcome: Future[bool], show: Callable[[T], None]) -> Callable[[T], None]:
+        """``show``, but whatever it raises is a warning titled ``title``, never an escaped exception.
+
+        What an opened file holds is untrusted to the last: showing it may still fail (a
+        value the panels cannot show, numbers no widget takes). The view then keeps what it
+        showed, the busy state ends, and ``outcome`` is ``False``.
+        """
+
+        def guarded(value: T) -> None:
+            try:
+                show(value)
+            except Exception as exc:  # noqa: BLE001 - a hostile file must not take the window down
+                if not isinstance(exc, ProjectError):
+                    log.exception("%s", title)
+                failure = Failure.of(exc)
+                self._refused(title, outcome)(Failure(one_line(failure.message, 400), failure.details))
+
+        return guarded
 
     def _remember_recent(self, path: Path) -> None:
         self.store.setValue(RECENT_KEY, updated_recent(self.recent_files(), path))

@@ -20,11 +20,14 @@ called from the session's thread (the GUI thread in the window).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Final
 
 from model.catalogue import data_title
+from model.config import RunConfig
 from model.data import summarize  # cheap (numpy only); imported here, not in a worker thread
+from model.errors import ProjectError
 from model.tasks import Failure
 
 from .document import CONFIG_KEY
@@ -33,6 +36,8 @@ from .workflows import FileWorkflows
 
 if TYPE_CHECKING:
     from model.data import DataSummary
+
+log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S: Final = 10.0
 """How long closing waits for stopping runs before it gives the user control back."""
@@ -45,7 +50,14 @@ class RunSession(FileWorkflows, RunLifecycle):
 
     def begin(self) -> None:
         """Show the initial state (call once the view is built)."""
-        self.view.show_config(self.document.saved)
+        try:
+            self.view.show_config(self.document.saved)
+        except ProjectError as exc:
+            # The remembered configuration is valid but the panels cannot show it: start afresh.
+            log.warning("the remembered configuration cannot be shown: %s", exc)
+            self.document.replace(RunConfig())
+            self.view.show_config(self.document.saved)
+            self.view.show_message(f"The settings remembered from last time could not be shown ({exc}); these are the defaults.", "warning")
         self.view.show_recent(self.recent_files())
         self._refresh()
 
@@ -67,6 +79,11 @@ class RunSession(FileWorkflows, RunLifecycle):
         """TensorFlow has loaded: training is possible; offer to recover an interrupted run."""
         self._backend, self._backend_message = "ready", ""
         self._update_actions()
+        from model.modelio import keras_version_problem
+
+        problem = keras_version_problem()
+        if problem is not None:
+            self.view.show_message(problem, "warning")
         if not self._recovery_offered:
             self.offer_recovery()
 

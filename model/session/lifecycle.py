@@ -220,6 +220,8 @@ class RunLifecycle(SessionBase):
         run.has_result = True
         evaluation = result.evaluation
         accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
+        if result.diverged:
+            accuracy = " · diverged"
         # The run's thread is done with the model: from now on it belongs to the Keras worker.
         self._set_memory(
             ModelInMemory(

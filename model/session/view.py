@@ -61,7 +61,12 @@ class SessionView(Protocol):
 
     # --- the document
     def show_config(self, config: RunConfig) -> None:
-        """Fill the designer and the settings with ``config``."""
+        """Fill the designer and the settings with ``config``, all or nothing.
+
+        Raises:
+            ProjectError: the panels cannot show ``config`` (a value no control of theirs
+                holds); they keep showing what they showed.
+        """
 
     def show_document(self, title: str, modified: bool) -> None: ...
 

@@ -5,6 +5,10 @@ that needs Keras (loading a run folder or a model file, saving a model, scoring 
 test split) runs on the session's Keras worker and comes back through ``dispatch``, so the
 session's thread never waits for it; those intents return a future that resolves (in the
 session's thread) once the outcome is shown.
+
+Opening is all or nothing: a file is read whole before anything is shown, showing it is
+guarded (whatever a hostile file makes fail becomes a warning, never an escaped
+exception), and the document points at a new file only once the panels show it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from model import runfolder
 from model.config import RunConfig, list_presets, load_config, load_preset
-from model.errors import ModelFileError, ProjectError
+from model.errors import ModelFileError, ProjectError, clip
 from model.events import EpochRecord, RunFinished
 from model.fileio import write_text_atomic
 from model.tasks import Failure, deliver
@@ -50,11 +54,21 @@ class FileWorkflows(SessionBase):
         self._stack_problem = problem
         self._update_actions()
 
-    def set_config(self, config: RunConfig, path: Path | None = None, name: str = "") -> None:
-        """Show ``config`` as a fresh document (opened from ``path``, or a run or model ``name``)."""
+    def set_config(self, config: RunConfig, path: Path | None = None, name: str = "") -> bool:
+        """Show ``config`` as a fresh document (opened from ``path``, or a run or model ``name``).
+
+        All or nothing: when the view cannot show it (a value its panels cannot hold), the
+        view keeps what it showed, the document stays as it was, and the user is told why.
+        Returns whether it is shown.
+        """
+        try:
+            self.view.show_config(config)
+        except ProjectError as exc:
+            self.view.warn("Cannot show this configuration", f"{exc}. Nothing was changed.")
+            return False
         self.document.replace(config, path, name)
-        self.view.show_config(config)
         self._refresh()
+        return True
 
     def confirm_discard(self) -> bool:
         """Before unsaved changes would be dropped: Save (and go on if saved), Discard, or Cancel."""
@@ -129,7 +143,11 @@ class FileWorkflows(SessionBase):
         The future resolves (in the session's thread) once it is shown, or refused.
         """
         path = Path(path)
-        kind = runfolder.path_kind(path)
+        try:
+            kind = runfolder.path_kind(path)
+        except (OSError, ValueError) as exc:  # a name too long, a folder that cannot be listed ...
+            self.view.warn("Cannot open", f"{clip(str(path), 300)}: {exc.strerror if isinstance(exc, OSError) else exc}")
+            return done(False)
         if kind == "run":
             return self.open_run_folder(path)
         if kind == "model":
@@ -138,7 +156,11 @@ class FileWorkflows(SessionBase):
 
     def open_recent(self, entry: str) -> Future[bool]:
         path = Path(entry)
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except (OSError, ValueError):
+            exists = False
+        if not exists:
             self.store.setValue(RECENT_KEY, [e for e in self.recent_files() if e != entry])
             self.view.show_recent(self.recent_files())
             self.view.warn("File not found", f"{path} no longer exists; it was removed from Open Recent.")
@@ -155,7 +177,8 @@ class FileWorkflows(SessionBase):
         except ProjectError as exc:
             self.view.warn("Cannot open configuration", str(exc))
             return False
-        self.set_config(config, path)
+        if not self.set_config(config, path):
+            return False
         self._remember_recent(path)
         self.view.show_status(f"Opened {path}")
         return True
@@ -173,13 +196,20 @@ class FileWorkflows(SessionBase):
 
         def shown(saved: SavedRun) -> None:
             self._end_busy()
-            self._show_saved_run(saved)
+            if not self._show_saved_run(saved):
+                outcome.set_result(False)
+                return
             self._remember_recent(folder)
             self.view.show_status(f"Opened the run {folder}")
             outcome.set_result(True)
 
         self._begin_busy("Opening the run…")
-        deliver(self.keras.submit(_load_run, folder), self.dispatch, shown, self._refused("Cannot open run", outcome))
+        deliver(
+            self.keras.submit(_load_run, folder),
+            self.dispatch,
+            self._guarded("Cannot open run", outcome, shown),
+            self._refused("Cannot open run", outcome),
+        )
         return outcome
 
     def open_model_file(self, path: str | Path) -> Future[bool]:
@@ -193,19 +223,21 @@ class FileWorkflows(SessionBase):
             return done(False)
         outcome: Future[bool] = Future()
 
-        def shown(loaded: tuple[Any, Any, str]) -> None:
+        def shown(loaded: tuple[Any, Any, str, bool]) -> None:
             self._end_busy()
-            model, layers, note = loaded
-            if layers is not None:
-                self.set_config(self.config.replace(layers=layers, name=path.stem), name=path.name)
+            model, layers, note, diverged = loaded
+            if layers is not None and not self.set_config(self.config.replace(layers=layers, name=path.stem), name=path.name):
+                layers, note = None, f"{note} The designer keeps its stack."
+            if diverged:
+                note += " It diverged: its weights are not finite numbers, so its answers mean nothing."
             self._set_memory(
-                ModelInMemory(model, self._predictor_for(model), f"{path.name} (opened)"),
+                ModelInMemory(model, self._predictor_for(model), f"{path.name} (opened{', diverged' if diverged else ''})"),
             )
             self.view.show_history([], (), 1)
             self.view.show_results(None, None)
             self.view.show_class_names(tuple(str(k) for k in range(10)))
             self.view.show_message(
-                f"Opened {path.name}: the Draw tab reads drawings with it.{note}", "info" if layers else "warning"
+                f"Opened {path.name}: the Draw tab reads drawings with it.{note}", "warning" if note else "info"
             )
             self._remember_recent(path)
             outcome.set_result(True)
@@ -215,7 +247,7 @@ class FileWorkflows(SessionBase):
             self._refused("Cannot open model", outcome)(Failure(message, failure.details))
 
         self._begin_busy("Opening the model…")
-        deliver(self.keras.submit(_load_digit_model, path), self.dispatch, shown, refused)
+        deliver(self.keras.submit(_load_digit_model, path), self.dispatch, self._guarded("Cannot open model", outcome, shown), refused)
         return outcome
 
     def offer_recovery(self) -> Future[bool]:
@@ -239,7 +271,16 @@ class FileWorkflows(SessionBase):
         except OSError as exc:
             self.view.warn("Cannot recover the run", f"cannot move {self.autosave_dir}: {exc}")
             return done(False)
-        return self.open_run_folder(target)
+        opened = self.open_run_folder(target)
+
+        def kept(future: Future[bool]) -> None:
+            if not future.result():  # nothing is lost: say where the files are
+                self.view.show_message(
+                    f"The interrupted run could not be opened; its files are kept in {target}.", "warning"
+                )
+
+        opened.add_done_callback(kept)
+        return opened
 
     # ================================================================== saving the model, exports
 
@@ -296,15 +337,21 @@ class FileWorkflows(SessionBase):
             return False
         return self._write_text(Path(path), export_script(config), "Cannot export script")
 
-    def _show_saved_run(self, saved: SavedRun) -> None:
-        """Show everything a run folder holds; the canvas uses its model from now on."""
-        self.set_config(saved.config, name=saved.folder.name)
+    def _show_saved_run(self, saved: SavedRun) -> bool:
+        """Show everything a run folder holds; the canvas uses its model from now on.
+
+        What can fail comes first: nothing is shown unless the configuration is.
+        """
         evaluation = runfolder.evaluation_from_metrics(saved.metrics)
+        reason = runfolder.end_reason_from_metrics(saved.metrics)
+        if not self.set_config(saved.config, name=saved.folder.name):
+            return False
         accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
+        diverged = " · diverged" if saved.diverged else ""
         memory = ModelInMemory(
             saved.model,
             self._predictor_for(saved.model),
-            f"{saved.folder.name}{accuracy}",
+            f"{saved.folder.name}{accuracy}{diverged}",
             history=list(saved.history),
             layer_names=saved.layer_names,
             steps_per_epoch=saved.steps_per_epoch,
@@ -313,7 +360,6 @@ class FileWorkflows(SessionBase):
         )
         self.view.show_history(memory.history, memory.layer_names, memory.steps_per_epoch)
         self._set_memory(memory)
-        reason = runfolder.end_reason_from_metrics(saved.metrics)
         finished = RunFinished(-1, reason, f"saved run {saved.folder.name}, {len(saved.history)} epochs", len(saved.history))
         self.view.show_results(finished, evaluation)
         self.view.show_confusion(None, None)
@@ -325,7 +371,16 @@ class FileWorkflows(SessionBase):
             config = saved.config
             self._images.start(lambda: (memory, test_images(config)))
         resume = " Resume Training continues it." if saved.optimizer_state else ""
+        if saved.diverged:
+            self.view.show_message(
+                f"Opened the run {saved.folder.name}: {len(saved.history)} epochs. It diverged: its weights are "
+                "not finite numbers, so its answers in the Draw tab mean nothing; train it again with a smaller "
+                "learning rate.",
+                "warning",
+            )
+            return True
         self.view.show_message(f"Opened the run {saved.folder.name}: {len(saved.history)} epochs{accuracy}.{resume}", "info")
+        return True
 
     def _on_test_images(self, answer: tuple[ModelInMemory, TestImages | None]) -> None:
         """Score the opened run's model on its reloaded test split, for the confusion view.
@@ -364,18 +419,19 @@ def _load_run(folder: Path) -> SavedRun:
     return runfolder.load_run(folder)
 
 
-def _load_digit_model(path: Path) -> tuple[Any, Any, str]:
-    """A plain ``.keras`` model that reads 28x28 digits, its layers as specs (or why not)."""
+def _load_digit_model(path: Path) -> tuple[Any, Any, str, bool]:
+    """A plain ``.keras`` model that reads 28x28 digits, its layers as specs (or why not), and whether it diverged."""
     from model.inference import check_digit_model
     from model.keras_import import layer_specs
     from model.modelio import load_model_safe
 
     model = load_model_safe(path)
     check_digit_model(model)
+    diverged = not runfolder.weights_are_finite(model)
     try:
-        return model, layer_specs(model), ""
+        return model, layer_specs(model), "", diverged
     except ModelFileError as exc:
-        return model, None, f" {exc}"
+        return model, None, f" {exc}", diverged
 
 
 def _save_model(memory: ModelInMemory, folder: Path) -> None:
