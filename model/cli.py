@@ -111,13 +111,18 @@ def _data_spec(config: RunConfig, data: str | None) -> DataSpec:
 
 def _train_config(args: argparse.Namespace) -> RunConfig:
     """The configuration to train: ``--config`` (or the resumed run's), ``--set`` and the overrides."""
+    from model.reading import is_regular_file
+    from model.runfolder import CONFIG_FILE, STATE_FILE, is_run_folder, load_training_state
+
+    if args.resume is not None:
+        folder = Path(args.resume)
+        if not is_run_folder(folder):
+            raise ProjectError(f"{args.resume}: not a run folder; --resume takes a folder written by train or Save Model")
+        if is_regular_file(folder / STATE_FILE):
+            load_training_state(folder / STATE_FILE)  # a damaged state ends here, before any data loads
     if args.config is not None:
         base = load_config(args.config)
     elif args.resume is not None:
-        from model.runfolder import CONFIG_FILE, is_run_folder
-
-        if not is_run_folder(Path(args.resume)):
-            raise ProjectError(f"{args.resume}: not a run folder; --resume takes a folder written by train or Save Model")
         base = load_config(Path(args.resume) / CONFIG_FILE)
     else:
         raise ProjectError("train needs --config FILE (or --resume RUN_FOLDER to continue a run)")
@@ -209,17 +214,29 @@ def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
     return 0 if result.finished.reason in ended_well and not result.diverged else 1
 
 
-def _load_model(path: str) -> Any:
-    """A model to evaluate or predict with; a diverged one (non-finite weights) is refused."""
-    from model.modelio import load_model_safe
+def _said_diverged(model_path: Path) -> bool:
+    """Whether the run folder holding ``model_path`` says in its metrics.json that it diverged."""
+    from model.reading import JsonError, loads_json, read_capped
+    from model.runfolder import METRICS_FILE, diverged_from_metrics
 
-    quiet.import_tensorflow()
-    model = load_model_safe(path)
+    try:
+        metrics = loads_json(read_capped(model_path.parent / METRICS_FILE, 16 * 1024 * 1024))
+    except (OSError, JsonError):
+        return False
+    return isinstance(metrics, dict) and diverged_from_metrics(metrics)
+
+
+def _load_model(path: str) -> Any:
+    """A model to evaluate or predict with; a diverged one (its run says so, or non-finite weights) is refused."""
+    from model.modelio import load_model_safe, resolve_model_path
+
+    with quiet.quiet_native_stderr():  # Keras is imported once the file has passed its checks
+        model = load_model_safe(path)
     from model.runfolder import weights_are_finite
 
-    if not weights_are_finite(model):
+    if _said_diverged(resolve_model_path(path)) or not weights_are_finite(model):
         raise ModelFileError(
-            f"{path}: the model diverged: its weights are not finite numbers, so its answers mean nothing; "
+            f"{path}: the model diverged (its training overflowed), so its answers mean nothing; "
             "train it again with a smaller learning rate or gradient clipping"
         )
     return model
@@ -227,14 +244,15 @@ def _load_model(path: str) -> Any:
 
 def _test_part(dataset: Dataset, split: SplitSpec, seed: int, whose: str) -> tuple[Any, Any, str]:
     """A dataset's test samples: its official test set if it has one, else the test part of a seeded split."""
+    source = dataset.source[0].lower() + dataset.source[1:] if dataset.source.startswith("The ") else dataset.source
     if dataset.n_official_test > 0:
         n = dataset.n_official_test
-        return dataset.x[-n:], dataset.y[-n:], f"the official test set of {dataset.source} ({n:,} samples)"
+        return dataset.x[-n:], dataset.y[-n:], f"the official test set of {source} ({n:,} samples)"
     from model.data import split_dataset
 
     parts = split_dataset(dataset, split, seed)
     n = len(parts.y_test)
-    return parts.x_test, parts.y_test, f"the test part of {dataset.source} ({n:,} samples, {whose} split and seed {seed})"
+    return parts.x_test, parts.y_test, f"the test part of {source} ({n:,} samples, {whose} split and seed {seed})"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -287,12 +305,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from model.preprocess import load_image_file, preprocess_drawing, to_network_input
 
+    # The images first: a file that is not one ends here, before TensorFlow loads.
+    drawings = [(image_path, preprocess_drawing(load_image_file(image_path))) for image_path in args.images]
     model = _load_model(args.model)
     from model.inference import make_predictor, model_input_shape
 
     predict = make_predictor(model)
-    for image_path in args.images:
-        pre = preprocess_drawing(load_image_file(image_path))
+    for image_path, pre in drawings:
         if pre.empty:
             print(f"{image_path}: the image is blank; nothing to classify")
             continue

@@ -177,8 +177,11 @@ def _layer_parameters(class_name: str, config: dict[str, Any], input_shape: list
         filters = _int(config.get("filters"))
         return None if filters is None else depthwise + last * multiplier * filters + filters * bias
     if class_name in ("BatchNormalization", "LayerNormalization", "GroupNormalization"):
-        axes = _ints(config.get("axis", -1))
-        dims = [input_shape[a] if -len(input_shape) <= a < len(input_shape) else None for a in (axes or [])] if input_shape else []
+        raw_axes = config.get("axis", -1)
+        axes = raw_axes if isinstance(raw_axes, list) else [raw_axes]
+        if not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+            return None
+        dims = [input_shape[a] if -len(input_shape) <= a < len(input_shape) else None for a in axes]
         sizes = [_int(d) for d in dims]
         if not sizes or any(s is None for s in sizes):
             return None

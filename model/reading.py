@@ -42,6 +42,24 @@ class NotARegularFile(OSError):
     """The path exists but is not a regular file (a named pipe, a device, a socket)."""
 
 
+class InvalidPath(OSError):
+    """The path cannot name a file at all (it holds a NUL character)."""
+
+
+def _os_open(path: str | Path, flags: int) -> int:
+    try:
+        return os.open(path, flags)
+    except ValueError:  # "embedded null byte": a path no file can have
+        raise InvalidPath(errno.EINVAL, "is not a valid path (it holds a NUL character)", str(path)) from None
+
+
+def _os_stat(path: str | Path) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except ValueError:
+        raise InvalidPath(errno.EINVAL, "is not a valid path (it holds a NUL character)", str(path)) from None
+
+
 class FileTooLarge(OSError):
     """The file is larger than its reader accepts."""
 
@@ -78,7 +96,7 @@ def check_regular(path: str | Path) -> Path:
     Raises:
         OSError: ``FileNotFoundError``, ``IsADirectoryError``, :class:`NotARegularFile`, ...
     """
-    _refuse_unless_regular(os.stat(path).st_mode, path)
+    _refuse_unless_regular(_os_stat(path).st_mode, path)
     return Path(path)
 
 
@@ -95,7 +113,7 @@ def open_regular(path: str | Path) -> BinaryIO:
             links ...); :func:`os_error_reason` says any of them in words.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    fd = _os_open(path, flags)
     try:
         _refuse_unless_regular(os.fstat(fd).st_mode, path)
         if hasattr(os, "set_blocking"):
@@ -130,7 +148,7 @@ def os_error_reason(exc: OSError) -> str:
         return "is a folder, not a file"
     if isinstance(exc, PermissionError):
         return "cannot be read (permission denied); check its permissions"
-    if isinstance(exc, (NotARegularFile, FileTooLarge)):
+    if isinstance(exc, (NotARegularFile, FileTooLarge, InvalidPath)):
         return str(exc.strerror)
     if isinstance(exc, NotADirectoryError):
         return "is inside something that is not a folder"

@@ -261,7 +261,9 @@ def _train(
             best_epoch = stream.best_epoch
         elif reason is EndReason.EARLY_STOPPING and config.early_stopping.restore_best_weights and early is not None:
             best_epoch = early.best_epoch
-        diverged = not weights_are_finite(inner)
+        # Diverged: non-finite weights, or a loss that overflowed before any epoch ended well
+        # (the weights are then finite but meaningless, e.g. 1e20 after an infinite loss).
+        diverged = not weights_are_finite(inner) or (stream.reason is EndReason.NAN and stream.best_weights is None)
         if diverged and stream.best_weights is not None:
             # The loss stayed finite while the weights overflowed: the best finite epoch is what is kept.
             inner.set_weights(stream.best_weights)

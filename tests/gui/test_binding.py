@@ -270,3 +270,17 @@ def test_the_panel_edits_every_setting_but_the_layers_and_the_name(sections) -> 
     binder, _, _, _ = sections
     expected = [p for p in configpath.paths(RunConfig()) if p != "name" and not p.startswith("layers[")]
     assert sorted(binder.paths()) == sorted(expected)
+
+
+def test_fill_is_all_or_nothing_when_a_widget_cannot_show_a_value(qtbot, form: Form) -> None:
+    form.binder.fill(CONFIG)
+    before = form.binder.values()
+    too_patient = CONFIG.replace(early_stopping=EarlyStoppingSpec(enabled=False, patience=5000))  # the box takes 0..100
+    with pytest.raises(ConfigError, match=r"early_stopping.patience: 5000 cannot be shown in this window \(it takes 0 to 100\)"):
+        form.binder.fill(too_patient)
+    assert form.binder.values() == before  # nothing half applied (early stopping stays enabled)
+    overflowing = CONFIG.replace(early_stopping=EarlyStoppingSpec(patience=7))
+    object.__setattr__(overflowing.early_stopping, "patience", 10**15)  # past what a C int holds: OverflowError in Qt
+    with pytest.raises(ConfigError, match="early_stopping.patience"):
+        form.binder.fill(overflowing)
+    assert form.binder.values() == before

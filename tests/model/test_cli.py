@@ -129,3 +129,97 @@ def test_help_for_each_command() -> None:
         proc = run_main(*args, "--help", timeout=120)
         assert proc.returncode == 0
         assert "usage:" in proc.stdout
+
+
+# --------------------------------------------------------------------------- nothing lost (issue 12)
+
+
+def _status(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "autosave.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def test_one_writer_per_folder_a_checkpoint_every_epoch_and_resume_after_kill_9(mnist_path: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    args = ("train", "--config", "resources/presets/mlp.json", "--data", str(mnist_path), "--limit", "3000", "--out", str(out))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    first = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args, "--epochs", "40"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while _status(out).get("epochs_done", 0) < 2:
+            assert first.poll() is None and time.monotonic() < deadline, "no checkpoint"
+            time.sleep(0.05)
+        # A second run into the same folder is refused at once, before any data loads.
+        second = run_main(*args, "--epochs", "1", timeout=120)
+        assert second.returncode == 2, second.stderr
+        assert f"is being written by another run (process {first.pid})" in second.stderr.strip().splitlines()[-1]
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    from model.runfolder import load_run
+
+    done = len(load_run(out).history)  # the folder holds one consistent run after kill -9
+    assert done >= 2 and _status(out)["status"] == "running"
+
+    resumed = run_main("train", "--resume", str(out), "--epochs", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"epoch {done + 1}/{done + 1}" in resumed.stderr and "starts afresh" not in resumed.stderr
+    saved = load_run(out)
+    assert len(saved.history) == done + 1 and saved.optimizer_state
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"]
+
+    # Rough edge 9: with --data, the data's own test set, and it says which.
+    evaluated = run_main("evaluate", str(out), "--data", str(mnist_path))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert f"evaluated on the official test set of MNIST from {mnist_path} (10,000 samples)" in evaluated.stdout
+
+
+def test_a_disk_full_at_the_end_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    pytest.importorskip("tensorflow")
+    import model.runfolder.save
+    from model.cli import main
+    from model.runfolder import load_run
+    from tests.model.hostile import tiny_npz
+
+    def disk_full(path: Path, *args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # half-way: the model is in the staging folder
+
+    monkeypatch.setattr(model.runfolder.save, "save_training_state", disk_full)
+    out = tmp_path / "run"
+    code = main(["train", "--config", str(ROOT / "resources/presets/mlp.json"), "--data", tiny_npz(tmp_path / "d.npz"),
+                 "--epochs", "2", "--out", str(out)])  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "No space left on device" in error
+    assert f"the checkpoint of the last finished epoch is kept in {out} (continue with: train --resume {out})" in error
+    assert len(load_run(out).history) == 2  # was: nothing at all (the run was written only at the end)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "run"]
+
+
+def test_evaluate_without_a_run_config_uses_the_datas_test_part(tmp_path: Path) -> None:
+    model = tmp_path / "m.keras"
+    model.write_bytes((ROOT / "tests/fixtures/run_v1/model.keras").read_bytes())
+    data = tmp_path / "d.csv"
+    rows = ["label," + ",".join(f"p{i}" for i in range(16))] + [f"{k % 4}," + ",".join(["0"] * 16) for k in range(200)]
+    data.write_text("\n".join(rows))
+    proc = run_main("evaluate", str(model), "--data", str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert f"evaluated on the test part of the CSV file {data} (20 samples, a default split and seed 42)" in proc.stdout
+
+
+def test_an_older_keras_is_named_at_start_and_opens_no_model(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import model.modelio
+    from model.cli import main
+
+    monkeypatch.setattr(model.modelio, "keras_version", lambda: "3.12.0")
+    assert main(["evaluate", str(ROOT / "tests/fixtures/run_v1")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("warning: Keras 3.12.0 is older than 3.14.1")
+    assert lines[-1].startswith("error: model.keras: not opened: Keras 3.12.0 is older than 3.14.1")

@@ -28,6 +28,7 @@ from model.config import (
     list_presets,
     load_config,
     load_preset,
+    preset_dir,
 )
 from model.errors import ConfigError, ProjectError
 
@@ -269,3 +270,54 @@ def test_adamax_round_trips_with_its_parameters() -> None:
         "weight_decay": 0.0, "clipnorm": None,
     }  # fmt: skip
     assert config_from_json(config.to_json()) == config
+
+
+# --------------------------------------------------------------------------- hostile files (issue 12)
+
+
+def test_a_stack_is_at_most_max_layers_long_and_refused_before_parsing(tmp_path: Path) -> None:
+    import time
+
+    from model.config import MAX_LAYERS
+
+    raw = json.loads((preset_dir() / "mlp.json").read_text())
+    raw["layers"] = [{"type": "Dense", "units": 10}] * 20_000
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=f"20,000 layers are more than the {MAX_LAYERS} allowed"):
+        config_from_dict(raw)
+    assert time.monotonic() - started < 5  # was: no answer in 150 s
+    with pytest.raises(ConfigError, match="more than the"):
+        RunConfig(layers=(LayerSpec("Dense", units=10),) * (MAX_LAYERS + 1))
+    assert len(RunConfig(layers=(LayerSpec("Dense", units=10),) * MAX_LAYERS).layers) == MAX_LAYERS
+
+
+def test_load_config_refuses_pipes_devices_huge_files_and_huge_integers(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    with pytest.raises(ConfigError, match="named pipe"):
+        load_config(pipe)  # was: blocked forever
+    with pytest.raises(ConfigError, match="character device"):
+        load_config("/dev/zero")  # was: MemoryError
+    big = tmp_path / "big.json"
+    with open(big, "wb") as handle:
+        handle.truncate(10**10)
+    with pytest.raises(ConfigError, match="more than the 2,097,152 accepted"):
+        load_config(big)
+    digits = tmp_path / "digits.json"
+    digits.write_text((preset_dir() / "mlp.json").read_text().replace('"seed": 42', '"seed": ' + "1" * 5000))
+    with pytest.raises(ConfigError, match="whole number of 5,000 digits"):
+        load_config(digits)  # was: ValueError "Exceeds the limit (4300 digits)"
+
+
+def test_messages_quote_long_values_cut() -> None:
+    raw = json.loads((preset_dir() / "mlp.json").read_text())
+    raw["layers"][1]["activation"] = "x" * 10_000_000
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw)
+    assert len(str(info.value)) < 300 and "(10,000,000 characters)" in str(info.value)
+    raw = json.loads((preset_dir() / "mlp.json").read_text())
+    raw["epochs"] = 10**5000
+    with pytest.raises(ConfigError, match="about 5,001 digits"):
+        config_from_dict(raw)

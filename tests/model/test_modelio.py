@@ -126,3 +126,44 @@ def test_mutated_model_files_only_raise_model_file_errors(saved_model: Path, tmp
         load_model_safe(path)
     except ModelFileError as exc:
         assert path.name in str(exc)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    from tests.model.test_reading import in_a_thread
+
+    pipe = tmp_path / "model.keras"
+    os.mkfifo(pipe)
+    error = in_a_thread(lambda: load_model_safe(pipe))["error"]
+    assert isinstance(error, ModelFileError) and "named pipe" in str(error)
+    error = in_a_thread(lambda: load_model_safe(tmp_path))["error"]  # a run folder whose model.keras is a pipe
+    assert isinstance(error, ModelFileError) and "named pipe" in str(error)
+
+
+def test_an_unreadable_model_says_it_cannot_be_read_not_corrupt(saved_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import model.modelio
+
+    def denied(path: object) -> object:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(model.modelio, "open_regular", denied)  # root reads any file: stand in for chmod 000
+    with pytest.raises(ModelFileError) as info:
+        load_model_safe(saved_model)
+    assert "cannot be read (permission denied)" in str(info.value) and "corrupt" not in str(info.value)
+
+
+def test_an_older_keras_opens_no_model(saved_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.modelio
+
+    assert model.modelio.keras_version_problem() is None  # the installed one is recent enough
+    monkeypatch.setattr(model.modelio, "keras_version", lambda: "3.13.2")
+    problem = model.modelio.keras_version_problem()
+    assert problem is not None and "Keras 3.13.2 is older than 3.14.1" in problem and "pip install" in problem
+    with pytest.raises(ModelFileError, match="not opened: Keras 3.13.2 is older than 3.14.1"):
+        load_model_safe(saved_model)

@@ -231,3 +231,42 @@ def test_resume_with_a_different_stack_is_refused(tmp_path: Path) -> None:
     other = small_config(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")))
     with pytest.raises(BuildError, match="do not fit the configured layers"):
         train(other, split, resume=load_run(tmp_path / "run"))
+
+
+DIVERGING = dict(
+    layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="linear")),
+    loss="mse",
+    optimizer=OptimizerSpec(name="sgd", learning_rate=10.0),
+)
+
+
+def test_a_run_whose_weights_diverge_at_once_is_marked_diverged(tmp_path: Path) -> None:
+    # The case: learning rate 10, MSE, a linear output. It was saved with NaN weights,
+    # best_epoch named the diverged partial epoch, and nothing said so.
+    result = train(small_config(epochs=2, **DIVERGING), synthetic_split(n_train=1024))
+    assert result.diverged and result.finished.reason == "nan"
+    assert "diverged" in result.finished.message and result.evaluation is None and result.best_epoch is None
+    saved = load_run(save_run(result, tmp_path / "run"))
+    assert saved.diverged and saved.metrics["diverged"] is True
+    assert saved.metrics["finished"]["best_epoch"] is None
+    from model.cli import main
+
+    assert main(["evaluate", str(tmp_path / "run")]) == 2  # was: "loss nan" and exit 0
+
+
+def test_a_run_that_diverges_later_keeps_its_best_finite_weights() -> None:
+    split = synthetic_split(n_train=128)
+    listener = RecordingListener()
+    control = RunControl()
+
+    class ExplodeAfterTheFirstEpoch(NullListener):
+        def on_epoch(self, record) -> None:  # type: ignore[no-untyped-def]
+            listener.on_epoch(record)
+            if record.epoch == 0:
+                control.set_learning_rate(1e4)  # from the next batch on: the weights overflow
+
+    config = small_config(epochs=3, **{**DIVERGING, "optimizer": OptimizerSpec(name="sgd", learning_rate=1e-3)})
+    result = train(config, split, listener=ExplodeAfterTheFirstEpoch(), control=control)
+    weights = result.model.get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    assert not result.diverged and result.best_epoch == 0 and result.finished.reason == "nan"

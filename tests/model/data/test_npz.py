@@ -124,3 +124,38 @@ def test_npz_header_that_numpy_cannot_tokenize_is_a_data_error(tmp_path: Path) -
     path = tmp_path / "bad_header.npz"
     path.write_bytes(bytes(blob))
     assert_data_error(path, str(path), "not a valid .npz")
+
+
+def test_data_too_large_for_memory_as_float32_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The 1.5 GB npz of zeros, in 1.5 MB: its header is believed only after the checks.
+    import model.data._common
+    from tests.model.hostile import npz_of_zeros
+
+    path = tmp_path / "zeros.npz"
+    npz_of_zeros(path, 2_000_000)
+    assert path.stat().st_size < 4 * 10**6
+    monkeypatch.setattr(model.data._common, "available_memory", lambda: 8 * 10**9)
+    assert_data_error(path, "needs about 14 GB of memory to train on", "has 8.0 GB available", "smaller file")
+
+
+def test_a_small_file_that_fits_still_loads_when_memory_is_tight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.data._common
+
+    monkeypatch.setattr(model.data._common, "available_memory", lambda: 10**6)
+    assert len(load_file(write_npz(tmp_path / "d.npz"))) == 15
+    monkeypatch.setattr(model.data._common, "available_memory", lambda: 10**3)
+    assert_data_error(write_npz(tmp_path / "e.npz"), "of memory to train on")
+
+
+def test_a_named_pipe_or_a_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    from tests.model.test_reading import in_a_thread
+
+    for name in ("pipe.npz", "pipe.csv", "pipe"):
+        os.mkfifo(tmp_path / name)
+        error = in_a_thread(lambda n=name: load_file(tmp_path / n))["error"]
+        assert "named pipe (FIFO), not a regular file" in str(error), error
+    assert_data_error(Path("/dev/zero"), "character device")

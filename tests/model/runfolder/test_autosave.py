@@ -74,3 +74,42 @@ def test_autosave_of_a_resumed_run_holds_the_whole_history(tmp_path: Path) -> No
     recovered = load_run(folder)
     assert [r.epoch for r in recovered.history] == [0, 1, 2]
     assert recovered.optimizer_state
+
+
+def test_a_checkpoint_is_staged_whole_so_a_failed_one_leaves_the_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tensorflow")
+    import model.runfolder.autosave
+    from model.training import train
+
+    folder = tmp_path / "autosave"
+    calls: list[int] = []
+    real = model.runfolder.autosave.save_training_state
+
+    def full_disk_at_epoch_two(path: Path, state: object, epochs_done: int) -> None:
+        calls.append(epochs_done)
+        if epochs_done == 2:
+            raise OSError(28, "No space left on device")
+        real(path, state, epochs_done)
+
+    monkeypatch.setattr(model.runfolder.autosave, "save_training_state", full_disk_at_epoch_two)
+    from model.errors import ProjectError
+
+    with pytest.raises(ProjectError, match="No space left on device"):
+        train(small_config(epochs=3), synthetic_split(n_train=64), evaluate=False, checkpoint_dir=folder)
+    saved = load_run(folder)  # the checkpoint of epoch 1, whole: no new model beside an old history
+    assert len(saved.history) == 1 and saved.optimizer_state
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autosave"]  # no staging folder, no lock left
+
+
+def test_an_autosave_status_that_is_a_pipe_or_absurd_reads_as_none(tmp_path: Path) -> None:
+    import os
+
+    from tests.model.test_reading import in_a_thread
+
+    os.mkfifo(tmp_path / AUTOSAVE_FILE)
+    assert in_a_thread(lambda: read_autosave(tmp_path))["value"] is None
+    os.unlink(tmp_path / AUTOSAVE_FILE)
+    (tmp_path / AUTOSAVE_FILE).write_text('{"status": "running", "epochs_done": ' + "9" * 5000 + ', "epochs": 3}')
+    assert read_autosave(tmp_path) is None
+    (tmp_path / AUTOSAVE_FILE).write_text('{"status": "running", "epochs_done": 7, "epochs": 3}')
+    assert read_autosave(tmp_path) is None

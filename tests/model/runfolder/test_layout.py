@@ -98,3 +98,101 @@ def test_the_package_imports_no_keras_tensorflow_or_scikit_learn() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------- one writer, leftovers, permissions
+
+
+HOLD = (
+    "import sys, time; from pathlib import Path; from model.runfolder.layout import claim_folder\n"
+    "with claim_folder(Path(sys.argv[1])):\n"
+    "    print('held', flush=True); time.sleep(60)\n"
+)
+
+
+def test_a_folder_another_process_writes_is_refused_at_once(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert layout.is_claimed(target)
+        with pytest.raises(ProjectError, match=rf"run is being written by another run \(process {holder.pid}\)"):
+            layout.replace_folder(target, lambda d: (d / "model.keras").write_text("mine"))
+        assert not target.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+    # The system released the lock of the killed process: the folder can be written again.
+    layout.replace_folder(target, lambda d: (d / "model.keras").write_text("mine"))
+    assert (target / "model.keras").read_text() == "mine" and not layout.is_claimed(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock file left behind
+
+
+def test_claims_nest_in_one_thread_and_exclude_other_threads(tmp_path: Path) -> None:
+    import threading
+
+    target = tmp_path / "run"
+    seen: list[str] = []
+    with layout.claim_folder(target):
+        layout.replace_folder(target, lambda d: (d / "model.keras").write_text("v1"))  # nested: allowed
+
+        def other() -> None:
+            try:
+                with layout.claim_folder(target):
+                    seen.append("claimed")
+            except ProjectError as exc:
+                seen.append(str(exc))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert "being written by another run" in seen[0]
+
+
+def test_a_read_only_or_impossible_target_is_refused_when_claimed(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ProjectError, match="cannot write into"), layout.claim_folder(tmp_path / "afile" / "run"):
+        pass
+
+
+def test_leftovers_of_a_killed_save_are_cleaned_and_an_interrupted_swap_undone(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    def fill(folder: Path) -> None:
+        (folder / "model.keras").write_text("v1")
+        (folder / "config.json").write_text("{}")
+
+    layout.replace_folder(target, fill)
+    # What kill -9 leaves: a temporary model file inside, a staging folder beside.
+    (target / ".model.keras.k3j_x9a2.tmp.keras").write_bytes(b"half a model")
+    (tmp_path / ".run.abcd1234.saving").mkdir()
+    assert layout.check_target(target)  # the leftovers do not make it "a run and other files"
+    layout.clean_leftovers(target)
+    assert sorted(p.name for p in target.iterdir()) == ["config.json", "model.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    # Killed between the two renames of a swap: only the old folder is left; it is put back.
+    target.rename(tmp_path / ".run.zzzz9999.old")
+    layout.clean_leftovers(target)
+    assert (target / "model.keras").read_text() == "v1"
+
+
+def test_saved_folders_and_files_get_the_users_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from model.fileio import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "run"
+        layout.replace_folder(target, lambda d: write_text_atomic(d / "config.json", "{}"))
+        assert stat.S_IMODE(target.stat().st_mode) == 0o755  # was 0700, the staging folder's
+        assert stat.S_IMODE((target / "config.json").stat().st_mode) == 0o644  # was 0600, mkstemp's
+        os.chmod(target, 0o750)
+        layout.replace_folder(target, lambda d: write_text_atomic(d / "config.json", "{}"))
+        assert stat.S_IMODE(target.stat().st_mode) == 0o750  # an existing folder keeps its mode
+        os.chmod(target / "config.json", 0o640)
+        write_text_atomic(target / "config.json", "{1}")
+        assert stat.S_IMODE((target / "config.json").stat().st_mode) == 0o640  # and a replaced file its own
+    finally:
+        os.umask(old)

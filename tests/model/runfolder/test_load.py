@@ -86,3 +86,66 @@ def test_a_damaged_state_names_its_file(tmp_path: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not a run folder"):
         load_run(tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- hostile run folders (issue 12)
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "run"
+    shutil.copytree(RUN_V1, folder)
+    return folder
+
+
+def test_huge_numbers_in_metrics_open_and_huge_integers_are_refused_in_words(tmp_path: Path) -> None:
+    import json
+
+    folder = _copy(tmp_path)
+    text = (folder / "metrics.json").read_text()
+    metrics = json.loads(text)
+    metrics["confusion_matrix"][0][0] = 0.5
+    (folder / "metrics.json").write_text(json.dumps(metrics).replace("0.5", "1e400"))
+    saved = load_run(folder)  # was: OverflowError
+    assert evaluation_from_metrics(saved.metrics) is None and len(saved.history) == 3
+    (folder / "metrics.json").write_text(text.replace('"seed": ', '"seed": ' + "7" * 5000 + ", \"x\": "))
+    with pytest.raises(ModelFileError, match="metrics.json: not valid JSON .*5,000 digits"):
+        load_run(folder)  # was: ValueError "Exceeds the limit (4300 digits)"
+
+
+@pytest.mark.parametrize("epochs", [np.arange(3), np.array(["two"])])
+def test_a_state_with_an_odd_epoch_count_is_a_model_file_error(tmp_path: Path, epochs: np.ndarray) -> None:
+    folder = _copy(tmp_path)
+    np.savez(folder / "training_state.npz", __epochs_done__=epochs, a=np.zeros(2))
+    with pytest.raises(ModelFileError, match="training_state.npz"):
+        load_run(folder)
+
+
+def test_files_that_are_pipes_never_block(tmp_path: Path) -> None:
+    import os
+
+    from tests.model.test_reading import in_a_thread
+
+    folder = _copy(tmp_path)
+    (folder / "metrics.json").unlink()
+    os.mkfifo(folder / "metrics.json")  # not a regular file: read as absent
+    assert in_a_thread(lambda: load_run(folder))["value"].metrics == {}
+    (folder / "config.json").unlink()
+    os.mkfifo(folder / "config.json")
+    error = in_a_thread(lambda: load_run(folder))["error"]
+    assert isinstance(error, ModelFileError) and "named pipe" in str(error)
+
+
+def test_opening_cleans_what_a_killed_save_left(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    (folder / ".model.keras.k3j_x9a2.tmp.keras").write_bytes(b"half a model")
+    load_run(folder)
+    assert not (folder / ".model.keras.k3j_x9a2.tmp.keras").exists()
+
+
+def test_a_model_with_non_finite_weights_reads_as_diverged(tmp_path: Path) -> None:
+    from tests.model.hostile import diverged_model
+
+    folder = _copy(tmp_path)
+    assert not load_run(folder).diverged
+    diverged_model(folder / "model.keras")
+    assert load_run(folder).diverged

@@ -109,3 +109,53 @@ def test_copy_run_takes_the_saved_files_only(finished: RunResult, tmp_path: Path
     assert snapshot(copy) == {k: v for k, v in snapshot(source).items() if k != "autosave.json"}
     copy_run(copy, copy)  # onto itself: unchanged
     assert snapshot(copy) == {k: v for k, v in snapshot(source).items() if k != "autosave.json"}
+
+
+def test_a_disk_full_half_way_through_a_real_write_leaves_the_old_run(
+    finished: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ENOSPC from the write itself (an OSError, as the operating system raises it), after the
+    # model and the small files are in the staging folder.
+    import errno
+
+    import model.fileio
+
+    target = save_run(finished, tmp_path / "run")
+    before = snapshot(target)
+    real_write = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if ".training_state.npz." in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(model.fileio.Path, "write_bytes", write_bytes)
+    with pytest.raises(ProjectError, match="No space left on device"):
+        save_run(finished, target)
+    monkeypatch.undo()
+    assert snapshot(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_saved_files_get_the_users_permissions(finished: RunResult, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = save_run(finished, tmp_path / "run")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == dict.fromkeys(
+        ["config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"], 0o644
+    )  # was 0600 for every file and 0700 for the folder
+
+
+def test_metrics_say_whether_the_run_diverged(finished: RunResult, tmp_path: Path) -> None:
+    import dataclasses
+
+    assert json.loads((save_run(finished, tmp_path / "a") / "metrics.json").read_text())["diverged"] is False
+    diverged = dataclasses.replace(finished, diverged=True)
+    assert json.loads((save_run(diverged, tmp_path / "b") / "metrics.json").read_text())["diverged"] is True
+    assert load_run(tmp_path / "b").diverged

@@ -62,3 +62,31 @@ def test_mutated_states_load_or_raise_a_model_file_error(tmp_path: Path, data: s
         load_training_state(path)
     except ModelFileError:
         pass
+
+
+# --------------------------------------------------------------------------- hostile states (issue 12)
+
+
+def test_a_header_claiming_8_tib_is_damage_not_a_memory_error(tmp_path: Path) -> None:
+    from tests.model.hostile import state_claiming_8_tib
+
+    path = tmp_path / "training_state.npz"
+    state_claiming_8_tib(path)
+    with pytest.raises(ModelFileError, match="the saved optimizer state is damaged"):
+        load_training_state(path)
+
+
+@pytest.mark.parametrize("epochs", [np.arange(3), np.array(["two"]), np.array(2.5), np.array([[1]])])
+def test_an_epoch_count_that_is_not_one_whole_number_is_damage(tmp_path: Path, epochs: np.ndarray) -> None:
+    np.savez(tmp_path / "training_state.npz", __epochs_done__=epochs)  # was: ValueError / TypeError
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_training_state(tmp_path / "training_state.npz")
+
+
+def test_random_bytes_are_not_called_pickled_data(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "training_state.npz").write_bytes(os.urandom(4096))
+    with pytest.raises(ModelFileError) as info:
+        load_training_state(tmp_path / "training_state.npz")
+    assert "pickle" not in str(info.value) and "not a valid .npz archive" in str(info.value)
