@@ -45,8 +45,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.data import IMAGE_SIZE, class_folder_name
-from model.data._common import _CORRUPT_FILE_ERRORS
+from model.data.npz import read_numeric_npz
 from model.errors import DataError, ProjectError
+from model.reading import JsonError, loads_json, os_error_reason, read_capped
 
 FORMAT: Final = "gradient-lab handwriting 1"
 """The ``format`` of every sidecar this module writes; :func:`read_record` insists on it."""
@@ -418,11 +419,12 @@ def read_record(image: Path) -> Record:
     try:
         if sidecar.is_symlink() or sidecar.stat().st_size > _MAX_SIDECAR_BYTES:
             raise ProjectError(f"{where} is a link or too large to be a drawing record; delete it")
-        raw = json.loads(sidecar.read_bytes().decode("utf-8"))
+        # A regular file only (a named pipe would block), integers of bounded length.
+        raw = loads_json(read_capped(sidecar, _MAX_SIDECAR_BYTES))
     except OSError as exc:
-        raise ProjectError(f"cannot read {where}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ProjectError(f"{where} is damaged ({type(exc).__name__}); delete it and the drawing beside it") from None
+        raise ProjectError(f"cannot read {where}: it {os_error_reason(exc)}") from None
+    except JsonError as exc:
+        raise ProjectError(f"{where} is damaged ({exc}); delete it and the drawing beside it") from None
     try:
         return _parse_record(raw, sidecar)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
@@ -467,9 +469,9 @@ def _read_picture(path: Path) -> NDArray[np.uint8]:
     if path.is_symlink() or path.stat().st_size > _MAX_PICTURE_BYTES:
         raise ValueError(f"{path.name} is a link or too large")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            pixels = np.asarray(archive["picture"])
-    except _CORRUPT_FILE_ERRORS as exc:
+        # np.load would block on a named pipe and allocate whatever a header claims.
+        pixels = read_numeric_npz(path, path.name, ("picture",), fix="")["picture"]
+    except (DataError, KeyError) as exc:
         raise ValueError(f"{path.name} cannot be read ({type(exc).__name__})") from None
     if pixels.dtype != np.uint8 or pixels.ndim != 2:
         raise ValueError(f"{path.name} holds {pixels.dtype} {pixels.shape}, not a grayscale picture")

@@ -273,3 +273,18 @@ def test_whatever_the_folder_holds_the_set_survives_and_clear_spares_other_files
         assert str(exc)
     for path, blob in foreign.items():
         assert path.read_bytes() == blob
+
+
+def test_a_sidecar_that_is_a_pipe_or_holds_huge_integers_is_refused_in_words(tmp_path: Path) -> None:
+    import os
+
+    from model.errors import ProjectError
+    from model.handwriting.store import read_record
+    from tests.model.test_reading import in_a_thread
+
+    os.mkfifo(tmp_path / "a.json")
+    error = in_a_thread(lambda: read_record(tmp_path / "a.png"))["error"]  # was: blocked forever
+    assert isinstance(error, ProjectError) and "named pipe" in str(error)
+    (tmp_path / "b.json").write_text('{"format": ' + "9" * 5000 + "}")
+    error = in_a_thread(lambda: read_record(tmp_path / "b.png"))["error"]  # was: ValueError (4300 digits)
+    assert isinstance(error, ProjectError) and "5,000 digits" in str(error)
