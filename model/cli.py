@@ -303,9 +303,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from model.modelio import resolve_model_path
     from model.preprocess import load_image_file, preprocess_drawing, to_network_input
 
-    # The images first: a file that is not one ends here, before TensorFlow loads.
+    resolve_model_path(args.model)  # what the model path is, first; then the images, before TensorFlow loads
     drawings = [(image_path, preprocess_drawing(load_image_file(image_path))) for image_path in args.images]
     model = _load_model(args.model)
     from model.inference import make_predictor, model_input_shape

@@ -57,7 +57,8 @@ def shorten(value: object, limit: int = 60) -> str:
         return f"a whole number of about {digits:,} digits"
     if isinstance(value, (str, bytes)) and len(value) > limit:
         return f"{value[:limit]!r}… ({len(value):,} characters)"
-    return _QUOTE.repr(value)
+    text = _QUOTE.repr(value)  # containers: a few items of a few levels, each cut
+    return text if len(text) <= 4 * limit else text[: 4 * limit] + "…"
 
 
 def clip(text: str, limit: int = 200) -> str:

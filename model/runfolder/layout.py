@@ -212,7 +212,13 @@ def claim_folder(target: Path) -> Iterator[None]:
 
 
 def is_claimed(target: Path) -> bool:
-    """Whether another thread or process is writing the run folder ``target`` now."""
+    """Whether another thread or process is writing the run folder ``target`` now.
+
+    Also ``True`` when ``target`` could not be claimed at all (its parent cannot be
+    written): either way, this caller must not write or clean it.
+    """
+    if not target.parent.is_dir():
+        return False  # nothing there to write
     try:
         with claim_folder(target):
             return False

@@ -62,8 +62,10 @@ class RunLifecycle(SessionBase):
         checkpoint = None
         if shown:
             # The last run's autosave is done with: its results are in memory (or were
-            # declined at start-up). This run autosaves there after every epoch.
-            runfolder.remove_folder(self.autosave_dir)
+            # declined at start-up). This run autosaves there after every epoch. Another
+            # window's run writing it now keeps it: this run is then refused, not that one lost.
+            if not runfolder.is_claimed(self.autosave_dir):
+                runfolder.remove_folder(self.autosave_dir)
             checkpoint = self.autosave_dir
         request = RunRequest(run_id, config, resume, checkpoint)
         handle = self.runner.start(request, SessionSink(self, run_id, self.dispatch))

@@ -358,7 +358,8 @@ def _limits() -> None:
 
 def run_case(case: Case, timeout: float = TIMEOUT_S, root: Path = ROOT) -> Outcome:
     """Run ``root``'s ``main.py`` with the case's arguments under the limits; what came of it."""
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": str(root)}
+    # No GPU: CUDA reserves more address space than the limit allows, and refusals need none.
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": str(root), "CUDA_VISIBLE_DEVICES": ""}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     started = time.monotonic()
     with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
