@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Final
 
 _MEMINFO: Final = Path("/proc/meminfo")
@@ -76,3 +77,34 @@ def format_bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}" if n < 10 * size else f"{n / size:,.0f} {unit}"
     return f"{int(n)} bytes"
+
+
+def total_memory() -> int | None:
+    """This computer's memory in bytes (``MemTotal``; else the page count), ``None`` when unknown."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    return None
+
+
+@dataclass(frozen=True)
+class MachineMemory:
+    """This computer's memory in bytes (``None`` where the system does not say)."""
+
+    total: int | None
+    available: int | None
+
+    def describe(self) -> str:
+        """E.g. "this computer has 16 GB (9.2 GB free)"; empty when unknown."""
+        if self.total is None:
+            return ""
+        free = f" ({format_bytes(self.available)} free)" if self.available is not None else ""
+        return f"this computer has {format_bytes(self.total)}{free}"
+
+
+def machine_memory() -> MachineMemory:
+    """The machine's total memory and what a new allocation can count on now."""
+    return MachineMemory(total_memory(), available_memory())

@@ -80,8 +80,15 @@ class MemoryEstimate:
             parts.append(f"the training data's copy {format_bytes(self.data)}")
         return ", ".join(parts)
 
+    def advice(self) -> str:
+        """What to change to need less, in words."""
+        if self.weights + self.training_state >= self.activations:
+            return "reduce the layer sizes (units, filters): the weights themselves are too large"
+        return f"reduce the batch size (now {self.batch_size:,}) or the layer sizes"
 
-def _slots(config: RunConfig) -> int:
+
+def optimizer_slots(config: RunConfig) -> int:
+    """How many values the optimizer keeps per parameter (Keras 3's optimizers)."""
     optimizer = config.optimizer
     slots = _SLOTS.get(optimizer.name, 2)
     if optimizer.name in ("sgd", "rmsprop") and optimizer.momentum > 0:
@@ -113,7 +120,7 @@ def estimate_memory(
     report = analyze(config.layers, input_shape, num_classes, config.loss)
     batch = _batch(config, n_train)
     parameters = report.total_params
-    copies = 2 + _slots(config)  # gradient, slots, best-epoch copy (the weights are counted apart)
+    copies = 2 + optimizer_slots(config)  # gradient, slots, best-epoch copy (the weights are counted apart)
     per_sample = math.prod(input_shape)
     largest: tuple[int, int] | None = None
     shape: Shape = tuple(input_shape)

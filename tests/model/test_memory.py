@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import model.memory
-from model.config import LayerSpec, OptimizerSpec, RunConfig, load_preset
+from model.config import LayerSpec, OptimizerSpec, RunConfig, list_presets, load_preset
 from model.errors import BuildError
-from model.memory import check_fits_in_memory, estimate_memory, memory_problem
+from model.memory import check_fits_in_memory, estimate_memory, memory_problem, optimizer_slots
 
 OUT = LayerSpec("Dense", units=10, activation="softmax")
 DENSE3 = RunConfig(layers=(LayerSpec("Flatten"), *[LayerSpec("Dense", units=65536)] * 3, OUT))
@@ -69,3 +71,57 @@ def test_training_refuses_before_building(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(BuildError, match="of memory to train"):
         model.training.train(DENSE3, synthetic_split(n_train=64))
     assert built == []
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_parameters_are_those_keras_builds(name: str) -> None:
+    from model.builder import build_inference_model
+
+    config = load_preset(name)
+    model = build_inference_model(config, (28, 28, 1), 10)
+    assert estimate_memory(config, (28, 28, 1), 10).parameters == model.count_params()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        OptimizerSpec("sgd"),
+        OptimizerSpec("sgd", momentum=0.9),
+        OptimizerSpec("adam"),
+        OptimizerSpec("adamw"),
+        OptimizerSpec("nadam"),
+        OptimizerSpec("adamax"),
+        OptimizerSpec("rmsprop"),
+        OptimizerSpec("rmsprop", momentum=0.9),
+        OptimizerSpec("adagrad"),
+    ],
+    ids=lambda spec: f"{spec.name}-momentum{spec.momentum}",
+)
+def test_optimizer_slots_are_what_keras_allocates(spec: OptimizerSpec) -> None:
+    from model.builder import build_inference_model, make_optimizer
+
+    config = load_preset("mlp").replace(optimizer=spec)
+    model = build_inference_model(config, (28, 28, 1), 10)
+    optimizer = make_optimizer(spec)
+    optimizer.build(model.trainable_variables)
+    # Per-weight state only: the step count and the learning rate are scalars.
+    state = sum(math.prod(v.shape) for v in optimizer.variables if len(v.shape) > 0)
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    assert trainable * optimizer_slots(config) == state
+
+
+def test_advice_names_the_weights_or_the_batch() -> None:
+    huge = RunConfig(layers=(LayerSpec("Flatten"), *[LayerSpec("Dense", units=65536)] * 3, OUT), batch_size=128)
+    assert "weights themselves" in estimate_memory(huge, (28, 28, 1), 10).advice()
+    wide = RunConfig(layers=(LayerSpec("Conv2D", filters=512), LayerSpec("Flatten"), OUT), batch_size=512)
+    assert "batch size (now 512)" in estimate_memory(wide, (28, 28, 1), 10).advice()
+
+
+def test_machine_memory_says_what_the_computer_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    from model import machine
+
+    monkeypatch.setattr(machine, "total_memory", lambda: 16_000_000_000)
+    monkeypatch.setattr(machine, "available_memory", lambda: 9_200_000_000)
+    assert machine.machine_memory().describe() == "this computer has 16 GB (9.2 GB free)"
+    monkeypatch.setattr(machine, "total_memory", lambda: None)
+    assert machine.machine_memory().describe() == ""
