@@ -2,9 +2,11 @@
 
 :class:`StreamingCallback` is the one per-batch hook of a run. After every batch it does
 O(1) work: honour stop / pause / learning-rate requests, answer waiting prediction
-requests, and, every ``report_every`` batches, read the figures the training step already
-wrote to the :class:`~model.builder.TrainingProbe` and hand a
-:class:`~model.events.BatchRecord` to the listener. At epoch end it reports true epoch
+requests, copy the weights to a :class:`~model.events.SnapshotTap` when one is due (at
+most every quarter second, and when the run pauses), and, every ``report_every``
+batches, read the figures the training step already wrote to the
+:class:`~model.builder.TrainingProbe` and hand a :class:`~model.events.BatchRecord` to the
+listener. At epoch end it reports true epoch
 averages (Keras's metric means, the probe's summed gradient norms) and keeps a copy of the
 best weights so a stopped run can still return its best model.
 
@@ -27,7 +29,16 @@ import numpy as np
 
 from model.builder import TrainingProbe
 from model.config import RunConfig, ScheduleSpec
-from model.events import BatchRecord, EndReason, EpochRecord, PredictionMailbox, RunControl, TrainingListener
+from model.events import (
+    BatchRecord,
+    EndReason,
+    EpochRecord,
+    PredictionMailbox,
+    RunControl,
+    SnapshotTap,
+    TrainingListener,
+    WeightSnapshot,
+)
 from model.runfolder.autosave import write_checkpoint
 
 
@@ -125,6 +136,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         batch_size: int,
         n_train: int,
         initial_epoch: int = 0,
+        snapshots: SnapshotTap | None = None,
     ) -> None:
         super().__init__()
         self.run_id = run_id
@@ -140,6 +152,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.batch_size = batch_size
         self.n_train = n_train
         self.initial_epoch = initial_epoch
+        self.snapshots = snapshots
 
         self.reason = EndReason.COMPLETED
         self.message = ""
@@ -168,9 +181,18 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.model.stop_training = True
 
     # ----------------------------------------------------------------- hooks
+    def _snapshot(self, batch: int, paused: bool = False) -> None:
+        """Hand a copy of the weights to the snapshot tap (a few ms for a large model)."""
+        assert self.snapshots is not None
+        self.snapshots.take(
+            WeightSnapshot(self.run_id, self._step, self._epoch, batch, self.inner.get_weights(), paused)
+        )
+
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._run_start = self._report_time = self._now()
         self._report_step = self._step
+        if self.snapshots is not None:
+            self._snapshot(-1)  # the model before its first batch (or as resumed)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
@@ -194,6 +216,8 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             )
             return
         control = self.control
+        if self.snapshots is not None and (control.paused or self.snapshots.due()):
+            self._snapshot(batch, paused=control.paused)
         if control.paused:
             paused_at = self._now()
             control.wait_if_paused(self.mailbox)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -240,6 +241,52 @@ class RunControl:
         while not self._running.wait(timeout=0.02):
             if serve is not None:
                 serve.serve_pending()
+
+
+@dataclass(frozen=True)
+class WeightSnapshot:
+    """A copy of a run's weights as they were after ``steps_done`` training steps.
+
+    ``epoch`` and ``batch`` (0-based) name the last batch trained; before the first batch of
+    a fresh run ``steps_done`` is 0 and ``batch`` -1. ``paused`` says the run was paused then.
+    """
+
+    run_id: int
+    steps_done: int
+    epoch: int
+    batch: int
+    weights: list[np.ndarray] = field(compare=False, repr=False)
+    paused: bool = False
+
+
+class SnapshotTap:
+    """Copies of a running model's weights for another process, taken by the training thread.
+
+    The training callback asks :meth:`due` after every batch (O(1)) and, when it says so,
+    hands a :class:`WeightSnapshot` to :meth:`take`, which passes it on with ``deliver``
+    (the worker process sends it to the window). A snapshot is due ``interval_s`` after the
+    previous one, or at the next batch end after :meth:`request` (any thread). The callback
+    also takes one before the first batch and whenever the run pauses, so a paused run's
+    snapshot is its exact model.
+    """
+
+    def __init__(self, deliver: Callable[[WeightSnapshot], None], interval_s: float = 0.25) -> None:
+        self._deliver = deliver
+        self.interval_s = interval_s
+        self._requested = threading.Event()
+        self._last = -math.inf
+
+    def request(self) -> None:
+        """Ask for a snapshot at the next batch end (any thread)."""
+        self._requested.set()
+
+    def due(self) -> bool:
+        return self._requested.is_set() or time.monotonic() - self._last >= self.interval_s
+
+    def take(self, snapshot: WeightSnapshot) -> None:
+        self._requested.clear()
+        self._last = time.monotonic()
+        self._deliver(snapshot)
 
 
 PredictFn = Callable[[np.ndarray], np.ndarray]

@@ -42,6 +42,7 @@ from model.events import (
     RunControl,
     RunFinished,
     RunStarted,
+    SnapshotTap,
     TrainingListener,
 )
 from model.explain import make_explainer
@@ -111,6 +112,7 @@ def train(
     resume: SavedRun | None = None,
     checkpoint_dir: str | Path | None = None,
     data: DataInfo | None = None,
+    snapshots: SnapshotTap | None = None,
 ) -> RunResult:
     """Build the model for ``config`` and train it on ``split``, reporting to ``listener``.
 
@@ -119,7 +121,8 @@ def train(
     after its history, which the result continues. With ``checkpoint_dir``, the run so far
     is autosaved there after every epoch (:class:`~model.callbacks.CheckpointCallback`).
     ``data`` says which data ``split`` came from; the result carries it into
-    ``metrics.json``.
+    ``metrics.json``. With ``snapshots``, copies of the weights go to that tap while the
+    run trains (a worker process feeds the window's live predictor with them).
 
     Raises:
         ProjectError: when the stack cannot be built for this data, would not fit in
@@ -199,6 +202,7 @@ def _train(
         batch_size=batch_size,
         n_train=n_train,
         initial_epoch=initial_epoch,
+        snapshots=snapshots,
     )
     callbacks: list[keras.callbacks.Callback] = [lr_controller, stream]
     early: keras.callbacks.EarlyStopping | None = None

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from model.config import EarlyStoppingSpec, LayerSpec, OptimizerSpec, ScheduleSpec
-from model.events import EndReason, NullListener, PredictionMailbox, RecordingListener, RunControl
+from model.events import (
+    EndReason,
+    NullListener,
+    PredictionMailbox,
+    RecordingListener,
+    RunControl,
+    SnapshotTap,
+    WeightSnapshot,
+)
 from tests.model.helpers import SMALL, small_config, synthetic_split
 
 tf = pytest.importorskip("tensorflow")
@@ -270,3 +278,42 @@ def test_a_run_that_diverges_later_keeps_its_best_finite_weights() -> None:
     weights = result.model.get_weights()
     assert all(np.isfinite(w).all() for w in weights)
     assert not result.diverged and result.best_epoch == 0 and result.finished.reason == "nan"
+
+
+class _PauseAt(NullListener):
+    """Pauses the run at one step and asks for a snapshot at another (from the training thread)."""
+
+    def __init__(self, control: RunControl, tap: SnapshotTap, pause_at: int, request_at: int) -> None:
+        self.control, self.tap, self.pause_at, self.request_at = control, tap, pause_at, request_at
+
+    def on_batch(self, record) -> None:
+        if record.step == self.request_at:
+            self.tap.request()
+        if record.step == self.pause_at:
+            self.control.pause()
+            threading.Timer(0.2, self.control.resume).start()
+
+
+def test_weight_snapshots_before_training_when_due_on_request_and_at_a_pause() -> None:
+    snapshots: list[WeightSnapshot] = []
+    control = RunControl()
+    tap = SnapshotTap(snapshots.append, interval_s=3600.0)  # only the forced ones, then
+    config = small_config(batch_size=32, epochs=1)
+    result = train(
+        config, synthetic_split(n_train=320), control=control, snapshots=tap,
+        listener=_PauseAt(control, tap, pause_at=6, request_at=2),
+    )
+    # Before the first batch, after the requested one (step 2: 3 steps done), at the pause.
+    assert [(s.steps_done, s.batch, s.paused) for s in snapshots] == [(0, -1, False), (3, 2, False), (7, 6, True)]
+    first = build_inference_model(config, (28, 28, 1), 10).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(snapshots[0].weights, first, strict=True))
+    assert not np.array_equal(snapshots[1].weights[1], snapshots[2].weights[1])  # they are copies
+    assert result.finished.reason == "completed"
+
+
+def test_weight_snapshots_follow_their_interval() -> None:
+    snapshots: list[WeightSnapshot] = []
+    tap = SnapshotTap(snapshots.append, interval_s=0.0)  # due after every batch
+    train(small_config(batch_size=64, epochs=1), synthetic_split(n_train=320), snapshots=tap)
+    assert [s.steps_done for s in snapshots] == [0, 1, 2, 3, 4, 5]
+    assert {s.run_id for s in snapshots} == {0} and snapshots[-1].epoch == 0
