@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -28,6 +29,7 @@ from model.events import (
     RunControl,
     RunFinished,
     RunStarted,
+    SnapshotTap,
 )
 from model.tasks import Failure
 
@@ -127,49 +129,73 @@ class _ThreadRun:
         return not self.thread.is_alive()
 
     def _work(self) -> None:
-        request, sink = self.request, self.sink
-        run_id = request.run_id
         try:
-            from model.data import prepare
-
-            prepared = prepare(request.config)
-            split = prepared.split
-            sink.on_data(
-                DataReady(
-                    run_id,
-                    prepared.description,
-                    prepared.source,
-                    prepared.notice,
-                    prepared.class_names,
-                    prepared.input_shape,
-                    split.x_test,
-                )
-            )
-            if self._control.stop_requested:
-                sink.on_run_end(RunFinished(run_id, EndReason.STOPPED, "stopped before training began", 0))
-                return
-            # TensorFlow is imported here, in the run's thread, never in the session's.
-            from model.results import DataInfo
-            from model.training import train
-
-            result = train(
-                request.config,
-                split,
-                listener=sink,
-                control=self._control,
-                mailbox=self.mailbox,
-                run_id=run_id,
-                resume=request.resume,
-                checkpoint_dir=request.checkpoint_dir,
-                data=DataInfo(prepared.name, prepared.source, prepared.description),
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure reaches the sink, for people
-            sink.on_failed(run_id, Failure.of(exc, "Training"))
-        else:
-            sink.on_result(result)
+            execute_run(self.request, self.sink, self._control, mailbox=self.mailbox)
         finally:
             self.mailbox.detach()
-            sink.on_exit(run_id)
+
+
+def _training_failure(exc: BaseException) -> Failure:
+    return Failure.of(exc, "Training")
+
+
+def execute_run(
+    request: RunRequest,
+    sink: RunSink,
+    control: RunControl,
+    *,
+    mailbox: PredictionMailbox | None = None,
+    snapshots: SnapshotTap | None = None,
+    describe_failure: Callable[[BaseException], Failure] = _training_failure,
+) -> None:
+    """Load the data and train ``request`` in the calling thread, reporting all to ``sink``.
+
+    The body of every runner's run (a thread of this process, or a worker process): the
+    sink hears ``on_data``, the training records, then ``on_result`` or ``on_failed``
+    (whose words come from ``describe_failure``), and ``on_exit`` last, always.
+    """
+    run_id = request.run_id
+    try:
+        from model.data import prepare
+
+        prepared = prepare(request.config)
+        split = prepared.split
+        sink.on_data(
+            DataReady(
+                run_id,
+                prepared.description,
+                prepared.source,
+                prepared.notice,
+                prepared.class_names,
+                prepared.input_shape,
+                split.x_test,
+            )
+        )
+        if control.stop_requested:
+            sink.on_run_end(RunFinished(run_id, EndReason.STOPPED, "stopped before training began", 0))
+            return
+        # TensorFlow is imported here, in the run's thread, never in the session's.
+        from model.results import DataInfo
+        from model.training import train
+
+        result = train(
+            request.config,
+            split,
+            listener=sink,
+            control=control,
+            mailbox=mailbox,
+            run_id=run_id,
+            resume=request.resume,
+            checkpoint_dir=request.checkpoint_dir,
+            data=DataInfo(prepared.name, prepared.source, prepared.description),
+            snapshots=snapshots,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure reaches the sink, for people
+        sink.on_failed(run_id, describe_failure(exc))
+    else:
+        sink.on_result(result)
+    finally:
+        sink.on_exit(run_id)
 
 
 class ThreadRunner:
