@@ -1,0 +1,210 @@
+"""The worker process: imports TensorFlow ahead of need, trains one run, and exits.
+
+:func:`main` is the target of the spawned process. In order:
+
+1. lower its CPU priority (``os.nice``, before any thread exists, so TensorFlow's thread
+   pools inherit it) and start the :class:`Inbox` thread, which reads the window's
+   requests and watches the window's process: when the pipe closes or the parent's pid
+   changes (the window died, or dismissed this spare), the process ends at once, even in
+   the middle of importing TensorFlow; no worker outlives the window;
+2. import the training core (TensorFlow, Keras) and say :class:`~messages.Ready`;
+3. wait for its :class:`~messages.StartRun` and run it with
+   :func:`model.runner.execute_run`, the same body a thread runner uses, reporting every
+   record through the :class:`Outbox` (a sender thread, so the training thread never
+   waits for the pipe) and weight snapshots through a :class:`~model.events.SnapshotTap`;
+4. send the outcome (the result's weights, or the failure) and :class:`~messages.Exited`,
+   and end with ``os._exit``: a fresh process per run returns all of its memory, and
+   TensorFlow's interpreter teardown is skipped.
+
+Requests (pause, resume, stop, a new learning rate) are applied to the run's
+:class:`~model.events.RunControl` by the inbox thread as they arrive, so they take effect
+at the next batch end, exactly as in a thread runner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import queue
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Final
+
+from model.config import RunConfig
+from model.events import BatchRecord, DataReady, EpochRecord, RunControl, RunFinished, RunStarted, SnapshotTap
+from model.memory import machine_memory
+from model.results import RunResult
+from model.runner import execute_run
+from model.tasks import Failure
+
+from .deaths import UNHARMED, memory_sentence, run_estimate
+from .messages import Control, Exited, Failed, Ready, ResultParcel, SetLearningRate, StartRun
+
+OUT_OF_MEMORY: Final = ("MemoryError", "ResourceExhaustedError")
+"""Exceptions (by name: TensorFlow's is not imported here) that mean the run ran out of memory."""
+
+PARENT_CHECK_S: Final = 0.5
+"""How often the inbox checks that the window's process is still there."""
+EXIT_PARENT_GONE: Final = 3
+"""The exit status of a worker whose window went away."""
+
+
+def _leave(status: int) -> None:
+    """End the process now, from any thread (no interpreter teardown, no TensorFlow at exit)."""
+    os._exit(status)
+
+
+class Outbox:
+    """Sends messages up the pipe from one sender thread, in the order they were put."""
+
+    _END = object()
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._send_all, name="worker-outbox", daemon=True)
+        self._thread.start()
+
+    def send(self, message: Any) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        """Send what is queued, then close the pipe."""
+        self._queue.put(self._END)
+        self._thread.join()
+        self._connection.close()
+
+    def _send_all(self) -> None:
+        while True:
+            message = self._queue.get()
+            if message is self._END:
+                return
+            try:
+                self._connection.send(message)
+            except (OSError, ValueError):  # the window is gone: nobody to train for
+                _leave(EXIT_PARENT_GONE)
+
+
+class Inbox:
+    """Reads the window's requests in a thread of its own; ends the process if the window goes."""
+
+    def __init__(self, connection: Connection, parent_pid: int, control: RunControl, tap: SnapshotTap) -> None:
+        self._connection = connection
+        self._parent_pid = parent_pid
+        self._control = control
+        self._tap = tap
+        self._runs: queue.SimpleQueue[StartRun] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._read_all, name="worker-inbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def next_run(self) -> StartRun:
+        return self._runs.get()
+
+    def _read_all(self) -> None:
+        while True:
+            try:
+                if not self._connection.poll(PARENT_CHECK_S):
+                    if os.getppid() != self._parent_pid:
+                        _leave(EXIT_PARENT_GONE)
+                    continue
+                message = self._connection.recv()
+            except (EOFError, OSError):  # the window closed its end: dismissed, or gone
+                _leave(EXIT_PARENT_GONE)
+                return
+            self._apply(message)
+
+    def _apply(self, message: Any) -> None:
+        control = self._control
+        if isinstance(message, StartRun):
+            self._runs.put(message)
+        elif isinstance(message, SetLearningRate):
+            control.set_learning_rate(message.value)
+        elif isinstance(message, Control):
+            if message.action == "pause":
+                control.pause()
+            elif message.action == "resume":
+                control.resume()
+            elif message.action == "stop":
+                control.stop()
+            elif message.action == "snapshot":
+                self._tap.request()
+
+
+class ParcelSink:
+    """The run's sink in the worker: every record goes up the pipe; the model goes as weights."""
+
+    def __init__(self, outbox: Outbox, config: RunConfig) -> None:
+        self._outbox = outbox
+        self._config = config
+        self._data: DataReady | None = None
+        self._started: RunStarted | None = None
+
+    def on_data(self, info: DataReady) -> None:
+        self._data = info
+        self._outbox.send(info)
+
+    def on_run_start(self, info: RunStarted) -> None:
+        self._started = info
+        self._outbox.send(info)
+
+    def on_batch(self, record: BatchRecord) -> None:
+        self._outbox.send(record)
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self._outbox.send(record)
+
+    def on_run_end(self, info: RunFinished) -> None:
+        self._outbox.send(info)
+
+    def on_result(self, result: RunResult) -> None:
+        data = self._data
+        assert data is not None  # a result comes only after the data
+        weights = [w.copy() for w in result.model.get_weights()]
+        parcel = ResultParcel(dataclasses.replace(result, model=None), weights, data.input_shape, len(data.class_names))
+        self._outbox.send(parcel)
+
+    def on_failed(self, run_id: int, failure: Failure) -> None:
+        self._outbox.send(Failed(failure))
+
+    def on_exit(self, run_id: int) -> None:
+        self._outbox.send(Exited())
+
+    def describe_failure(self, exc: BaseException) -> Failure:
+        """A run's exception in words; running out of memory says what the model needs."""
+        if type(exc).__name__ not in OUT_OF_MEMORY:
+            return Failure.of(exc, "Training")
+        estimate = run_estimate(self._config, self._data, self._started)
+        return Failure(
+            f"Training ran out of memory ({type(exc).__name__}). {memory_sentence(estimate, machine_memory())} "
+            f"{UNHARMED}",
+            "".join(traceback.format_exception(exc)),
+        )
+
+
+def main(records: Connection, requests: Connection, parent_pid: int, niceness: int, snapshot_interval_s: float) -> None:
+    """The worker process's body: see the module docstring."""
+    if niceness:
+        try:
+            os.nice(niceness)
+        except OSError:
+            pass  # not allowed here: train at the window's priority
+    control = RunControl()
+    outbox = Outbox(records)
+    tap = SnapshotTap(outbox.send, snapshot_interval_s)
+    inbox = Inbox(requests, parent_pid, control, tap)
+    inbox.start()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import model.training  # noqa: F401 - TensorFlow, imported before the user presses Train
+
+    # TensorFlow leaves some 300,000 long-lived objects; frozen, the collector skips them.
+    gc.freeze()
+    outbox.send(Ready(os.getpid()))
+    start = inbox.next_run()
+    sink = ParcelSink(outbox, start.request.config)
+    execute_run(start.request, sink, control, snapshots=tap, describe_failure=sink.describe_failure)
+    outbox.close()
+    _leave(0)

@@ -1,0 +1,144 @@
+"""A running model's stand-in in the window's process: answers drawings at once.
+
+The model being trained lives in the worker process, and a stroke must not wait for the
+worker's next batch. So the window holds its own copy: the worker sends a
+:class:`~model.events.WeightSnapshot` at most every quarter second (and when it pauses),
+and :class:`SnapshotPredictor` answers with the newest one. All of its Keras work (the
+model, built once per run from the configuration, ``set_weights`` for a newer snapshot,
+the forward pass) runs on the session's Keras executor, the one thread that owns every
+Keras object of the window's process; the pipe's reader thread only swaps the newest
+snapshot in under a lock. Weights are set when an answer needs them, not per snapshot, so
+a run nobody draws for costs the window nothing but the copy.
+
+Its :attr:`~SnapshotPredictor.description` says which model answers ("live model of run
+3, as of batch 1,200 (epoch 2)"), and :meth:`~SnapshotPredictor.watch` tells whoever shows
+it when that changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from model.events import WeightSnapshot
+
+if TYPE_CHECKING:
+    from model.config import RunConfig
+
+FIRST_SNAPSHOT_WAIT_S = 5.0
+"""How long an answer waits for the run's first snapshot (sent before its first batch)."""
+
+
+class KerasExecutor(Protocol):
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]: ...
+
+
+def build_with_weights(config: RunConfig, input_shape: tuple[int, ...], num_classes: int, weights: list[np.ndarray]) -> Any:
+    """The plain inference model of ``config`` holding ``weights`` (call on the Keras executor)."""
+    from model.builder import build_inference_model
+
+    model = build_inference_model(config, input_shape, num_classes)
+    model.set_weights(weights)
+    return model
+
+
+class SnapshotPredictor:
+    """A :class:`~model.inference.Predictor` on a running model's newest weight snapshot.
+
+    Args:
+        run_id: the run, for the description.
+        config, input_shape, num_classes: what the model is built from (as the worker built it).
+        keras: the session's Keras executor; every Keras call of this object runs there.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        config: RunConfig,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        keras: KerasExecutor,
+    ) -> None:
+        self.run_id = run_id
+        self._config = config
+        self._input_shape = tuple(input_shape)
+        self._num_classes = num_classes
+        self._keras = keras
+        self._changed = threading.Condition()
+        self._latest: WeightSnapshot | None = None
+        self._watchers: list[Callable[[], None]] = []
+        # Touched only on the Keras executor:
+        self._model: Any = None
+        self._forward: Callable[[np.ndarray], np.ndarray] | None = None
+        self._applied: WeightSnapshot | None = None
+
+    # ------------------------------------------------------------------ any thread
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self._input_shape
+
+    @property
+    def snapshot(self) -> WeightSnapshot | None:
+        """The newest snapshot received (the weights the next answer uses)."""
+        with self._changed:
+            return self._latest
+
+    @property
+    def description(self) -> str:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return f"live model of run {self.run_id} (starting)"
+        state = ", paused" if snapshot.paused else ""
+        return f"live model of run {self.run_id}, as of batch {snapshot.steps_done:,} (epoch {snapshot.epoch + 1}{state})"
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (from the pipe's reader thread) whenever a new snapshot arrives."""
+        with self._changed:
+            self._watchers.append(callback)
+
+    def offer(self, snapshot: WeightSnapshot) -> None:
+        """Take a newer snapshot (the pipe's reader thread)."""
+        with self._changed:
+            self._latest = snapshot
+            watchers = list(self._watchers)
+            self._changed.notify_all()
+        for callback in watchers:
+            callback()
+
+    def warm(self) -> Future[None]:
+        """Build the model and compile its forward pass now, before the first drawing needs it."""
+        future: Future[None] = self._keras.submit(self._prepare)
+        return future
+
+    def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        future: Future[np.ndarray] = self._keras.submit(self._predict, np.asarray(x, dtype=np.float32))
+        return future
+
+    # ------------------------------------------------------------------ the Keras executor
+    def _prepare(self) -> None:
+        if self._forward is not None:
+            return
+        from model.builder import build_inference_model
+        from model.inference import make_predictor
+
+        self._model = build_inference_model(self._config, self._input_shape, self._num_classes)
+        self._forward = make_predictor(self._model)
+        self._forward(np.zeros((1, *self._input_shape), np.float32))  # trace it once
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        self._prepare()
+        assert self._forward is not None
+        with self._changed:
+            if self._latest is None:
+                # Before the first batch: the first snapshot is on its way.
+                self._changed.wait(FIRST_SNAPSHOT_WAIT_S)
+            snapshot = self._latest
+        if snapshot is not None and snapshot is not self._applied:
+            self._model.set_weights(snapshot.weights)
+            self._applied = snapshot
+        # Without any snapshot the model holds the run's initial weights (the same seed).
+        return self._forward(x)

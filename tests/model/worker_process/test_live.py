@@ -1,0 +1,59 @@
+"""The live model in the window's process: newest snapshot, Keras work on one executor, its description."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from model.events import WeightSnapshot
+from model.tasks import SerialExecutor
+from model.worker_process import SnapshotPredictor
+from model.worker_process.live import build_with_weights
+from tests.model.helpers import small_config
+
+SHAPE = (28, 28, 1)
+
+
+@pytest.fixture
+def keras_executor():
+    executor = SerialExecutor("test-keras")
+    yield executor
+    executor.shutdown()
+
+
+def test_answers_with_the_newest_snapshot(keras_executor: SerialExecutor) -> None:
+    from model.builder import build_inference_model
+    from model.inference import make_predictor
+
+    config = small_config()
+    rng = np.random.default_rng(0)
+    initial = build_inference_model(config, SHAPE, 10).get_weights()
+    # Other weights (positive, so that batch norm's variances stay valid), set into a model of their own.
+    weights = [np.abs(rng.normal(size=w.shape)).astype(np.float32) for w in initial]
+    trained = build_with_weights(config, SHAPE, 10, weights)
+    x = rng.random((2, *SHAPE), dtype=np.float32)
+    expected = make_predictor(trained)(x)
+
+    live = SnapshotPredictor(5, config, SHAPE, 10, keras_executor)
+    seen: list[str] = []
+    live.watch(lambda: seen.append(threading.current_thread().name))
+    assert live.description == "live model of run 5 (starting)"
+    live.warm().result(60)
+    live.offer(WeightSnapshot(5, 0, 0, -1, initial))
+    live.offer(WeightSnapshot(5, 40, 1, 9, weights, paused=True))
+    answer = live.submit(x).result(60)
+    assert np.allclose(answer, expected, atol=1e-5)
+    assert live.description == "live model of run 5, as of batch 40 (epoch 2, paused)"
+    assert seen == [threading.current_thread().name] * 2  # called where the snapshot was offered
+    assert live.input_shape == SHAPE
+
+
+def test_before_any_snapshot_it_waits_briefly_then_answers_with_the_initial_model(keras_executor, monkeypatch) -> None:
+    from model.worker_process import live as live_module
+
+    monkeypatch.setattr(live_module, "FIRST_SNAPSHOT_WAIT_S", 0.05)
+    live = SnapshotPredictor(1, small_config(), SHAPE, 10, keras_executor)
+    answer = live.submit(np.zeros((1, *SHAPE), np.float32)).result(60)
+    assert answer.shape == (1, 10)

@@ -1,0 +1,243 @@
+"""ProcessRunner with real worker processes, real Keras and a few hundred of scikit-learn's digits.
+
+Each worker imports TensorFlow (seconds), so the tests share one runner: while a test
+checks what its run left, the runner is already warming the next test's worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.config import DataSpec, LayerSpec
+from model.events import EndReason, EpochRecord, WeightSnapshot
+from model.results import SavedRun
+from model.runner import RunRequest
+from model.session import WeightsOnly
+from model.tasks import SerialExecutor
+from model.worker_process import ProcessRun, ProcessRunner, RemoteControl, SnapshotPredictor
+from model.worker_process.messages import Control, SetLearningRate
+from tests.model.test_runner import DIGITS_MLP, RecordingSink
+from tests.model.worker_process.helpers import our_children, running, wait_ended
+
+ROOT = Path(__file__).resolve().parents[3]
+# Two wide layers: a batch of 32 takes tens of milliseconds, far longer than a record's
+# trip through the pipe, so "within one batch" can be told apart from the pipe's delay.
+WIDE = DIGITS_MLP.replace(
+    layers=(
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", units=1024),
+        LayerSpec("Dense", units=1024),
+        LayerSpec("Dense", units=10, activation="softmax"),
+    ),
+    epochs=40,
+)
+RUN_TIMEOUT_S = 240.0
+
+
+@pytest.fixture(scope="module")
+def keras_executor() -> Iterator[SerialExecutor]:
+    executor = SerialExecutor("test-keras")
+    executor.submit(lambda: None).result()  # its thread exists before any test looks for leaks
+    yield executor
+    executor.shutdown()
+
+
+@pytest.fixture(scope="module")
+def runner(keras_executor: SerialExecutor) -> Iterator[ProcessRunner]:
+    shared = ProcessRunner(keras_executor)
+    shared.prewarm()
+    yield shared
+    pids = shared.pids()
+    assert shared.close()
+    assert not wait_ended(pids, 5.0)
+    assert not set(pids) & our_children()
+
+
+def until(condition: Callable[[], bool], timeout: float = RUN_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def batches(sink: RecordingSink) -> list:
+    return [value for kind, value, _ in list(sink.events) if kind == "batch"]
+
+
+def start(runner: ProcessRunner, config, run_id: int, resume: SavedRun | None = None) -> tuple[ProcessRun, RecordingSink]:
+    sink = RecordingSink()
+    handle = runner.start(RunRequest(run_id, config, resume), sink)
+    sink.handle = handle
+    return handle, sink
+
+
+def test_remote_control_keeps_the_state_and_sends_every_request() -> None:
+    sent: list[object] = []
+    control = RemoteControl(lambda message: sent.append(message) or True)
+    control.pause()
+    assert control.paused
+    control.set_learning_rate(0.01)
+    assert control.take_learning_rate() is None  # the worker applies it, not this copy
+    control.resume()
+    control.stop()
+    control.pause()  # a stopping run does not pause: nothing sent
+    assert control.stop_requested and not control.paused
+    assert sent == [Control("pause"), SetLearningRate(0.01), Control("resume"), Control("stop")]
+    with pytest.raises(ValueError):
+        control.set_learning_rate(0.0)
+
+
+def test_a_run_reports_in_order_and_obeys_pause_learning_rate_resume_and_stop(runner: ProcessRunner) -> None:
+    handle, sink = start(runner, WIDE, 21)
+    until(lambda: len(batches(sink)) >= 3)
+    assert handle.pid is not None and handle.pid in runner.pids() and handle.pid != os.getpid()
+    live = handle.live_predictor((28, 28, 1))
+    assert isinstance(live, SnapshotPredictor) and handle.live_predictor((28, 28, 1)) is live
+
+    # Pause: the worker finishes the batch it is in, then trains nothing more.
+    seen = len(batches(sink))
+    handle.control.pause()
+    until(lambda: (s := live.snapshot) is not None and s.paused)
+    paused: WeightSnapshot = live.snapshot  # type: ignore[assignment]
+    assert paused.steps_done <= seen + 1, "the pause took more than one batch"
+    time.sleep(0.5)
+    assert len(batches(sink)) == paused.steps_done, "a paused run kept training"
+    # While paused, the window's own copy answers at once, with the paused model.
+    answer = live.submit(np.zeros((1, 28, 28, 1), np.float32)).result(60)
+    assert answer.shape == (1, 10) and answer.sum() == pytest.approx(1, abs=1e-4)
+    assert live.description == f"live model of run 21, as of batch {paused.steps_done:,} (epoch {paused.epoch + 1}, paused)"
+
+    # A learning rate set while paused applies from the very next batch.
+    handle.control.set_learning_rate(0.0123)
+    handle.control.resume()
+    until(lambda: len(batches(sink)) >= paused.steps_done + 3)
+    after = batches(sink)[paused.steps_done :]
+    assert after[0].step == paused.steps_done and all(b.learning_rate == pytest.approx(0.0123) for b in after)
+    until(lambda: not live.snapshot.paused)  # type: ignore[union-attr] # snapshots flow again
+
+    # Stop: again within one batch.
+    seen = len(batches(sink))
+    handle.control.stop()
+    assert handle.join(RUN_TIMEOUT_S) and not handle.alive()
+    assert len(batches(sink)) <= seen + 1, "the stop took more than one batch"
+    kinds = sink.kinds()
+    assert kinds[:2] == ["data", "started"] and kinds[-3:] == ["end", "result", "exit"], kinds
+    assert {thread for _, _, thread in sink.events} == {"worker-run-21"}
+    assert sink.first("end").reason == EndReason.STOPPED
+    result = sink.first("result")
+    assert result.run_id == 21 and result.evaluation is not None and result.optimizer_state
+    # The model was rebuilt in this process, on the Keras executor, from the worker's weights.
+    assert [layer.name for layer in result.model.layers] == ["L1_Flatten", "L2_Dense", "L3_Dense", "L4_Dense"]
+    assert handle.pid not in runner.pids()
+
+
+def test_a_resumed_run_starts_from_the_weights_it_was_given(runner: ProcessRunner, keras_executor) -> None:
+    from model.builder import build_inference_model
+
+    config = DIGITS_MLP.replace(epochs=1)
+    model = keras_executor.submit(build_inference_model, config, (28, 28, 1), 10).result()
+    weights = [w + 0.5 for w in keras_executor.submit(model.get_weights).result()]
+    g = np.array([0.3, 0.3])
+    earlier = [EpochRecord(1, epoch, 1.0, 0.5, 1.1, 0.4, 0.1, g, g, 1.0, 10.0) for epoch in (0, 1)]
+    saved = SavedRun(Path(), config, WeightsOnly(weights), earlier, ("L2_Dense", "L3_Dense"), {})
+    handle, sink = start(runner, config, 22, resume=saved)
+    assert handle.join(RUN_TIMEOUT_S)
+    assert sink.kinds()[-3:] == ["end", "result", "exit"], sink.kinds()
+    assert sink.first("started").initial_epoch == 2 and batches(sink)[0].epoch == 2  # numbered after the history
+    # The first step's weight norms are those of the weights sent (every weight + 0.5), not of a fresh model.
+    first_kernel = np.sqrt(np.sum(np.square(weights[0])) + np.sum(np.square(weights[1])))
+    assert batches(sink)[0].weight_norms[0] == pytest.approx(first_kernel, rel=0.05)
+    assert len(sink.first("result").history) == 3
+
+
+def test_a_killed_worker_ends_the_run_with_what_happened(runner: ProcessRunner) -> None:
+    handle, sink = start(runner, WIDE, 23)
+    until(lambda: len(batches(sink)) >= 2)
+    assert handle.pid is not None
+    os.kill(handle.pid, signal.SIGKILL)
+    assert handle.join(60)
+    assert sink.kinds()[-2:] == ["failed", "exit"]
+    run_id, failure = sink.first("failed")
+    assert run_id == 23
+    assert "The training process was killed while training (exit signal 9, SIGKILL)" in failure.message
+    assert "The model needs only about" in failure.message  # a small model: not memory
+    assert "saved or autosaved runs are unaffected" in failure.message
+    assert not running(handle.pid)
+
+
+def test_a_project_error_in_the_worker_comes_in_its_own_words(runner: ProcessRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.npz"
+    handle, sink = start(runner, DIGITS_MLP.replace(data=DataSpec(name="file", path=str(missing))), 24)
+    assert handle.join(RUN_TIMEOUT_S)
+    assert sink.kinds() == ["failed", "exit"]
+    _, failure = sink.first("failed")
+    assert "nowhere.npz" in failure.message and failure.details == ""
+
+
+def test_close_reaps_the_running_worker_and_the_spare(keras_executor) -> None:
+    own = ProcessRunner(keras_executor)
+    handle, sink = start(own, WIDE, 25)
+    own.prewarm()  # a spare beside the running worker
+    until(lambda: len(batches(sink)) >= 1)
+    pids = own.pids()
+    assert len(pids) == 2 and set(pids) <= our_children()
+    assert own.close()
+    assert not wait_ended(pids, 1.0) and not set(pids) & our_children()
+    assert sink.kinds()[-3:] == ["end", "result", "exit"]  # stopped, and its result still came
+    assert own.pids() == [] and not handle.alive()
+    with pytest.raises(RuntimeError):
+        own.start(RunRequest(26, DIGITS_MLP), RecordingSink())
+
+
+PARENT = textwrap.dedent(
+    """
+    import sys, time
+    from model.runner import RunRequest
+    from model.worker_process import ProcessRunner
+    from tests.model.test_runner import DIGITS_MLP, RecordingSink
+
+    def main():
+        training, idle = ProcessRunner(), ProcessRunner()
+        sink = RecordingSink()
+        handle = training.start(RunRequest(1, DIGITS_MLP.replace(batch_size=1, epochs=100)), sink)
+        idle.prewarm()  # still importing TensorFlow when the parent dies
+        while "batch" not in sink.kinds():
+            time.sleep(0.01)
+        print(handle.pid, *idle.pids(), flush=True)
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        main()
+    """
+)
+
+
+def test_workers_end_by_themselves_when_the_window_process_dies(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, str(script)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True) as parent:
+        try:
+            assert parent.stdout is not None
+            line = parent.stdout.readline()
+            workers = [int(pid) for pid in line.split()]
+            assert len(workers) == 2, line
+            assert all(running(pid) for pid in workers)
+            parent.kill()
+            parent.wait(10)
+            assert not wait_ended(workers, 20.0), "a worker outlived its window"
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait(10)
