@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -86,6 +86,21 @@ class ExplainingPredictor(Predictor, Protocol):
 def can_explain(predictor: object) -> bool:
     """Whether ``predictor`` has :meth:`ExplainingPredictor.explain`."""
     return callable(getattr(predictor, "explain", None))
+
+
+@runtime_checkable
+class LivePredictor(Predictor, Protocol):
+    """A predictor on a model that is still training, which says how current it is.
+
+    ``description`` names the model that answers now ("live model of run 3, as of batch
+    1,200 (epoch 2)"); ``watch(callback)`` has ``callback()`` called, from any thread,
+    whenever that changes.
+    """
+
+    @property
+    def description(self) -> str: ...
+
+    def watch(self, callback: Callable[[], None]) -> None: ...
 
 
 class _Executor(Protocol):

@@ -60,6 +60,9 @@ class SessionBase:
         dispatch: runs a callable soon in the session's thread, from any thread.
         store: where the configuration and recent files persist.
         autosave_dir: where every run autosaves itself while it trains.
+        keras: the executor that owns every Keras object outside a run (default: the
+            session's own); the window shares it with a runner that needs Keras work done
+            in this process (:class:`~model.worker_process.ProcessRunner`).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class SessionBase:
         dispatch: Dispatch,
         store: SettingsStore,
         autosave_dir: Path,
+        keras: SerialExecutor | None = None,
     ) -> None:
         self.view = view
         self.runner = runner
@@ -77,7 +81,7 @@ class SessionBase:
         self.store = store
         self.autosave_dir = autosave_dir
         self.document = Document(restore_config(store))
-        self.keras = SerialExecutor("keras")
+        self.keras = keras if keras is not None else SerialExecutor("keras")
         self.background = SerialExecutor("session-data")
         self.runs: dict[int, ActiveRun] = {}
         self.shown: int | None = None  # the run whose records the view shows

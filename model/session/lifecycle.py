@@ -17,6 +17,7 @@ from model import runfolder
 from model.catalogue import data_title
 from model.config import RunConfig
 from model.events import BatchRecord, DataReady, EndReason, EpochRecord, RunFinished, RunStarted
+from model.inference import LivePredictor
 from model.runner import RunRequest
 from model.tasks import Failure, deliver
 
@@ -175,8 +176,17 @@ class RunLifecycle(SessionBase):
         self.view.run_started(info, run.prior_history)
         if run.data is not None:
             live = run.handle.live_predictor(run.data.input_shape)
-            if live is not None:
+            if isinstance(live, LivePredictor):
+                self.view.show_predictor(live, live.description)
+                # It says which batch it answers with: the Draw tab follows (at most 4 times a second).
+                run_id = info.run_id
+                live.watch(lambda: self.dispatch(lambda: self._on_live_model(run_id, live)))
+            elif live is not None:
                 self.view.show_predictor(live, f"live model of run {info.run_id} (training)")
+
+    def _on_live_model(self, run_id: int, live: LivePredictor) -> None:
+        if self._shown(run_id) is not None:
+            self.view.show_predictor_description(live.description)
 
     def _on_batch(self, record: BatchRecord) -> None:
         run = self._shown(record.run_id)

@@ -134,6 +134,9 @@ class SessionView(Protocol):
     def show_predictor(self, predictor: Predictor | None, description: str) -> None:
         """What answers the Draw tab now."""
 
+    def show_predictor_description(self, description: str) -> None:
+        """Where the Draw tab's model comes from now (a live model's "as of batch N")."""
+
     def show_class_names(self, names: tuple[str, ...]) -> None: ...
 
     def close_now(self) -> None:

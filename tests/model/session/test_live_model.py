@@ -1,0 +1,49 @@
+"""A live model that says which batch it answers with: the Draw tab's description follows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from model.inference import LivePredictor
+from tests.model.session.fakes import Harness
+from tests.model.session.test_lifecycle import start
+
+
+class FakeLive:
+    input_shape = (2,)
+
+    def __init__(self) -> None:
+        self.description = "live model of run 1 (starting)"
+        self.watchers: list[Callable[[], None]] = []
+
+    def submit(self, x: np.ndarray) -> object:
+        raise AssertionError("not used")
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        self.watchers.append(callback)
+
+    def changed(self, description: str) -> None:
+        self.description = description
+        for callback in self.watchers:
+            callback()
+
+
+def test_the_description_follows_the_live_model_while_its_run_is_shown(h: Harness) -> None:
+    start(h)
+    run = h.runner.last
+    live = run.live = FakeLive()
+    assert isinstance(live, LivePredictor)
+    run.data()
+    run.started()
+    h.pump()
+    h.view.show_predictor.assert_called_with(live, "live model of run 1 (starting)")
+    live.changed("live model of run 1, as of batch 40 (epoch 1)")
+    h.pump()
+    h.view.show_predictor_description.assert_called_once_with("live model of run 1, as of batch 40 (epoch 1)")
+    run.end()
+    h.pump()
+    live.changed("live model of run 1, as of batch 41 (epoch 1)")  # a late snapshot: not shown
+    h.pump()
+    assert h.view.show_predictor_description.call_count == 1
