@@ -48,8 +48,10 @@ from gui.results_view import MessageBar, ResultsView
 from gui.settings_panel import TrainingSettings
 from model.config import RunConfig
 from model.errors import ProjectError
-from model.runner import Runner, ThreadRunner
+from model.runner import Runner
 from model.session import ActionState, Level, PanelState, RunSession
+from model.tasks import SerialExecutor
+from model.worker_process import ProcessRunner
 
 if TYPE_CHECKING:
 
@@ -74,7 +76,8 @@ class MainWindow(QMainWindow):
         settings: where geometry, the last configuration and recent files are remembered;
             tests pass a ``QSettings`` in a temporary folder.
         loader: reports when TensorFlow has loaded; ``None`` starts the background import.
-        runner: where runs train (default: a thread of this process per run).
+        runner: where runs train (default: a :class:`~model.worker_process.ProcessRunner`,
+            a worker process per run, sharing the session's Keras executor).
         ask / warn / ask_save: the yes/no question, the warning and Save / Discard / Cancel
             dialogs (``ask_save`` returns ``save``, ``discard`` or ``cancel``).
         autosave_dir: where every run is checkpointed while it trains (default
@@ -110,12 +113,15 @@ class MainWindow(QMainWindow):
         self._filling = False
         self._tf_loaded = False
         self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
+        keras = SerialExecutor("keras")
+        self._runner = runner if runner is not None else ProcessRunner(keras)
         self.session = RunSession(
             self,
-            runner=runner or ThreadRunner(),
+            runner=self._runner,
             dispatch=QtDispatch(self),
             store=self._settings,
             autosave_dir=autosave_dir if autosave_dir is not None else files.default_autosave_dir(),
+            keras=keras,
         )
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
@@ -370,6 +376,11 @@ class MainWindow(QMainWindow):
         if self.predict_panel is not None:
             self.predict_panel.set_predictor(predictor, description)
 
+    def show_predictor_description(self, description: str) -> None:
+        self._predictor = (self._predictor[0], description)
+        if self.predict_panel is not None:
+            self.predict_panel.set_description(description)
+
     def show_class_names(self, names: tuple[str, ...]) -> None:
         self._class_names = names
         if self.predict_panel is not None:
@@ -438,6 +449,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {device}")
         self.device_label.setToolTip("The device TensorFlow trains on")
         self._build_late_widgets()  # their imports are loaded now: this is quick
+        if isinstance(self._runner, ProcessRunner):
+            self._runner.prewarm()  # now, not before: two TensorFlow imports would share the CPU
         self.session.backend_ready()
 
     def _on_tensorflow_failed(self, message: str) -> None:
@@ -489,6 +502,8 @@ class MainWindow(QMainWindow):
         if not self.session.close():
             event.ignore()
             return
+        if isinstance(self._runner, ProcessRunner):
+            self._runner.close()  # the spare worker, and any worker still ending: reaped
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitters", [self.main_splitter.saveState(), self.left_splitter.saveState()])
         self._settings.sync()

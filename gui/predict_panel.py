@@ -224,6 +224,10 @@ class PredictPanel(QWidget):
         self.predict_now()
         self.modelChanged.emit()
 
+    def set_description(self, description: str) -> None:
+        """Say where the model comes from (e.g. a live model's batch), without asking it again."""
+        self._drawing.set_description(description)
+
     def predictor(self) -> Predictor | None:
         """The predictor in use, or ``None``."""
         return self._predictor

@@ -89,6 +89,9 @@ def make_window(qtbot, settings: QSettings) -> Callable[..., MainWindow]:
 
     def make(**kwargs: Any) -> MainWindow:
         kwargs.setdefault("loader", InstantLoader())
+        # A thread per run: these tests are about the window, not where runs train (the
+        # window's default, a worker process per run, has tests of its own).
+        kwargs.setdefault("runner", ThreadRunner())
         warnings: list[tuple[str, str]] = []
         kwargs.setdefault("warn", lambda parent, title, text: warnings.append((title, text)))
         window = MainWindow(kwargs.pop("settings", settings), **kwargs)
