@@ -4,11 +4,16 @@ The model being trained lives in the worker process, and a stroke must not wait 
 worker's next batch. So the window holds its own copy: the worker sends a
 :class:`~model.events.WeightSnapshot` at most every quarter second (and when it pauses),
 and :class:`SnapshotPredictor` answers with the newest one. All of its Keras work (the
-model, built once per run from the configuration, ``set_weights`` for a newer snapshot,
-the forward pass) runs on the session's Keras executor, the one thread that owns every
-Keras object of the window's process; the pipe's reader thread only swaps the newest
-snapshot in under a lock. Weights are set when an answer needs them, not per snapshot, so
-a run nobody draws for costs the window nothing but the copy.
+model built from the configuration, ``set_weights`` for a newer snapshot, the forward
+pass) runs on the session's Keras executor, the one thread that owns every Keras object
+of the window's process; the pipe's reader thread only swaps the newest snapshot in under
+a lock. Weights are set when an answer needs them, not per snapshot, so a run nobody
+draws for costs the window nothing but the copy.
+
+Building a model and tracing its forward pass holds the window's GIL for a few hundred
+milliseconds, which the event loop would feel, so it happens on the first drawing rather
+than when the run starts, and the built model is kept for later runs of the same layer
+stack (:data:`KEPT_MODELS` stacks; the weights are a snapshot's anyway).
 
 Its :attr:`~SnapshotPredictor.description` says which model answers ("live model of run
 3, as of batch 1,200 (epoch 2)"), and :meth:`~SnapshotPredictor.watch` tells whoever shows
@@ -18,8 +23,10 @@ it when that changes.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -31,6 +38,41 @@ if TYPE_CHECKING:
 
 FIRST_SNAPSHOT_WAIT_S = 5.0
 """How long an answer waits for the run's first snapshot (sent before its first batch)."""
+KEPT_MODELS = 2
+"""How many layer stacks' live models the Keras executor keeps between runs."""
+
+
+@dataclass
+class _LiveModel:
+    """A built inference model, its compiled forward pass, and the snapshot it holds."""
+
+    model: Any
+    forward: Callable[[np.ndarray], np.ndarray]
+    holds: WeightSnapshot | None = None
+
+
+ModelKey = tuple[Any, ...]
+_built: OrderedDict[ModelKey, _LiveModel] = OrderedDict()
+"""Live models by layer stack and shapes; touched only on the Keras executor."""
+
+
+def _live_model(config: RunConfig, input_shape: tuple[int, ...], num_classes: int) -> _LiveModel:
+    """The live model for this stack, built (and its forward pass traced) once (Keras executor)."""
+    key: ModelKey = (config.layers, input_shape, num_classes)
+    found = _built.get(key)
+    if found is not None:
+        _built.move_to_end(key)
+        return found
+    from model.builder import build_inference_model
+    from model.inference import make_predictor
+
+    model = build_inference_model(config, input_shape, num_classes)
+    forward = make_predictor(model)
+    forward(np.zeros((1, *input_shape), np.float32))  # trace it now
+    built = _built[key] = _LiveModel(model, forward)
+    while len(_built) > KEPT_MODELS:
+        _built.popitem(last=False)
+    return built
 
 
 class KerasExecutor(Protocol):
@@ -71,10 +113,6 @@ class SnapshotPredictor:
         self._changed = threading.Condition()
         self._latest: WeightSnapshot | None = None
         self._watchers: list[Callable[[], None]] = []
-        # Touched only on the Keras executor:
-        self._model: Any = None
-        self._forward: Callable[[np.ndarray], np.ndarray] | None = None
-        self._applied: WeightSnapshot | None = None
 
     # ------------------------------------------------------------------ any thread
     @property
@@ -110,7 +148,7 @@ class SnapshotPredictor:
             callback()
 
     def warm(self) -> Future[None]:
-        """Build the model and compile its forward pass now, before the first drawing needs it."""
+        """Build the model and compile its forward pass now, before a drawing needs it."""
         future: Future[None] = self._keras.submit(self._prepare)
         return future
 
@@ -120,25 +158,18 @@ class SnapshotPredictor:
 
     # ------------------------------------------------------------------ the Keras executor
     def _prepare(self) -> None:
-        if self._forward is not None:
-            return
-        from model.builder import build_inference_model
-        from model.inference import make_predictor
-
-        self._model = build_inference_model(self._config, self._input_shape, self._num_classes)
-        self._forward = make_predictor(self._model)
-        self._forward(np.zeros((1, *self._input_shape), np.float32))  # trace it once
+        _live_model(self._config, self._input_shape, self._num_classes)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
-        self._prepare()
-        assert self._forward is not None
         with self._changed:
             if self._latest is None:
                 # Before the first batch: the first snapshot is on its way.
                 self._changed.wait(FIRST_SNAPSHOT_WAIT_S)
             snapshot = self._latest
-        if snapshot is not None and snapshot is not self._applied:
-            self._model.set_weights(snapshot.weights)
-            self._applied = snapshot
-        # Without any snapshot the model holds the run's initial weights (the same seed).
-        return self._forward(x)
+        if snapshot is None:
+            raise RuntimeError("the training process has not sent its model yet; draw again in a moment")
+        live = _live_model(self._config, self._input_shape, self._num_classes)
+        if live.holds is not snapshot:
+            live.model.set_weights(snapshot.weights)
+            live.holds = snapshot
+        return live.forward(x)

@@ -270,7 +270,6 @@ class ProcessRun:
                 if self._snapshot is not None:
                     live.offer(self._snapshot)
                 self._live = live
-                live.warm()
                 self._control_send("snapshot")
             return self._live
 

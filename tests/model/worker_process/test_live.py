@@ -50,10 +50,30 @@ def test_answers_with_the_newest_snapshot(keras_executor: SerialExecutor) -> Non
     assert live.input_shape == SHAPE
 
 
-def test_before_any_snapshot_it_waits_briefly_then_answers_with_the_initial_model(keras_executor, monkeypatch) -> None:
+def test_before_any_snapshot_it_waits_briefly_for_one(keras_executor, monkeypatch) -> None:
+    from model.builder import build_inference_model
     from model.worker_process import live as live_module
 
     monkeypatch.setattr(live_module, "FIRST_SNAPSHOT_WAIT_S", 0.05)
-    live = SnapshotPredictor(1, small_config(), SHAPE, 10, keras_executor)
-    answer = live.submit(np.zeros((1, *SHAPE), np.float32)).result(60)
-    assert answer.shape == (1, 10)
+    config = small_config()
+    live = SnapshotPredictor(1, config, SHAPE, 10, keras_executor)
+    with pytest.raises(RuntimeError, match="has not sent its model yet"):
+        live.submit(np.zeros((1, *SHAPE), np.float32)).result(60)
+    monkeypatch.setattr(live_module, "FIRST_SNAPSHOT_WAIT_S", 30.0)
+    waiting = live.submit(np.zeros((1, *SHAPE), np.float32))
+    live.offer(WeightSnapshot(1, 0, 0, -1, build_inference_model(config, SHAPE, 10).get_weights()))
+    assert waiting.result(60).shape == (1, 10)
+
+
+def test_two_runs_of_one_stack_share_a_model_and_each_answers_with_its_own_weights(keras_executor) -> None:
+    from model.builder import build_inference_model
+
+    config = small_config()
+    first, second = (SnapshotPredictor(n, config, SHAPE, 10, keras_executor) for n in (1, 2))
+    weights = build_inference_model(config, SHAPE, 10).get_weights()
+    other = [np.abs(w) + 0.1 for w in weights]
+    first.offer(WeightSnapshot(1, 0, 0, -1, weights))
+    second.offer(WeightSnapshot(2, 0, 0, -1, other))
+    x = np.random.default_rng(1).random((1, *SHAPE), dtype=np.float32)
+    a1, b1, a2 = (p.submit(x).result(60) for p in (first, second, first))
+    assert np.allclose(a1, a2) and not np.allclose(a1, b1)
