@@ -50,7 +50,6 @@ from model.config import RunConfig
 from model.errors import ProjectError
 from model.runner import Runner
 from model.session import ActionState, Level, PanelState, RunSession
-from model.tasks import SerialExecutor
 from model.worker_process import ProcessRunner
 
 if TYPE_CHECKING:
@@ -76,8 +75,7 @@ class MainWindow(QMainWindow):
         settings: where geometry, the last configuration and recent files are remembered;
             tests pass a ``QSettings`` in a temporary folder.
         loader: reports when TensorFlow has loaded; ``None`` starts the background import.
-        runner: where runs train (default: a :class:`~model.worker_process.ProcessRunner`,
-            a worker process per run, sharing the session's Keras executor).
+        runner: where runs train (default: a worker process per run, :class:`ProcessRunner`).
         ask / warn / ask_save: the yes/no question, the warning and Save / Discard / Cancel
             dialogs (``ask_save`` returns ``save``, ``discard`` or ``cancel``).
         autosave_dir: where every run is checkpointed while it trains (default
@@ -113,15 +111,12 @@ class MainWindow(QMainWindow):
         self._filling = False
         self._tf_loaded = False
         self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
-        keras = SerialExecutor("keras")
-        self._runner = runner if runner is not None else ProcessRunner(keras)
         self.session = RunSession(
             self,
-            runner=self._runner,
+            runner=runner or ProcessRunner(),
             dispatch=QtDispatch(self),
             store=self._settings,
             autosave_dir=autosave_dir if autosave_dir is not None else files.default_autosave_dir(),
-            keras=keras,
         )
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
@@ -449,8 +444,6 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {device}")
         self.device_label.setToolTip("The device TensorFlow trains on")
         self._build_late_widgets()  # their imports are loaded now: this is quick
-        if isinstance(self._runner, ProcessRunner):
-            self._runner.prewarm()  # now, not before: two TensorFlow imports would share the CPU
         self.session.backend_ready()
 
     def _on_tensorflow_failed(self, message: str) -> None:
@@ -502,8 +495,6 @@ class MainWindow(QMainWindow):
         if not self.session.close():
             event.ignore()
             return
-        if isinstance(self._runner, ProcessRunner):
-            self._runner.close()  # the spare worker, and any worker still ending: reaped
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitters", [self.main_splitter.saveState(), self.left_splitter.saveState()])
         self._settings.sync()

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from model.events import (
     BatchRecord,
@@ -31,7 +31,7 @@ from model.events import (
     RunStarted,
     SnapshotTap,
 )
-from model.tasks import Failure
+from model.tasks import Failure, SerialExecutor
 
 if TYPE_CHECKING:
     from model.config import RunConfig
@@ -96,6 +96,25 @@ class RunHandle(Protocol):
 
 class Runner(Protocol):
     def start(self, request: RunRequest, sink: RunSink) -> RunHandle: ...
+
+
+@runtime_checkable
+class ManagedRunner(Runner, Protocol):
+    """A runner with processes of its own (:class:`~model.worker_process.ProcessRunner`).
+
+    Its session starts them ahead of need (:meth:`prewarm`, once TensorFlow has loaded in
+    this process) and reaps them when it ends (:meth:`close`). The Keras work such a runner
+    does in this process (live models, rebuilding a finished model) runs on :attr:`keras`,
+    which the session adopts as its own Keras executor: one thread owns every Keras object
+    of the process.
+    """
+
+    @property
+    def keras(self) -> SerialExecutor: ...
+
+    def prewarm(self) -> None: ...
+
+    def close(self, timeout: float = ...) -> bool: ...
 
 
 class _ThreadRun:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from model.config import DataSpec, RunConfig, SplitSpec
 from model.errors import ProjectError, one_line
 from model.fileio import write_text_atomic
-from model.runner import Runner
+from model.runner import ManagedRunner, Runner
 from model.tasks import Dispatch, Failure, LatestTask, SerialExecutor
 
 from .document import (
@@ -60,9 +60,6 @@ class SessionBase:
         dispatch: runs a callable soon in the session's thread, from any thread.
         store: where the configuration and recent files persist.
         autosave_dir: where every run autosaves itself while it trains.
-        keras: the executor that owns every Keras object outside a run (default: the
-            session's own); the window shares it with a runner that needs Keras work done
-            in this process (:class:`~model.worker_process.ProcessRunner`).
     """
 
     def __init__(
@@ -73,7 +70,6 @@ class SessionBase:
         dispatch: Dispatch,
         store: SettingsStore,
         autosave_dir: Path,
-        keras: SerialExecutor | None = None,
     ) -> None:
         self.view = view
         self.runner = runner
@@ -81,7 +77,9 @@ class SessionBase:
         self.store = store
         self.autosave_dir = autosave_dir
         self.document = Document(restore_config(store))
-        self.keras = keras if keras is not None else SerialExecutor("keras")
+        # Every Keras object outside a run belongs to this one worker thread (a runner with
+        # Keras work of its own in this process brings the executor it does it on).
+        self.keras = runner.keras if isinstance(runner, ManagedRunner) else SerialExecutor("keras")
         self.background = SerialExecutor("session-data")
         self.runs: dict[int, ActiveRun] = {}
         self.shown: int | None = None  # the run whose records the view shows

@@ -28,6 +28,7 @@ from model.catalogue import data_title
 from model.config import RunConfig
 from model.data import summarize  # cheap (numpy only); imported here, not in a worker thread
 from model.errors import ProjectError
+from model.runner import ManagedRunner
 from model.tasks import Failure
 
 from .document import CONFIG_KEY
@@ -84,6 +85,8 @@ class RunSession(FileWorkflows, RunLifecycle):
         problem = keras_version_problem()
         if problem is not None:
             self.view.show_message(problem, "warning")
+        if isinstance(self.runner, ManagedRunner):
+            self.runner.prewarm()  # now, not earlier: two TensorFlow imports would share the CPU
         if not self._recovery_offered:
             self.offer_recovery()
 
@@ -127,6 +130,8 @@ class RunSession(FileWorkflows, RunLifecycle):
         self._closed = True
         self._counts.cancel()
         self._images.cancel()
+        if isinstance(self.runner, ManagedRunner):
+            self.runner.close()  # reaps its processes (a spare, a worker still ending)
         self.keras.shutdown(wait=True)
         self.background.shutdown(wait=True)
 

@@ -35,6 +35,7 @@ from model.events import WeightSnapshot
 
 if TYPE_CHECKING:
     from model.config import RunConfig
+    from model.explain import Explainer, Explanation
 
 FIRST_SNAPSHOT_WAIT_S = 5.0
 """How long an answer waits for the run's first snapshot (sent before its first batch)."""
@@ -49,6 +50,7 @@ class _LiveModel:
     model: Any
     forward: Callable[[np.ndarray], np.ndarray]
     holds: WeightSnapshot | None = None
+    explainer: Explainer | None = None  # made on the first "show where it looked"
 
 
 ModelKey = tuple[Any, ...]
@@ -156,11 +158,17 @@ class SnapshotPredictor:
         future: Future[np.ndarray] = self._keras.submit(self._predict, np.asarray(x, dtype=np.float32))
         return future
 
+    def explain(self, x: np.ndarray) -> Future[Explanation]:
+        """What the live model looked at (:mod:`model.explain`), with the newest snapshot."""
+        future: Future[Explanation] = self._keras.submit(self._explain, np.asarray(x, dtype=np.float32))
+        return future
+
     # ------------------------------------------------------------------ the Keras executor
     def _prepare(self) -> None:
         _live_model(self._config, self._input_shape, self._num_classes)
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
+    def _current(self) -> _LiveModel:
+        """The live model holding the newest snapshot's weights."""
         with self._changed:
             if self._latest is None:
                 # Before the first batch: the first snapshot is on its way.
@@ -172,4 +180,15 @@ class SnapshotPredictor:
         if live.holds is not snapshot:
             live.model.set_weights(snapshot.weights)
             live.holds = snapshot
-        return live.forward(x)
+        return live
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._current().forward(x)
+
+    def _explain(self, x: np.ndarray) -> Explanation:
+        live = self._current()
+        if live.explainer is None:
+            from model.explain import make_explainer
+
+            live.explainer = make_explainer(live.model)
+        return live.explainer(x)

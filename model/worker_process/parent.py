@@ -389,6 +389,11 @@ class ProcessRunner:
         self._runs: dict[int, ProcessRun] = {}
         self._closed = False
 
+    @property
+    def keras(self) -> SerialExecutor:
+        """Where this runner's Keras work in this process runs (the session adopts it)."""
+        return self._keras
+
     def _spawn(self) -> Worker:
         return Worker(self._context, self._niceness, self._snapshot_interval_s)
 

@@ -188,7 +188,7 @@ class Harness:
         return [(c.args[0], c.args[1]) for c in self.view.warn.call_args_list]
 
 
-def make_harness(tmp_path: Path, *, runner: Any = None, store: MemoryStore | None = None, keras: Any = None) -> Harness:
+def make_harness(tmp_path: Path, *, runner: Any = None, store: MemoryStore | None = None) -> Harness:
     view = MagicMock(spec=SessionView)
     view.ask.return_value = True
     view.ask_save.return_value = "discard"
@@ -197,7 +197,7 @@ def make_harness(tmp_path: Path, *, runner: Any = None, store: MemoryStore | Non
     store = store if store is not None else MemoryStore()
     autosave = tmp_path / "autosave" / "current"
     runner = runner if runner is not None else FakeRunner()
-    session = RunSession(view, runner=runner, dispatch=dispatch, store=store, autosave_dir=autosave, keras=keras)
+    session = RunSession(view, runner=runner, dispatch=dispatch, store=store, autosave_dir=autosave)
     session.begin()
     return Harness(session, view, runner, dispatch, store, autosave)
 

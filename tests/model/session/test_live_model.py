@@ -1,13 +1,16 @@
-"""A live model that says which batch it answers with: the Draw tab's description follows it."""
+"""A live model says which batch it answers with (the Draw tab follows); a managed runner's lifecycle."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from model.inference import LivePredictor
-from tests.model.session.fakes import Harness
+from model.runner import ManagedRunner
+from model.tasks import SerialExecutor
+from tests.model.session.fakes import FakeRunner, Harness, make_harness
 from tests.model.session.test_lifecycle import start
 
 
@@ -47,3 +50,31 @@ def test_the_description_follows_the_live_model_while_its_run_is_shown(h: Harnes
     live.changed("live model of run 1, as of batch 41 (epoch 1)")  # a late snapshot: not shown
     h.pump()
     assert h.view.show_predictor_description.call_count == 1
+
+
+class FakeManagedRunner(FakeRunner):
+    """A runner with processes of its own, as the session sees one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keras = SerialExecutor("runner-keras")
+        self.calls: list[str] = []
+
+    def prewarm(self) -> None:
+        self.calls.append("prewarm")
+
+    def close(self, timeout: float = 10.0) -> bool:
+        self.calls.append("close")
+        return True
+
+
+def test_a_managed_runner_is_warmed_once_tensorflow_loads_and_closed_with_the_session(tmp_path: Path) -> None:
+    runner = FakeManagedRunner()
+    assert isinstance(runner, ManagedRunner)
+    h = make_harness(tmp_path, runner=runner)
+    assert h.session.keras is runner.keras  # the session's Keras work runs on the runner's executor
+    assert runner.calls == []
+    h.ready()
+    assert runner.calls == ["prewarm"]
+    assert h.session.close()
+    assert runner.calls == ["prewarm", "close"]

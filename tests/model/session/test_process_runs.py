@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.tasks import SerialExecutor
 from model.worker_process import ProcessRunner, SnapshotPredictor
 from tests.model.session.fakes import Harness, make_harness
 from tests.model.test_runner import DIGITS_MLP
@@ -22,20 +21,21 @@ QUICK = DIGITS_MLP.replace(batch_size=4, epochs=2)  # 120 batches: about a secon
 
 @pytest.fixture
 def hp(tmp_path: Path) -> Iterator[Harness]:
-    keras = SerialExecutor("keras")
-    keras.submit(lambda: None).result()
-    runner = ProcessRunner(keras)
-    harness = make_harness(tmp_path, runner=runner, keras=keras)
+    runner = ProcessRunner()
+    runner.keras.submit(lambda: None).result()  # its thread exists before the test looks for leaks
+    harness = make_harness(tmp_path, runner=runner)
+    assert harness.session.keras is runner.keras  # one thread owns every Keras object
     yield harness
     pids = runner.pids()
-    harness.session.close(timeout=30)
-    assert runner.close()
+    assert harness.session.close(timeout=30)  # and so the runner's close: every worker reaped
+    assert runner.pids() == []
     assert not wait_ended(pids, 5.0) and not set(pids) & our_children()
 
 
 def test_a_killed_worker_ends_the_run_with_a_message_and_the_session_trains_again(hp: Harness) -> None:
     session, view = hp.session, hp.view
-    hp.ready()
+    hp.ready()  # TensorFlow has loaded: the session warms a spare worker
+    hp.until(lambda: len(session.runner.pids()) == 1, 10)
     session.edit(SLOW)
     session.train()
     hp.until(lambda: session.shown_run is not None and session.shown_run.batches_seen >= 2, 240)

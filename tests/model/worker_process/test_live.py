@@ -77,3 +77,18 @@ def test_two_runs_of_one_stack_share_a_model_and_each_answers_with_its_own_weigh
     x = np.random.default_rng(1).random((1, *SHAPE), dtype=np.float32)
     a1, b1, a2 = (p.submit(x).result(60) for p in (first, second, first))
     assert np.allclose(a1, a2) and not np.allclose(a1, b1)
+
+
+def test_it_explains_with_the_newest_snapshot_too(keras_executor) -> None:
+    from model.builder import build_inference_model
+    from model.config import LayerSpec
+    from model.inference import can_explain
+
+    config = small_config(layers=(LayerSpec("Conv2D", filters=4), LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")))
+    live = SnapshotPredictor(3, config, SHAPE, 10, keras_executor)
+    assert can_explain(live)
+    weights = build_inference_model(config, SHAPE, 10).get_weights()
+    live.offer(WeightSnapshot(3, 5, 0, 4, weights))
+    x = np.random.default_rng(2).random((1, *SHAPE), dtype=np.float32)
+    explanation = live.explain(x).result(60)
+    assert np.allclose(explanation.probabilities, live.submit(x).result(60), atol=1e-5)
