@@ -3,7 +3,7 @@
 :class:`ProcessRunner` is a :class:`~model.runner.Runner` that trains every run in a
 process of its own (``multiprocessing``'s *spawn* context: a fresh interpreter, nothing
 inherited but the two pipes). It keeps one *spare* worker started ahead of need
-(:meth:`~ProcessRunner.prewarm`: the window calls it once its own TensorFlow import has
+(:meth:`~ProcessRunner.prewarm`: its session calls it once its own TensorFlow import has
 finished, so the two imports do not fight over the CPU), in which TensorFlow is imported
 before the user presses Train. A run takes the spare; once the run's process has exited
 and returned its memory, a new spare is started. So there are at most two workers: the
