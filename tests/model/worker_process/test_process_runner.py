@@ -21,6 +21,7 @@ import pytest
 from model.config import DataSpec, LayerSpec
 from model.events import EndReason, EpochRecord, WeightSnapshot
 from model.results import SavedRun
+from model.runfolder.autosave import read_autosave
 from model.runner import RunRequest
 from model.session import WeightsOnly
 from model.tasks import SerialExecutor
@@ -141,7 +142,9 @@ def test_a_run_reports_in_order_and_obeys_pause_learning_rate_resume_and_stop(ru
     assert handle.pid not in runner.pids()
 
 
-def test_a_resumed_run_starts_from_the_weights_it_was_given(runner: ProcessRunner, keras_executor) -> None:
+def test_a_resumed_run_starts_from_the_weights_it_was_given_and_autosaves(
+    runner: ProcessRunner, keras_executor, tmp_path: Path
+) -> None:
     from model.builder import build_inference_model
 
     config = DIGITS_MLP.replace(epochs=1)
@@ -150,7 +153,8 @@ def test_a_resumed_run_starts_from_the_weights_it_was_given(runner: ProcessRunne
     g = np.array([0.3, 0.3])
     earlier = [EpochRecord(1, epoch, 1.0, 0.5, 1.1, 0.4, 0.1, g, g, 1.0, 10.0) for epoch in (0, 1)]
     saved = SavedRun(Path(), config, WeightsOnly(weights), earlier, ("L2_Dense", "L3_Dense"), {})
-    handle, sink = start(runner, config, 22, resume=saved)
+    sink = RecordingSink()
+    handle = runner.start(RunRequest(22, config, saved, checkpoint_dir=tmp_path / "autosave"), sink)
     assert handle.join(RUN_TIMEOUT_S)
     assert sink.kinds()[-3:] == ["end", "result", "exit"], sink.kinds()
     assert sink.first("started").initial_epoch == 2 and batches(sink)[0].epoch == 2  # numbered after the history
@@ -158,6 +162,9 @@ def test_a_resumed_run_starts_from_the_weights_it_was_given(runner: ProcessRunne
     first_kernel = np.sqrt(np.sum(np.square(weights[0])) + np.sum(np.square(weights[1])))
     assert batches(sink)[0].weight_norms[0] == pytest.approx(first_kernel, rel=0.05)
     assert len(sink.first("result").history) == 3
+    # The worker autosaved the run after its epoch, the earlier epochs included.
+    autosave = read_autosave(tmp_path / "autosave")
+    assert autosave is not None and autosave.status == "finished" and autosave.epochs_done == 3
 
 
 def test_a_killed_worker_ends_the_run_with_what_happened(runner: ProcessRunner) -> None:
