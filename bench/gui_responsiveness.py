@@ -148,11 +148,12 @@ class Figures:
     reader_cpu_s: float = 0.0  # of the window's: the thread that hands records to the session
     idle_worst_ms: float = 0.0  # the event loop with nothing running, just before
     idle_p99_ms: float = 0.0
+    samples: int = 0  # trained in the run
 
 
 def figures(result: Any, clock: EpochCpuClock) -> Figures:
     n = result.info["n_train"] * len(result.history)
-    return Figures(result.history[-1].samples_per_second, n / clock.seconds if clock.seconds else 0.0)
+    return Figures(result.history[-1].samples_per_second, n / clock.seconds if clock.seconds else 0.0, samples=n)
 
 
 class TimedRunner:
@@ -295,6 +296,14 @@ def main() -> int:
 
     wall = median(gui, "samples_per_s") / median(headless, "samples_per_s")
     cpu = median(gui, "samples_per_cpu_s") / median(headless, "samples_per_cpu_s")
+    worker_only = [f.worker_cpu_s for f in gui]
+    if all(worker_only):
+        per_worker_s = statistics.median(f.samples / f.worker_cpu_s for f in gui)
+        window_share = statistics.median(f.window_cpu_s / (f.window_cpu_s + f.worker_cpu_s) for f in gui)
+        print(
+            f"of which the worker alone: {per_worker_s / median(headless, 'samples_per_cpu_s'):.3f} of headless per CPU "
+            f"second; the window's own share of the CPU time: {window_share:.1%} (drawing, the pipe's reader)"
+        )
     worst = [f.worst_delay_ms for f in gui]
     p99 = [f.p99_delay_ms for f in gui]
     n = args.rounds
