@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from model.config import RunConfig
 from model.events import BatchRecord, DataReady, EpochRecord, RunControl, RunFinished, RunStarted, SnapshotTap
-from model.memory import machine_memory
+from model.machine import machine_memory
 from model.results import RunResult
 from model.runner import execute_run
 from model.tasks import Failure

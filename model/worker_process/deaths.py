@@ -14,7 +14,8 @@ import signal
 
 from model.config import RunConfig
 from model.events import DataReady, RunStarted
-from model.memory import MachineMemory, MemoryEstimate, estimate_memory, machine_memory
+from model.machine import MachineMemory, format_bytes, machine_memory
+from model.memory import MemoryEstimate, estimate_memory
 from model.tasks import Failure
 
 UNHARMED = "The window, its settings and saved or autosaved runs are unaffected."
@@ -36,10 +37,9 @@ def run_estimate(config: RunConfig, data: DataReady | None, started: RunStarted 
     if data is None:
         return None
     n_train = started.n_train if started is not None else None
-    n_evaluated = max(started.n_validation, started.n_test) if started is not None else None
     try:
         return estimate_memory(
-            config, data.input_shape, len(data.class_names), n_train=n_train, n_evaluated=n_evaluated
+            config, data.input_shape, len(data.class_names), n_train=n_train
         )
     except ValueError:
         return None
@@ -51,12 +51,13 @@ def memory_sentence(estimate: MemoryEstimate | None, machine: MachineMemory) -> 
         return "Reduce the batch size or the layer sizes, and close other programs."
     has = machine.describe()
     where = f"; {has}" if has else ""
-    return f"The model needs {estimate.describe()}{where}. To fit, {estimate.advice()}."
+    need = f"about {format_bytes(estimate.total)} for batch size {estimate.batch_size:,} ({estimate.breakdown()})"
+    return f"The model needs {need}{where}. To fit, {estimate.advice()}."
 
 
 def _could_exhaust(estimate: MemoryEstimate, machine: MachineMemory) -> bool:
     """Whether the run may have used up the memory (unknown counts as may)."""
-    return machine.available is None or estimate.total_bytes > MEMORY_SUSPECT_SHARE * machine.available
+    return machine.available is None or estimate.total > MEMORY_SUSPECT_SHARE * machine.available
 
 
 def describe_death(
@@ -78,7 +79,7 @@ def describe_death(
     machine = machine if machine is not None else machine_memory()
     estimate = run_estimate(config, data, started)
     when = "before its data was loaded" if data is None else "while training" if started else "while building the model"
-    too_big = estimate is not None and machine.available is not None and estimate.total_bytes > machine.available
+    too_big = estimate is not None and machine.available is not None and estimate.total > machine.available
     if exitcode is None:
         text = f"The training process stopped answering {when} and had to be ended."
         return Failure(f"{text} {UNHARMED}")
@@ -88,7 +89,7 @@ def describe_death(
         if number == signal.SIGKILL and estimate is not None and not _could_exhaust(estimate, machine):
             text = (
                 f"The training process was killed {when} (exit signal {number}, {name}) from outside the "
-                f"app. The model needs only {estimate.describe()}, so it was probably not out of memory; "
+                f"app. The model needs only about {format_bytes(estimate.total)}, so it was probably not out of memory; "
                 "train again."
             )
         elif number == signal.SIGKILL:

@@ -6,14 +6,17 @@ import numpy as np
 
 from model.config import LayerSpec, RunConfig
 from model.events import DataReady, RunStarted
-from model.memory import MachineMemory
+from model.machine import MachineMemory
 from model.worker_process import describe_death
 from model.worker_process.deaths import UNHARMED
-from tests.model.test_memory import HUGE_DENSE
 
 DATA = DataReady(1, "train 240", "digits", None, tuple("0123456789"), (28, 28, 1), np.zeros((0, 28, 28, 1)))
 STARTED = RunStarted(1, 1, 0, 8, 128, 240, 30, 30, ("L2_Dense",), 1e-3)
 MACHINE = MachineMemory(total=16 * 2**30, available=8 * 2**30)
+HUGE_DENSE = RunConfig(
+    layers=(LayerSpec("Flatten"), *[LayerSpec("Dense", units=65536)] * 3, LayerSpec("Dense", units=10, activation="softmax")),
+    batch_size=128,
+)
 TINY = RunConfig(layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")))
 
 
