@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 _MEMINFO: Final = Path("/proc/meminfo")

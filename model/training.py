@@ -140,7 +140,9 @@ def train(
     # One writer per checkpoint folder: another run writing it is refused before training.
     claim = claim_folder(checkpoint_folder) if checkpoint_folder is not None else contextlib.nullcontext()
     with claim:
-        return _train(config, split, listener, control, mailbox, run_id, evaluate, resume, checkpoint_folder, data)
+        return _train(
+            config, split, listener, control, mailbox, run_id, evaluate, resume, checkpoint_folder, data, snapshots
+        )
 
 
 def _train(
@@ -154,6 +156,7 @@ def _train(
     resume: SavedRun | None,
     checkpoint_folder: Path | None,
     data: DataInfo | None,
+    snapshots: SnapshotTap | None,
 ) -> RunResult:
     listener = listener or NullListener()
     control = control or RunControl()
