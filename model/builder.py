@@ -17,7 +17,6 @@ impossible stack fails with the per-layer message and fix, never with a Keras tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -26,10 +25,27 @@ import tensorflow as tf
 
 from model.config import AugmentationSpec, LayerSpec, OptimizerSpec, RunConfig
 from model.errors import BuildError
+from model.health import ActivationTap
+from model.probe import MEASURE_EVERY, ProbeReading, TrainingProbe
+
+__all__ = [
+    "LOSS_FUNCTIONS",
+    "WEIGHT_NORM_EVERY",
+    "InstrumentedModel",
+    "ProbeReading",
+    "TrainingProbe",
+    "build_inference_model",
+    "check_stack",
+    "make_loss",
+    "make_optimizer",
+    "one_hot",
+    "tracked_layers",
+]
 from model.shapes import Shape, analyze, layer_name
 
-# How often (in steps) the training step refreshes the per-layer weight norms.
-WEIGHT_NORM_EVERY = 10
+# How often (in steps) the training step refreshes the per-layer weight norms (and the
+# other slow figures: update norms, saturation; see model.probe).
+WEIGHT_NORM_EVERY = MEASURE_EVERY
 
 LOSS_FUNCTIONS: dict[str, str] = {
     "crossentropy": "categorical_crossentropy",
@@ -147,44 +163,6 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return out
 
 
-@dataclass
-class TrainingProbe:
-    """Per-batch figures the training step writes and the callback reads when it reports.
-
-    ``batch_stats`` packs ``[loss, accuracy, grad norms..., weight norms...]`` of the last
-    batch into one variable so a report costs a single device read. The probe is kept
-    outside the Keras object tree (a plain holder of ``tf.Variable``) so the figures are
-    neither saved with the model nor counted as its weights.
-    """
-
-    n_layers: int
-    batch_stats: tf.Variable
-    grad_norm_sum: tf.Variable  # summed over the epoch's batches so far
-    batch_count: tf.Variable
-
-    @classmethod
-    def create(cls, n_layers: int) -> TrainingProbe:
-        def var(shape: tuple[int, ...]) -> tf.Variable:
-            return tf.Variable(tf.zeros(shape, dtype=tf.float32), trainable=False)
-
-        return cls(n_layers, var((2 + 2 * n_layers,)), var((n_layers,)), var(()))
-
-    def read(self) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """The last batch's (loss, accuracy, gradient norms, weight norms)."""
-        stats = np.asarray(self.batch_stats.numpy(), dtype=np.float64)
-        n = self.n_layers
-        return float(stats[0]), float(stats[1]), stats[2 : 2 + n], stats[2 + n :]
-
-    def reset_epoch(self) -> None:
-        self.grad_norm_sum.assign(tf.zeros_like(self.grad_norm_sum))
-        self.batch_count.assign(0.0)
-
-    def epoch_mean_grad_norms(self) -> np.ndarray:
-        count = float(self.batch_count.numpy())
-        total = np.asarray(self.grad_norm_sum.numpy(), dtype=np.float64)
-        return total / count if count > 0 else np.full_like(total, np.nan)
-
-
 def tracked_layers(inner: keras.Model) -> list[keras.layers.Layer]:
     """The layers whose gradients and weights are reported: those with trainable weights."""
     return [layer for layer in inner.layers if layer.trainable_weights]
@@ -209,11 +187,18 @@ def _augmenter(spec: AugmentationSpec, seed: int) -> keras.Sequential | None:
 
 
 class InstrumentedModel(keras.Model):  # type: ignore[misc]
-    """Trains ``inner`` and records per-layer gradient and weight norms on the way.
+    """Trains ``inner`` and records per-layer gradient and weight norms and layer health on the way.
 
     The gradients come from the one ``tape.gradient`` call that the update itself needs;
-    norms are a few reductions over tensors already in memory. Results go to a
-    :class:`TrainingProbe`, which the streaming callback reads at its reporting interval.
+    norms are a few reductions over tensors already in memory. The forward pass is the
+    inference model's own, through an :class:`~model.health.ActivationTap` that also
+    returns the ReLU, sigmoid and tanh layers' outputs, so dead and saturated units cost a
+    few reductions per layer, not a second pass. The update size ``‖ΔW‖`` is the applied
+    update itself (the weights after the optimizer step minus a copy taken before it), so
+    it is right for every optimizer (Adam's normalised steps, momentum, weight decay); the
+    copy and the full passes over the weights (and the saturation test) are made every
+    :data:`WEIGHT_NORM_EVERY` steps only. Results go to a :class:`TrainingProbe`, which the streaming callback reads
+    at its reporting interval.
     """
 
     def __init__(
@@ -227,9 +212,18 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         self.inner = inner
         self._probe = probe
         layers = tracked_layers(inner)
-        # For each tracked layer, the positions of its weights in inner.trainable_weights.
+        # The squared norm of a layer is the sum over its weights' squared norms: one
+        # product of their per-tensor sums with this (layers x tensors) 0/2 matrix
+        # (2: l2_loss is sum(t**2) / 2), instead of an add_n, a product and a root per layer.
         ids = {id(v): i for i, v in enumerate(inner.trainable_weights)}
-        self._groups = [[ids[id(v)] for v in layer.trainable_weights] for layer in layers]
+        self._norm_matrix = np.zeros((len(layers), len(ids)), dtype=np.float32)
+        for row, layer in enumerate(layers):
+            self._norm_matrix[row, [ids[id(v)] for v in layer.trainable_weights]] = 2.0
+        # A plain dataclass, like the probe, so Keras's attribute tracking does not look into
+        # it: its functional model shares the inference model's layers and must not be
+        # saved or counted a second time.
+        self._tap = ActivationTap.create(inner, layers)
+        probe.attach_health(self._tap.relu, tuple(i for i, _ in self._tap.saturating), list(inner.trainable_weights))
         self._augment = (
             _augmenter(augmentation, seed)
             if augmentation is not None and len(inner.input_shape) == 4
@@ -253,36 +247,62 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         return x
 
     def _layer_norms(self, tensors: Any) -> tf.Tensor:
-        """The L2 norm over each tracked layer's tensors (``l2_loss`` is sum(t**2) / 2)."""
-        return tf.stack(
-            [tf.sqrt(2.0 * tf.add_n([tf.nn.l2_loss(tensors[i]) for i in group])) for group in self._groups]
-        )
+        """The L2 norm over each tracked layer's tensors, in the order of ``inner.trainable_weights``."""
+        halves = tf.stack([tf.nn.l2_loss(t) for t in tensors])
+        return tf.sqrt(tf.linalg.matvec(tf.constant(self._norm_matrix), halves))
+
+    def _measure(self, weights: list[Any], activations: list[tf.Tensor]) -> tf.Tensor:
+        """The slow figures now: ``[‖W‖..., ‖W - snapshot‖... per layer, saturated shares..., dead shares...]``."""
+        probe = self._probe
+        updates = self._layer_norms([w - copy for w, copy in zip(weights, probe.snapshot, strict=True)])
+        shares = [self._tap.saturated_shares(activations), self._tap.dead_shares(activations)]
+        probe.slow_sums.assign_add(tf.concat([updates, *shares, [1.0]], axis=0))
+        return tf.concat([self._layer_norms(weights), updates, *shares], axis=0)
+
+    def _copy_weights(self, weights: list[Any], step: tf.Tensor) -> tf.Tensor:
+        """Copy the weights for the next step's update; the slow figures carry over."""
+        probe = self._probe
+        for copy, weight in zip(probe.snapshot, weights, strict=True):
+            copy.assign(weight)
+        assert probe.snapshot_step is not None
+        probe.snapshot_step.assign(step)
+        return probe.batch_stats[probe.slow]
 
     def train_step(self, data: Any) -> Any:
         x, y = data[0], data[1]
         x = self._augment_batch(x)
+        tap = self._tap
         with tf.GradientTape() as tape:
-            y_pred = self.inner(x, training=True)
+            y_pred, activations = tap(self.inner, x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
         weights = self.inner.trainable_weights
         grads = tape.gradient(loss, weights)
         self.optimizer.apply_gradients(zip(grads, weights, strict=True))
 
-        grad_norms = self._layer_norms(grads)
         probe = self._probe
-        # Weights move little from one batch to the next, so their norms (a full pass over
-        # every weight) are refreshed every WEIGHT_NORM_EVERY steps; epoch-end figures are
-        # exact (see StreamingCallback).
-        n = probe.n_layers
-        weight_norms = tf.cond(
-            self.optimizer.iterations % WEIGHT_NORM_EVERY == 1,
-            lambda: self._layer_norms(weights),
-            lambda: probe.batch_stats[2 + n :],
+        assert probe.snapshot_step is not None
+        grad_norms = self._layer_norms(grads)
+        # Weights move little from one batch to the next, so the slow figures (weight and
+        # update norms: full passes over every weight; the dead and saturated shares of
+        # that step's batch) are measured on every WEIGHT_NORM_EVERY-th step, the first
+        # included, and carried over in between; epoch-end weight norms are exact (see
+        # StreamingCallback). The update is measured against a copy of the weights taken
+        # after the step before (one switch per step: measure, copy, or carry over).
+        step = self.optimizer.iterations  # after this step's update
+        branch = tf.where(
+            tf.equal(step - 1, probe.snapshot_step), 0, tf.where(tf.equal(step % WEIGHT_NORM_EVERY, 0), 1, 2)
+        )
+        slow = tf.switch_case(
+            tf.cast(branch, tf.int32),
+            [
+                lambda: self._measure(weights, activations),
+                lambda: self._copy_weights(weights, step),
+                lambda: probe.batch_stats[probe.slow],
+            ],
         )
         correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
         head = tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
-        probe.batch_stats.assign(tf.concat([head, grad_norms, weight_norms], axis=0))
-        probe.grad_norm_sum.assign_add(grad_norms)
-        probe.batch_count.assign_add(1.0)
+        probe.batch_stats.assign(tf.concat([head, grad_norms, slow], axis=0))
+        probe.epoch_sums.assign_add(tf.concat([grad_norms, [1.0]], axis=0))
         return self.compute_metrics(x, y, y_pred)

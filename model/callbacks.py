@@ -27,6 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from model.batches import BatchHistory, BatchLog, continued
 from model.builder import TrainingProbe
 from model.config import RunConfig, ScheduleSpec
 from model.events import (
@@ -116,8 +117,9 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     Attributes set during the run, read by :func:`model.training.train` afterwards:
     ``reason`` / ``message`` (why the run ended early, if it did), ``history`` (the
-    epoch records), ``best_weights`` / ``best_epoch`` (of the inner model, by validation
-    loss, or training loss without validation).
+    epoch records), ``batches`` (every batch record reported, as a
+    :class:`~model.batches.BatchLog`), ``best_weights`` / ``best_epoch`` (of the inner
+    model, by validation loss, or training loss without validation).
     """
 
     def __init__(
@@ -157,6 +159,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.reason = EndReason.COMPLETED
         self.message = ""
         self.history: list[EpochRecord] = []
+        self.batches = BatchLog(tuple(layer.name for layer in inner.layers if layer.trainable_weights))
         self.best_weights: list[np.ndarray] | None = None
         self.best_epoch: int | None = None
         self._best_value = math.inf
@@ -253,23 +256,26 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         run_steps = self._step - self.initial_epoch * self.steps_per_epoch
         run_time = now - self._run_start - self._run_paused
         per_step = run_time / run_steps if run_steps else 0.0
-        loss, accuracy, grad_norms, weight_norms = self.probe.read()
-        self.listener.on_batch(
-            BatchRecord(
-                run_id=self.run_id,
-                epoch=self._epoch,
-                batch=batch,
-                step=self._step - 1,
-                loss=loss,
-                accuracy=accuracy,
-                learning_rate=self.lr.rate,
-                grad_norms=grad_norms,
-                weight_norms=weight_norms,
-                samples_per_second=rate,
-                progress=min(1.0, self._step / total) if total else 1.0,
-                seconds_remaining=max(0.0, (total - self._step) * per_step),
-            )
+        reading = self.probe.read_all()
+        record = BatchRecord(
+            run_id=self.run_id,
+            epoch=self._epoch,
+            batch=batch,
+            step=self._step - 1,
+            loss=reading.loss,
+            accuracy=reading.accuracy,
+            learning_rate=self.lr.rate,
+            grad_norms=reading.grad_norms,
+            weight_norms=reading.weight_norms,
+            samples_per_second=rate,
+            progress=min(1.0, self._step / total) if total else 1.0,
+            seconds_remaining=max(0.0, (total - self._step) * per_step),
+            update_ratios=reading.update_ratios,
+            dead_shares=reading.dead_shares,
+            saturated_shares=reading.saturated_shares,
         )
+        self.batches.append(record)
+        self.listener.on_batch(record)
 
     def _weight_norms(self) -> np.ndarray:
         """Exact per-layer weight norms of the inner model, now (once per epoch)."""
@@ -294,6 +300,8 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if partial:  # an interrupted validation pass is not a figure to plot
             val_loss = val_acc = None
         samples = min(self._batches_in_epoch * self.batch_size, self.n_train)
+        weight_norms = self._weight_norms()
+        update_ratios, dead_shares, saturated_shares = self.probe.epoch_health(weight_norms)
         record = EpochRecord(
             run_id=self.run_id,
             epoch=epoch,
@@ -303,11 +311,14 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             val_accuracy=None if val_acc is None else float(val_acc),
             learning_rate=self.lr.rate,
             grad_norms=self.probe.epoch_mean_grad_norms(),
-            weight_norms=self._weight_norms(),
+            weight_norms=weight_norms,
             seconds=seconds,
             samples_per_second=samples / seconds if seconds > 0 else 0.0,
             note="; ".join(notes),
             partial=partial,
+            update_ratios=update_ratios,
+            dead_shares=dead_shares,
+            saturated_shares=saturated_shares,
         )
         self.history.append(record)
         if not partial:
@@ -334,14 +345,16 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
         config: RunConfig,
         total_epochs: int,
         prior_history: list[EpochRecord] | None = None,
+        prior_batches: BatchHistory | None = None,
     ) -> None:
         super().__init__()
         self.folder = folder
         self.stream = stream
         self.config = config
         self.total_epochs = total_epochs
-        # A resumed run's earlier epochs, so the autosave holds the whole history.
+        # A resumed run's earlier epochs and batches, so the autosave holds the whole history.
         self.prior_history = list(prior_history or [])
+        self.prior_batches = prior_batches
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         stream = self.stream
@@ -351,9 +364,11 @@ class CheckpointCallback(keras.callbacks.Callback):  # type: ignore[misc]
             model=inner,
             config=self.config,
             history=self.prior_history + stream.history,
+            batches=continued(self.prior_batches, stream.batches.history()),
             layer_names=tuple(layer.name for layer in inner.layers if layer.trainable_weights),
             optimizer=self.model.optimizer,
             total_epochs=self.total_epochs,
             best_epoch=stream.best_epoch,
             is_best=stream.best_epoch == epoch,
         )
+

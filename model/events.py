@@ -22,6 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+_NOT_MEASURED: np.ndarray = np.zeros(0)
+_NOT_MEASURED.setflags(write=False)  # shared by every record that has no such figure
+
 
 @dataclass(frozen=True)
 class DataReady:
@@ -61,6 +64,15 @@ class BatchRecord:
     ``grad_norms`` and ``weight_norms`` have one entry per layer in
     :attr:`RunStarted.layer_names`: the L2 norm over all of that layer's gradients for
     this batch, and over its weights as of at most ``WEIGHT_NORM_EVERY`` (10) steps ago.
+
+    Layer health, per layer too (:mod:`model.health`), NaN where a figure does not apply
+    and empty arrays from code that does not measure it (e.g. records read from a file
+    written before it existed), measured on the same steps as ``weight_norms`` (on that
+    step's batch): ``update_ratios`` is ``‖ΔW‖ / ‖W‖``, the size of the update the
+    optimizer applied over the size of the weights after it (about 1e-3 is healthy);
+    ``dead_shares`` the share of a ReLU layer's units that were 0 for the whole batch;
+    ``saturated_shares`` the share of a sigmoid/tanh layer's outputs in the batch that
+    were saturated.
     """
 
     run_id: int
@@ -75,6 +87,9 @@ class BatchRecord:
     samples_per_second: float
     progress: float  # 0..1 over the whole run
     seconds_remaining: float
+    update_ratios: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
+    dead_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
+    saturated_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,11 @@ class EpochRecord:
     # The epoch was cut short (a stop or a NaN loss before its last batch): its figures
     # cover fewer batches, it has no validation figures and it does not count as done.
     partial: bool = False
+    # Layer health over the epoch, as in BatchRecord: the mean update norm of its measured
+    # steps over the epoch-end weight norm, and the mean shares over its batches.
+    update_ratios: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
+    dead_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
+    saturated_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
 
 
 class EndReason(str, Enum):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from model.batches import BatchHistory
 from model.config import RunConfig
 from model.events import EpochRecord, RunFinished
 
@@ -47,9 +48,11 @@ class RunResult:
     ``model`` is the plain inference model (what gets saved). After a stop, a NaN loss or
     early stopping with ``restore_best_weights``, it holds the best weights seen at an
     epoch end (``best_epoch``, 0-based); otherwise the final weights. ``history`` holds
-    every epoch, a resumed run's earlier ones included. ``data`` is ``None`` when the
-    caller of ``train`` did not say which data it was. ``diverged``: no epoch ended with
-    finite weights, so ``model`` holds non-finite ones and its answers mean nothing.
+    every epoch, a resumed run's earlier ones included, and ``batches`` every reported
+    batch (a resumed run's saved ones first; ``None`` from code that keeps none). ``data``
+    is ``None`` when the caller of ``train`` did not say which data it was. ``diverged``:
+    no epoch ended with finite weights, so ``model`` holds non-finite ones and its answers
+    mean nothing.
     """
 
     run_id: int
@@ -65,6 +68,7 @@ class RunResult:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     diverged: bool = False
+    batches: BatchHistory | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ class SavedRun:
     not say which data the run used. ``optimizer_state`` is empty when the folder has none
     that matches its history, and then a resume starts the optimizer afresh. ``diverged``:
     the model's weights are not finite numbers (its training diverged), so its answers
-    mean nothing.
+    mean nothing. ``batches`` is ``None`` for folders without a batch history (written
+    before it existed).
     """
 
     folder: Path
@@ -90,3 +95,4 @@ class SavedRun:
     steps_per_epoch: int = 1
     data: DataInfo | None = None
     diverged: bool = False
+    batches: BatchHistory | None = None

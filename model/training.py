@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from model.batches import BatchHistory, continued
 from model.builder import (
     InstrumentedModel,
     TrainingProbe,
@@ -177,9 +178,11 @@ def _train(
 
     initial_epoch = 0
     prior_history: list[EpochRecord] = []
+    prior_batches: BatchHistory | None = None
     if resume is not None:
         _start_from(resume, inner, trainer)
         prior_history = list(resume.history)
+        prior_batches = resume.batches
         initial_epoch = len(prior_history)
     total_epochs = initial_epoch + config.epochs
 
@@ -221,7 +224,9 @@ def _train(
         )
         callbacks.append(early)
     if checkpoint_folder is not None:
-        callbacks.append(CheckpointCallback(checkpoint_folder, stream, config, total_epochs, prior_history))
+        callbacks.append(
+            CheckpointCallback(checkpoint_folder, stream, config, total_epochs, prior_history, prior_batches)
+        )
 
     listener.on_run_start(
         RunStarted(
@@ -324,4 +329,5 @@ def _train(
         optimizer_state=state,
         info={"seconds": time.perf_counter() - started, "batch_size": batch_size, "n_train": n_train},
         diverged=diverged,
+        batches=continued(prior_batches, stream.batches.history()),
     )

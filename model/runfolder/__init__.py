@@ -2,7 +2,8 @@
 
 One module per concern, each the only code that writes and reads its part:
 :mod:`~model.runfolder.layout` (file names, what is a run folder, staged folder swaps),
-:mod:`~model.runfolder.history` (``history.csv``), :mod:`~model.runfolder.state`
+:mod:`~model.runfolder.history` (``history.csv``), :mod:`~model.runfolder.batches`
+(``batches.npz``), :mod:`~model.runfolder.state`
 (``training_state.npz``), :mod:`~model.runfolder.metrics` (``metrics.json``),
 :mod:`~model.runfolder.autosave` (the per-epoch checkpoint and ``autosave.json``),
 :mod:`~model.runfolder.save` and :mod:`~model.runfolder.load` (a whole folder).
@@ -13,9 +14,11 @@ imports Keras or TensorFlow at import time, so the window imports it at start-up
 """
 
 from model.runfolder.autosave import AutosaveInfo, read_autosave, write_autosave_status, write_checkpoint
+from model.runfolder.batches import batches_csv, read_batches, write_batches
 from model.runfolder.history import estimate_steps_per_epoch, history_csv, read_history_csv
 from model.runfolder.layout import (
     AUTOSAVE_FILE,
+    BATCHES_FILE,
     BEST_MODEL_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
@@ -51,6 +54,7 @@ from model.runfolder.state import (
 
 __all__ = [
     "AUTOSAVE_FILE",
+    "BATCHES_FILE",
     "BEST_MODEL_FILE",
     "CONFIG_FILE",
     "HISTORY_FILE",
@@ -59,6 +63,7 @@ __all__ = [
     "RUN_FOLDER_FILES",
     "STATE_FILE",
     "AutosaveInfo",
+    "batches_csv",
     "check_target",
     "claim_folder",
     "clean_leftovers",
@@ -76,6 +81,7 @@ __all__ = [
     "load_training_state",
     "optimizer_state",
     "path_kind",
+    "read_batches",
     "read_autosave",
     "read_history_csv",
     "remove_folder",
@@ -86,5 +92,6 @@ __all__ = [
     "save_training_state",
     "weights_are_finite",
     "write_autosave_status",
+    "write_batches",
     "write_checkpoint",
 ]

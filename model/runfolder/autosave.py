@@ -5,7 +5,7 @@ window's autosave, the command line's output folder) after each epoch, staged an
 in whole like any save (:func:`~model.runfolder.layout.replace_folder`), so the folder
 always holds one epoch's consistent state: ``model.keras`` with the latest epoch-end
 weights, ``best.keras`` with the best so far, the configuration, the whole history (a
-resumed run's earlier epochs included), the optimizer state, and ``autosave.json``,
+resumed run's earlier epochs included) and batch history, the optimizer state, and ``autosave.json``,
 whose ``status`` is ``running`` until the run ends and ``finished`` after. A crash or a
 killed process then loses at most the epoch in progress, and at the next start
 :func:`read_autosave` tells the window whether there is an interrupted run to offer.
@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from model.batches import BatchHistory
 from model.config import RunConfig
 from model.events import EpochRecord
 from model.fileio import write_text_atomic, write_with_atomic
 from model.reading import JsonError, loads_json, read_capped
+from model.runfolder.batches import write_batches
 from model.runfolder.history import history_csv
 from model.runfolder.layout import (
     AUTOSAVE_FILE,
+    BATCHES_FILE,
     BEST_MODEL_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
@@ -102,6 +105,7 @@ def write_checkpoint(
     total_epochs: int,
     best_epoch: int | None,
     is_best: bool,
+    batches: BatchHistory | None = None,
 ) -> None:
     """Rewrite the autosave in ``folder`` for the run as it is at the end of an epoch.
 
@@ -115,6 +119,8 @@ def write_checkpoint(
         total_epochs: how many epochs the run will have when it completes.
         best_epoch: the best epoch so far (0-based), if any.
         is_best: this epoch is the best so far: ``best.keras`` gets the same model.
+        batches: every batch reported so far, a resumed run's earlier ones included
+            (rewritten whole: see :mod:`model.runfolder.batches` for the cost).
 
     Raises:
         ProjectError: the folder could not be written (it is unchanged), or another run
@@ -131,6 +137,8 @@ def write_checkpoint(
             shutil.copyfile(earlier_best, staging / BEST_MODEL_FILE)  # written by this run's best epoch
         write_text_atomic(staging / CONFIG_FILE, config.to_json())
         write_text_atomic(staging / HISTORY_FILE, history_csv(history, layer_names))
+        if batches is not None and len(batches):
+            write_batches(staging / BATCHES_FILE, batches)
         save_training_state(staging / STATE_FILE, optimizer_state(optimizer), len(history))
         write_autosave_status(staging, "running", len(history), total_epochs, best_epoch)
 

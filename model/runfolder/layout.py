@@ -9,6 +9,9 @@ A run folder holds:
     the :class:`~model.config.RunConfig` that produced it.
 ``history.csv``
     one row per epoch (:mod:`model.runfolder.history`).
+``batches.npz``
+    one row per reported batch: the batch curves, gradient norms and layer health
+    (:mod:`model.runfolder.batches`); absent from folders written before it existed.
 ``metrics.json``
     test figures, how the run ended, the data, and what is needed to reproduce it
     (:mod:`model.runfolder.metrics`).
@@ -57,6 +60,7 @@ except ImportError:  # pragma: no cover - not on Linux or macOS
 MODEL_FILE: Final = "model.keras"
 CONFIG_FILE: Final = "config.json"
 HISTORY_FILE: Final = "history.csv"
+BATCHES_FILE: Final = "batches.npz"
 METRICS_FILE: Final = "metrics.json"
 STATE_FILE: Final = "training_state.npz"
 BEST_MODEL_FILE: Final = "best.keras"
@@ -65,7 +69,7 @@ AUTOSAVE_FILE: Final = "autosave.json"
 # What makes a folder a run folder.
 REQUIRED_FILES: Final = (MODEL_FILE, CONFIG_FILE)
 # What a saved run holds (a copy of a run takes these, and only these).
-SAVED_RUN_FILES: Final = (MODEL_FILE, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, STATE_FILE)
+SAVED_RUN_FILES: Final = (MODEL_FILE, CONFIG_FILE, HISTORY_FILE, BATCHES_FILE, METRICS_FILE, STATE_FILE)
 # Everything a run folder may hold: the saved run's files and the autosave's bookkeeping.
 RUN_FOLDER_FILES: Final = frozenset({*SAVED_RUN_FILES, BEST_MODEL_FILE, AUTOSAVE_FILE})
 

@@ -22,8 +22,17 @@ from model.events import EpochRecord
 from model.fileio import remove_leftovers
 from model.reading import JsonError, is_regular_file, loads_json, os_error_reason, read_capped
 from model.results import SavedRun
+from model.runfolder.batches import read_batches
 from model.runfolder.history import estimate_steps_per_epoch, read_history_csv
-from model.runfolder.layout import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, STATE_FILE, is_claimed
+from model.runfolder.layout import (
+    BATCHES_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+    is_claimed,
+)
 from model.runfolder.metrics import data_from_metrics, diverged_from_metrics, steps_from_metrics
 from model.runfolder.state import load_training_state
 
@@ -72,6 +81,14 @@ def load_run(folder: str | Path) -> SavedRun:
     if is_regular_file(folder / HISTORY_FILE):
         label = f"{folder.name}/{HISTORY_FILE}"
         history, names = read_history_csv(_read_text(folder / HISTORY_FILE, MAX_HISTORY_BYTES, label), label)
+    batches = None
+    if is_regular_file(folder / BATCHES_FILE):
+        batches = read_batches(folder / BATCHES_FILE, f"{folder.name}/{BATCHES_FILE}")
+        if history and batches.layer_names != names:
+            raise ModelFileError(
+                f"{folder.name}/{BATCHES_FILE}: its layers ({', '.join(batches.layer_names[:3])}) are not those of "
+                f"{HISTORY_FILE}; remove it to open the run without its batch curves"
+            )
     metrics: dict[str, Any] = {}
     if is_regular_file(folder / METRICS_FILE):
         label = f"{folder.name}/{METRICS_FILE}"
@@ -97,4 +114,5 @@ def load_run(folder: str | Path) -> SavedRun:
         steps_per_epoch=steps,
         data=data_from_metrics(metrics),
         diverged=diverged_from_metrics(metrics) or not weights_are_finite(model),
+        batches=batches,
     )

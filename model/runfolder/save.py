@@ -15,8 +15,10 @@ from pathlib import Path
 
 from model.fileio import write_text_atomic, write_with_atomic
 from model.results import RunResult
+from model.runfolder.batches import write_batches
 from model.runfolder.history import history_csv
 from model.runfolder.layout import (
+    BATCHES_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
     METRICS_FILE,
@@ -35,6 +37,8 @@ def write_run_files(result: RunResult, folder: Path) -> None:
     write_with_atomic(folder / MODEL_FILE, lambda tmp: result.model.save(tmp), suffix=".keras")
     write_text_atomic(folder / CONFIG_FILE, result.config.to_json())
     write_text_atomic(folder / HISTORY_FILE, history_csv(result.history, result.layer_names))
+    if result.batches is not None and len(result.batches):
+        write_batches(folder / BATCHES_FILE, result.batches)
     if result.optimizer_state:
         save_training_state(folder / STATE_FILE, result.optimizer_state, len(result.history))
     write_text_atomic(folder / METRICS_FILE, json.dumps(run_metrics(result), indent=2) + "\n")

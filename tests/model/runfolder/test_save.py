@@ -39,7 +39,7 @@ def test_run_folder_and_clean_process_load(tmp_path: Path) -> None:
     result = train(small_config(epochs=2, schedule=ScheduleSpec(kind="step", step_epochs=1)), split)
     out = save_run(result, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+        "batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
     ]
 
     rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
