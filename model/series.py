@@ -8,9 +8,16 @@ redrawn from those buffers on a timer (see :mod:`gui.plots`), never once per rec
 
 The gradient norms are the point of the app, so the judgement about them lives here, not
 in the view: :meth:`RunSeries.grad_verdicts` says in words which layers vanish or explode
-(:data:`VANISHING_GRAD_NORM`, :data:`EXPLODING_GRAD_NORM`), and :meth:`RunSeries.heatmap`
-bins the layers x steps history of ``log10 ‖∇W‖`` into at most
-:data:`HEATMAP_MAX_COLUMNS` columns with a fixed colour range (:data:`HEATMAP_LEVELS`).
+(:data:`VANISHING_GRAD_NORM`, :data:`EXPLODING_GRAD_NORM`), :meth:`RunSeries.diagnoses`
+asks :mod:`model.diagnosis` what is wrong and what to try, and :meth:`RunSeries.heatmap`
+bins the layers x steps history of one of the :data:`LAYER_METRICS` (``log10 ‖∇W‖``,
+``log10 ‖ΔW‖/‖W‖``, the dead or the saturated share) into at most
+:data:`HEATMAP_MAX_COLUMNS` columns with a fixed colour range per metric.
+
+Learning-rate changes are found in the records' learning rates
+(:func:`model.batches.learning_rate_changes`'s rule, one record at a time) and become
+:attr:`RunSeries.markers`, so a change made by a schedule, by the user while paused, or
+read back from a saved run is marked the same way.
 
 This module is numpy only (no Qt, no Keras): it is the plots' model, so it sits in the
 core, where strict typing and Qt-free tests cover it, and a Qt-free run session or the
@@ -26,16 +33,31 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from model.diagnosis import (
+    EXPLODING_GRAD_NORM,
+    RECENT_BATCHES,
+    VANISHING_GRAD_NORM,
+    Diagnosis,
+    Evidence,
+    RunContext,
+    diagnose,
+)
 from model.events import BatchRecord, EpochRecord
 
-VANISHING_GRAD_NORM: Final = 1e-5
-"""A layer whose recent gradient norm is below this barely learns any more."""
-
-EXPLODING_GRAD_NORM: Final = 1e3
-"""A layer whose recent gradient norm is above this is likely to diverge."""
-
-RECENT_BATCHES: Final = 20
-"""How many of the latest reported batches the vanishing/exploding verdict looks at."""
+__all__ = [
+    "EXPLODING_GRAD_NORM",
+    "GRAD_FLOOR",
+    "HEATMAP_LEVELS",
+    "HEATMAP_MAX_COLUMNS",
+    "LAYER_METRICS",
+    "RECENT_BATCHES",
+    "SMOOTHING",
+    "VANISHING_GRAD_NORM",
+    "DebiasedEma",
+    "GrowingBuffer",
+    "LayerMetric",
+    "RunSeries",
+]
 
 SMOOTHING: Final = 0.9
 """Weight of the past in the exponential moving average of batch loss and accuracy."""
@@ -48,6 +70,39 @@ HEATMAP_LEVELS: Final = (-8.0, 4.0)
 
 HEATMAP_MAX_COLUMNS: Final = 1024
 """Wider histories are averaged into this many columns before drawing."""
+
+
+@dataclass(frozen=True)
+class LayerMetric:
+    """A per-layer figure the plots can show: as curves, and as the heat map's colour.
+
+    ``log`` metrics are drawn on a log axis and coloured by their ``log10``; ``levels`` is
+    the heat map's fixed colour range (of the log10 for ``log`` metrics).
+    """
+
+    key: str
+    choice: str  # its name in a selector
+    title: str
+    axis_label: str
+    colour_label: str
+    log: bool
+    levels: tuple[float, float]
+
+
+LAYER_METRICS: Final = {
+    "gradients": LayerMetric("gradients", "‖∇W‖ gradient norm", "Gradient norm per layer", "‖∇W‖ (L2 norm)", "log10 ‖∇W‖", True, HEATMAP_LEVELS),
+    # 1e-3 is healthy: the middle of the range.
+    "updates": LayerMetric(
+        "updates", "‖ΔW‖/‖W‖ update ratio", "Update ratio per layer (about 1e-3 is healthy)", "‖ΔW‖ / ‖W‖", "log10 ‖ΔW‖/‖W‖", True, (-7.0, 1.0)
+    ),
+    "dead": LayerMetric("dead", "dead ReLU units", "Dead ReLU units per layer", "share of units at 0 for the batch", "dead share", False, (0.0, 1.0)),
+    "saturation": LayerMetric(
+        "saturation", "saturated sigmoid/tanh", "Saturated sigmoid/tanh outputs per layer", "share of outputs saturated", "saturated share", False, (0.0, 1.0)
+    ),
+}
+"""The per-layer figures, by key, in the order the plots offer them."""
+
+_HEALTH_FIELDS: Final = {"updates": "update_ratios", "dead": "dead_shares", "saturation": "saturated_shares"}
 
 FloatArray = NDArray[np.float64]
 
@@ -130,8 +185,22 @@ class RunSeries:
     # Per epoch and layer: the epoch's mean gradient norm (also what a saved history holds).
     epoch_grads: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
     markers: list[tuple[int, str]] = field(default_factory=list)
+    # Per reported batch: the learning rate; and per layer the health figures and their averages.
+    rates: GrowingBuffer = field(default_factory=lambda: GrowingBuffer(1))
+    health: dict[str, GrowingBuffer] = field(default_factory=dict)
+    health_smooth: dict[str, GrowingBuffer] = field(default_factory=dict)
     _metrics_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(2))
     _grad_ema: DebiasedEma = field(default_factory=lambda: DebiasedEma(1))
+    _health_ema: dict[str, DebiasedEma] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._reset_health(max(1, len(self.layer_names)))
+
+    def _reset_health(self, width: int) -> None:
+        self.rates = GrowingBuffer(1)
+        self.health = {key: GrowingBuffer(width) for key in _HEALTH_FIELDS}
+        self.health_smooth = {key: GrowingBuffer(width) for key in _HEALTH_FIELDS}
+        self._health_ema = {key: DebiasedEma(width) for key in _HEALTH_FIELDS}
 
     def reset(self, layer_names: tuple[str, ...], steps_per_epoch: int) -> None:
         width = max(1, len(layer_names))
@@ -145,19 +214,38 @@ class RunSeries:
         self.markers = []
         self._metrics_ema = DebiasedEma(2)
         self._grad_ema = DebiasedEma(width)
+        self._reset_health(width)
 
-    def add_batch(self, rec: BatchRecord) -> None:
+    def add_batch(self, rec: BatchRecord) -> tuple[int, str] | None:
+        """Append one record; the learning-rate marker it adds, if its rate is a new one."""
+        previous_step = self.last_step
+        previous_rate = float(self.rates.column(0)[-1]) if len(self.rates) else None
         loss_ema, acc_ema = self._metrics_ema.update(np.array([rec.loss, rec.accuracy], dtype=np.float64))
         self.batches.append([rec.step, rec.loss, loss_ema, rec.accuracy, acc_ema])
-        norms = np.full(self.grad_norms.width, np.nan)
-        given = np.asarray(rec.grad_norms, dtype=np.float64).ravel()[: self.grad_norms.width]
-        norms[: len(given)] = given
+        self.rates.append([rec.learning_rate])
+        norms = _fit(rec.grad_norms, self.grad_norms.width)
         self.grad_norms.append(norms)
         # Per-batch norms scatter over an order of magnitude; averaging their logarithms
         # gives each layer a readable trend on the log axis (the heat map keeps the raw).
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.log10(np.maximum(norms, GRAD_FLOOR))
         self.grad_smooth.append(10.0 ** self._grad_ema.update(logs))
+        for key, name in _HEALTH_FIELDS.items():
+            values = _fit(getattr(rec, name), self.grad_norms.width)
+            self.health[key].append(values)
+            if LAYER_METRICS[key].log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    smooth = 10.0 ** self._health_ema[key].update(np.log10(np.maximum(values, GRAD_FLOOR)))
+            else:
+                smooth = self._health_ema[key].update(values)
+            self.health_smooth[key].append(smooth)
+        if previous_rate is None or math.isclose(rec.learning_rate, previous_rate, rel_tol=1e-6, abs_tol=0.0):
+            return None
+        if any(previous_step < step <= rec.step for step, _ in self.markers):
+            return None  # already marked (by the session, the moment the user set it)
+        marker = (rec.step, f"lr → {rec.learning_rate:g}")
+        self.markers.append(marker)
+        return marker
 
     def add_epoch(self, rec: EpochRecord) -> None:
         end_step = (rec.epoch + 1) * self.steps_per_epoch - 1
@@ -167,10 +255,7 @@ class RunSeries:
         self.epochs.append(
             [end_step, rec.loss, rec.accuracy, _or_nan(rec.val_loss), _or_nan(rec.val_accuracy)]
         )
-        norms = np.full(self.epoch_grads.width, np.nan)
-        given = np.asarray(rec.grad_norms, dtype=np.float64).ravel()[: self.epoch_grads.width]
-        norms[: len(given)] = given
-        self.epoch_grads.append(norms)
+        self.epoch_grads.append(_fit(rec.grad_norms, self.epoch_grads.width))
 
     @property
     def last_step(self) -> int:
@@ -186,6 +271,33 @@ class RunSeries:
             return np.full(len(self.layer_names), np.nan)
         return np.median(np.where(np.isfinite(recent), recent, np.inf), axis=0)
 
+    def layer_values(self, key: str) -> FloatArray:
+        """The raw per-batch values of one of :data:`LAYER_METRICS`, shape (batches, layers)."""
+        return self.grad_norms.view if key == "gradients" else self.health[key].view
+
+    def layer_smooth(self, key: str) -> FloatArray:
+        """Their moving averages (in log space for log metrics): what the curves show."""
+        return self.grad_smooth.view if key == "gradients" else self.health_smooth[key].view
+
+    def evidence(self) -> Evidence:
+        """The batches so far, for :func:`model.diagnosis.diagnose` (views, no copies)."""
+        b = self.batches.view
+        return Evidence(
+            self.layer_names,
+            b[:, 0],
+            b[:, 1],
+            b[:, 3],
+            self.rates.column(0),
+            self.grad_norms.view,
+            self.health["updates"].view,
+            self.health["dead"].view,
+            self.health["saturation"].view,
+        )
+
+    def diagnoses(self, context: RunContext | None = None) -> list[Diagnosis]:
+        """What is wrong with the run as of its latest batch, and what to try (errors first)."""
+        return diagnose(self.evidence(), context)
+
     def grad_verdicts(self) -> dict[str, str]:
         """``{layer name: "vanishing ..." | "exploding ..."}`` for the layers in trouble."""
         verdicts: dict[str, str] = {}
@@ -197,14 +309,28 @@ class RunSeries:
                 verdicts[name] = f"exploding (‖∇W‖ {shown} > {EXPLODING_GRAD_NORM:.0e})"
         return verdicts
 
-    def heatmap(self, max_columns: int = HEATMAP_MAX_COLUMNS) -> tuple[FloatArray, float, float]:
-        """``(image, first_step, step_span)``: log10 norms, layers x (binned) steps."""
-        norms = self.grad_norms.view
+    def heatmap(self, max_columns: int = HEATMAP_MAX_COLUMNS, metric: str = "gradients") -> tuple[FloatArray, float, float]:
+        """``(image, first_step, step_span)``: one of :data:`LAYER_METRICS`, layers x (binned) steps.
+
+        Log metrics are given as their log10; an infinite value (an exploded gradient) as
+        the top of the colour range; NaN (not measured: a layer the figure does not apply
+        to) stays NaN, which the heat map leaves blank.
+        """
+        spec = LAYER_METRICS[metric]
+        values = self.layer_values(metric)
         steps = self.batches.column(0)
-        if not len(norms):
+        if not len(values):
             return np.zeros((max(1, len(self.layer_names)), 0)), 0.0, 0.0
-        top = HEATMAP_LEVELS[1]
-        logs = np.where(np.isfinite(norms), np.log10(np.maximum(norms, GRAD_FLOOR)), top)
+        top = spec.levels[1]
+        if spec.log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logs = np.log10(np.maximum(values, GRAD_FLOOR))
+            # A gradient that is not finite has exploded; NaN elsewhere is "not measured".
+            missing = np.isnan(values) if metric != "gradients" else np.zeros(values.shape, dtype=bool)
+            logs = np.where(np.isfinite(logs), logs, top)
+            logs[missing] = np.nan
+        else:
+            logs = values.copy()
         n = len(logs)
         bin_size = max(1, math.ceil(n / max_columns))
         if bin_size > 1:
@@ -217,6 +343,14 @@ class RunSeries:
         first = float(steps[0])
         span = float(steps[-1] - steps[0]) + 1.0
         return np.ascontiguousarray(logs.T), first, span
+
+
+def _fit(values: ArrayLike, width: int) -> FloatArray:
+    """A record's per-layer figures at ``width`` (NaN for layers it has no figure for)."""
+    row = np.full(width, np.nan)
+    given = np.asarray(values, dtype=np.float64).ravel()[:width]
+    row[: len(given)] = given
+    return row
 
 
 def _or_nan(value: float | None) -> float:
