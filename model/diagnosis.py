@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -77,9 +76,10 @@ RISING_WINDOW: Final = 60
 RISING_FACTOR: Final = 1.5
 """... from the first third of them to the last by this factor or more."""
 BLOWN_UP_FACTOR: Final = 3.0
-"""A loss this many times its value at the start (median of the first batches) has diverged."""
+"""A loss this many times its value at the start (the lowest of the first batches) has diverged."""
 START_BATCHES: Final = 5
-"""How many of the first reported batches give the loss at the start."""
+"""How many of the first reported batches give the loss at the start (the lowest of them:
+a run that diverges at once has a huge loss from its second batch on)."""
 CHECK_EVERY: Final = 10
 """A :class:`HealthMonitor` diagnoses after every this many records."""
 
@@ -185,13 +185,21 @@ class Evidence:
 
 
 def _recent(values: np.ndarray, width: int) -> np.ndarray:
-    """Per-layer medians of the recent rows, ignoring NaN (not measured); NaN where none."""
+    """Per-layer medians of the recent rows, ignoring NaN (not measured); NaN where none.
+
+    Written out rather than ``np.nanmedian``, which goes through masked arrays and cost
+    milliseconds a call: a monitor diagnoses every ten batches, a saved run thousands of times.
+    """
     rows = values[-RECENT_BATCHES:]
     if rows.ndim != 2 or rows.shape[1] != width or not len(rows):
         return np.full(width, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column is "not measured"
-        return np.asarray(np.nanmedian(rows.astype(np.float64), axis=0), dtype=np.float64)
+    ordered = np.sort(rows.astype(np.float64), axis=0)  # NaN sorts last
+    valid = np.count_nonzero(~np.isnan(rows), axis=0)
+    out = np.full(width, np.nan)
+    some = np.flatnonzero(valid)
+    low, high = (valid[some] - 1) // 2, valid[some] // 2
+    out[some] = 0.5 * (ordered[low, some] + ordered[high, some])
+    return out
 
 
 def _recent_grad_norms(evidence: Evidence) -> np.ndarray:
@@ -213,24 +221,25 @@ def _lower_rate(lr: float) -> str:
 
 
 def _diverging(e: Evidence) -> Diagnosis | None:
-    loss = np.asarray(e.loss, dtype=np.float64)
-    if not len(loss):
+    n = len(e.loss)
+    if not n:
         return None
-    recent = loss[-RECENT_BATCHES:]
+    # Only the first and the latest batches are looked at: this runs every few batches.
+    recent = np.asarray(e.loss[-RECENT_BATCHES:], dtype=np.float64)
     finding = ""
     bad = np.flatnonzero(~np.isfinite(recent))
     if len(bad):
-        step = int(e.steps[len(loss) - len(recent) + bad[0]])
+        step = int(e.steps[n - len(recent) + bad[0]])
         finding = f"the loss became {recent[bad[0]]} at step {step}"
     else:
-        first = loss[: 4 * START_BATCHES]
+        first = np.asarray(e.loss[: 4 * START_BATCHES], dtype=np.float64)
         first = first[np.isfinite(first)][:START_BATCHES]
-        start = float(np.median(first)) if len(first) else math.nan
+        start = float(np.min(first)) if len(first) else math.nan
         now = float(np.median(recent))
-        if len(loss) >= 2 * START_BATCHES and start > 0 and now > BLOWN_UP_FACTOR * start:
+        if n >= 2 * START_BATCHES and start > 0 and now > BLOWN_UP_FACTOR * start:
             finding = f"the loss is {now:.3g}, {now / start:.0f}x its {start:.3g} at the start"
-        elif len(loss) >= RISING_WINDOW:
-            thirds = np.array_split(loss[-RISING_WINDOW:], 3)
+        elif n >= RISING_WINDOW:
+            thirds = np.array_split(np.asarray(e.loss[-RISING_WINDOW:], dtype=np.float64), 3)
             m1, m2, m3 = (float(np.median(t)) for t in thirds)
             if m1 < m2 < m3 and m3 >= RISING_FACTOR * m1:
                 finding = f"the loss rose over the last {RISING_WINDOW} reported batches, from {m1:.3g} to {m3:.3g}"
@@ -245,7 +254,7 @@ def _diverging(e: Evidence) -> Diagnosis | None:
         "error",
         "Training is diverging",
         finding,
-        "the steps are too large for this loss surface: each update overshoots the minimum it "
+        "The steps are too large for this loss surface: each update overshoots the minimum it "
         "aims for, the errors grow, and the weights run away.",
         (_lower_rate(lr), "clip the gradients (optimizer clipnorm, e.g. 1.0)", "add batch normalization between layers"),
     )
@@ -265,10 +274,10 @@ def _exploding(e: Evidence, norms: np.ndarray, ratios: np.ndarray) -> Diagnosis 
         parts.append(f"{names[i]} (‖ΔW‖/‖W‖ ≈ {ratios[i]:.1e} > {LARGE_UPDATE_RATIO:.0e}; about {HEALTHY_UPDATE_RATIO:.0e} is healthy)")
     lr = float(e.learning_rate[-1]) if len(e.learning_rate) else math.nan
     why = (
-        "large gradients multiply through the layers on their way back, and a step that "
+        "Large gradients multiply through the layers on their way back, and a step that "
         "large changes the weights by a big share of their size at once."
         if large
-        else "each step changes these weights by a big share of their size: the learning rate is high for this optimizer."
+        else "Each step changes these weights by a big share of their size: the learning rate is high for this optimizer."
     )
     return Diagnosis(
         "exploding",
@@ -281,11 +290,14 @@ def _exploding(e: Evidence, norms: np.ndarray, ratios: np.ndarray) -> Diagnosis 
     )
 
 
-def _vanishing(e: Evidence, norms: np.ndarray, context: RunContext) -> Diagnosis | None:
+def _vanishing(
+    e: Evidence, norms: np.ndarray, dead: np.ndarray, saturation: np.ndarray, context: RunContext
+) -> Diagnosis | None:
     names = e.layer_names
-    finite = norms[np.isfinite(norms)]
-    top = float(finite.max()) if len(finite) else math.nan
-    top_name = names[int(np.flatnonzero(norms == top)[0])] if len(finite) else ""
+    # Against the largest gradient that is not itself exploding (that one is its own diagnosis).
+    usable = np.isfinite(norms) & (norms <= EXPLODING_GRAD_NORM)
+    top = float(norms[usable].max()) if usable.any() else math.nan
+    top_name = names[int(np.flatnonzero(usable & (norms == top))[0])] if usable.any() else ""
     parts, layers = [], []
     for i, g in enumerate(norms):
         if g < VANISHING_GRAD_NORM:
@@ -297,14 +309,22 @@ def _vanishing(e: Evidence, norms: np.ndarray, context: RunContext) -> Diagnosis
         layers.append(names[i])
     if not layers:
         return None
-    saturation = _recent(e.saturated_shares, len(names))
     saturating = [names[i] for i in range(len(names)) if math.isfinite(saturation[i])]
+    dead_layers = [names[i] for i in range(len(names)) if dead[i] >= DEAD_SHARE]
     causes, remedies = [], []
+    if dead_layers:
+        causes.append(f"most units of {_listing(dead_layers)} are dead (see Dead ReLU units), and a dead unit passes back no gradient")
+        remedies.append(_lower_rate(float(e.learning_rate[-1]) if len(e.learning_rate) else math.nan))
     if saturating:
         worst = int(np.nanargmax(saturation))
+        saturated = (
+            f", and none where saturated ({saturation[worst]:.0%} of {names[worst]}'s outputs are)"
+            if saturation[worst] >= SATURATED_SHARE / 2
+            else ""
+        )
         causes.append(
             f"sigmoid/tanh activations ({_listing(saturating)}) pass back a quarter of the gradient or less "
-            f"at each layer, and none where saturated ({saturation[worst]:.0%} of {names[worst]}'s outputs are)"
+            f"at each layer{saturated}"
         )
         remedies.append("use ReLU (or leaky ReLU) in the hidden layers")
     if len(names) >= 5:
@@ -317,14 +337,15 @@ def _vanishing(e: Evidence, norms: np.ndarray, context: RunContext) -> Diagnosis
         remedies.append("add batch normalization between layers")
     remedies.append("fewer layers, or a residual shortcut around a few of them")
     why = "; ".join(causes) + "." if causes else "the gradient shrinks on its way back through the layers."
-    return Diagnosis("vanishing", "warning", "Vanishing gradients", ", ".join(parts), why[0].upper() + why[1:], tuple(remedies), tuple(layers))
+    return Diagnosis(
+        "vanishing", "warning", "Vanishing gradients", ", ".join(parts), why[0].upper() + why[1:], tuple(remedies), tuple(layers)
+    )
 
 
-def _dead_units(e: Evidence, context: RunContext) -> Diagnosis | None:
+def _dead_units(e: Evidence, dead: np.ndarray, context: RunContext) -> Diagnosis | None:
     if 0 < context.batch_size < DEAD_MIN_BATCH:
         return None
     names = e.layer_names
-    dead = _recent(e.dead_shares, len(names))
     layers = [i for i, d in enumerate(dead) if d >= DEAD_SHARE]
     if not layers:
         return None
@@ -337,16 +358,15 @@ def _dead_units(e: Evidence, context: RunContext) -> Diagnosis | None:
         "warning",
         "Dead ReLU units",
         ", ".join(f"{names[i]} ({dead[i]:.0%} of its units output 0 for every sample of a batch)" for i in layers),
-        "a large update pushed these units' inputs below 0 for every sample; a ReLU at 0 passes back no "
+        "A large update pushed these units' inputs below 0 for every sample; a ReLU at 0 passes back no "
         "gradient, so nothing brings them back. A too-high learning rate is the usual cause.",
         tuple(remedies),
         tuple(names[i] for i in layers),
     )
 
 
-def _saturated(e: Evidence) -> Diagnosis | None:
+def _saturated(e: Evidence, saturation: np.ndarray) -> Diagnosis | None:
     names = e.layer_names
-    saturation = _recent(e.saturated_shares, len(names))
     layers = [i for i, s in enumerate(saturation) if s >= SATURATED_SHARE]
     if not layers:
         return None
@@ -355,7 +375,7 @@ def _saturated(e: Evidence) -> Diagnosis | None:
         "warning",
         "Saturated units",
         ", ".join(f"{names[i]} ({saturation[i]:.0%} of its outputs saturated)" for i in layers),
-        "these sigmoid/tanh units sit near 0/1 (or ±1), where their slope is almost flat: they pass back "
+        "These sigmoid/tanh units sit near 0/1 (or ±1), where their slope is almost flat: they pass back "
         "a tenth of the gradient or less, and deeper stacks then stop learning in their early layers.",
         ("use ReLU (or leaky ReLU) in the hidden layers", "add batch normalization before these layers",
          "smaller initial weights (Glorot initialization)"),  # fmt: skip
@@ -378,7 +398,7 @@ def _stuck(e: Evidence, ratios: np.ndarray, context: RunContext, skip: Sequence[
         "warning",
         "Learning is stuck",
         ", ".join(f"{names[i]} (‖ΔW‖/‖W‖ ≈ {ratios[i]:.1e} < {STUCK_UPDATE_RATIO:.0e})" for i in layers),
-        f"each step changes these weights by a tiny share of their size (about {HEALTHY_UPDATE_RATIO:.0e} is "
+        f"Each step changes these weights by a tiny share of their size (about {HEALTHY_UPDATE_RATIO:.0e} is "
         "healthy): the learning rate is too small for this optimizer and these gradients.",
         tuple(remedies),
         tuple(names[i] for i in layers),
@@ -398,11 +418,13 @@ def diagnose(evidence: Evidence, context: RunContext | None = None) -> list[Diag
     width = len(evidence.layer_names)
     norms = _recent_grad_norms(evidence)
     ratios = _recent(evidence.update_ratios, width)
+    dead = _recent(evidence.dead_shares, width)
+    saturation = _recent(evidence.saturated_shares, width)
     found: list[Diagnosis | None] = [_diverging(evidence), _exploding(evidence, norms, ratios)]
-    vanishing = _vanishing(evidence, norms, context)
-    found += [vanishing, _dead_units(evidence, context)]
+    vanishing = _vanishing(evidence, norms, dead, saturation, context)
+    found += [vanishing, _dead_units(evidence, dead, context)]
     if vanishing is None:
-        found.append(_saturated(evidence))
+        found.append(_saturated(evidence, saturation))
     found.append(_stuck(evidence, ratios, context, vanishing.layers if vanishing else ()))
     step = int(evidence.steps[-1])
     result = [dataclasses.replace(d, step=step, since=step) for d in found if d is not None]
