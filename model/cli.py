@@ -27,10 +27,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
+import numpy as np
+
 from model import quiet
 from model.catalogue import data_title
 from model.config import DataSpec, RunConfig, SplitSpec, load_config
 from model.configpath import apply_assignments
+from model.diagnosis import Diagnosis, HealthMonitor, RunContext
 from model.errors import ModelFileError, ProjectError, one_line
 from model.events import (
     BatchRecord,
@@ -49,18 +52,37 @@ if TYPE_CHECKING:
 EXIT_ERROR = 2
 
 
-class ConsoleListener(NullListener):
-    """Prints a progress bar (on a terminal) and one summary line per epoch."""
+def format_diagnosis(diagnosis: Diagnosis, indent: str = "  ") -> str:
+    """A diagnosis as a few indented lines: what was found, why, what to try."""
+    since = f" (since step {diagnosis.since})" if diagnosis.since >= 0 else ""
+    return (
+        f"{indent}! {diagnosis.severity}: {diagnosis.title}{since}: {diagnosis.finding}\n"
+        f"{indent}  why: {diagnosis.why}\n"
+        f"{indent}  try: {'; '.join(diagnosis.remedies)}"
+    )
 
-    def __init__(self, stream: TextIO) -> None:
+
+class ConsoleListener(NullListener):
+    """Prints a progress bar (on a terminal), one summary line per epoch, and the run's health.
+
+    A :class:`~model.diagnosis.HealthMonitor` follows the batches: a problem found during
+    an epoch is printed under that epoch's line, and the run's end prints every problem
+    found (what ``metrics.json`` keeps as ``diagnoses``).
+    """
+
+    def __init__(self, stream: TextIO, context: RunContext | None = None) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.epochs = 0
         self.layer_names: tuple[str, ...] = ()
+        self.context = context
+        self.monitor: HealthMonitor | None = None
+        self._new: list[Diagnosis] = []
 
     def on_run_start(self, info: RunStarted) -> None:
         self.epochs = info.epochs
         self.layer_names = info.layer_names
+        self.monitor = HealthMonitor(info.layer_names, self.context)
         print(
             f"training on {info.n_train:,} samples (validation {info.n_validation:,}, test {info.n_test:,}), "
             f"batch size {info.batch_size}, {info.steps_per_epoch} batches per epoch",
@@ -68,6 +90,8 @@ class ConsoleListener(NullListener):
         )
 
     def on_batch(self, record: BatchRecord) -> None:
+        if self.monitor is not None:
+            self._new += self.monitor.add(record)
         if not self.tty:
             return
         width = 30
@@ -90,16 +114,36 @@ class ConsoleListener(NullListener):
         grad = ""
         if len(record.grad_norms):
             grad = f" · min ‖∇‖ {record.grad_norms[smallest]:.2e} ({self.layer_names[smallest]})"
+        ratios = record.update_ratios[np.isfinite(record.update_ratios)] if len(record.update_ratios) else []
+        update = f" · ‖ΔW‖/‖W‖ {min(ratios):.0e}..{max(ratios):.0e}" if len(ratios) else ""
         note = f" · {record.note}" if record.note else ""
         print(
             f"epoch {record.epoch + 1}/{self.epochs} · loss {record.loss:.4f} · acc {record.accuracy:.4f}{val}"
             f" · lr {record.learning_rate:.2e} · {record.seconds:.1f} s · {record.samples_per_second:,.0f} samples/s"
-            f"{grad}{note}",
+            f"{grad}{update}{note}",
             file=self.stream,
         )
+        self._print_new()
+
+    def _print_new(self) -> None:
+        for diagnosis in self._new:
+            print(format_diagnosis(diagnosis), file=self.stream)
+        self._new = []
 
     def on_run_end(self, info: RunFinished) -> None:
+        if self.monitor is not None:
+            self._new += self.monitor.finish()
+            self._print_new()
         print(f"run ended: {info.message}", file=self.stream)
+        if self.monitor is None:
+            return
+        found = self.monitor.summary()
+        if not found:
+            print("health: no problems found (layer gradients, update sizes, dead and saturated units)", file=self.stream)
+            return
+        print(f"health: {len(found)} problem{'s' if len(found) > 1 else ''} found (also in metrics.json):", file=self.stream)
+        for diagnosis in found:
+            print(format_diagnosis(diagnosis), file=self.stream)
 
 
 def _data_spec(config: RunConfig, data: str | None) -> DataSpec:
@@ -188,7 +232,7 @@ def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
         result = train(
             config,
             split,
-            listener=ConsoleListener(sys.stderr),
+            listener=ConsoleListener(sys.stderr, RunContext.from_config(config)),
             control=control,
             resume=resume,
             checkpoint_dir=out,

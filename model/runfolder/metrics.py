@@ -14,6 +14,10 @@ Keys (:func:`run_metrics`):
 ``diverged``
     ``true`` when the saved weights are not finite numbers (training diverged and no
     epoch ended with finite weights): the model's answers mean nothing;
+``diagnoses``
+    what :func:`model.diagnosis.diagnose_run` found in the batch history (the same the
+    command line printed): a list of ``{kind, severity, title, finding, why, remedies,
+    layers, first_step, last_step}``, empty when nothing was wrong or no batches were kept;
 ``dataset``
     ``{"name", "source", "split"}`` (``split``: the split's one-line description), or
     ``null`` when the run was not told which data it had;
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from model.diagnosis import RunContext, diagnose_run
 from model.events import EndReason
 from model.results import DataInfo, RunResult
 
@@ -73,6 +78,7 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
             },
             "steps_per_epoch": result.steps_per_epoch,
             "diverged": result.diverged,
+            "diagnoses": [d.to_dict() for d in run_diagnoses(result)],
             "dataset": None if data is None else {"name": data.name, "source": data.source, "split": data.description},
             "seed": result.config.seed,
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -81,6 +87,13 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
         }
     )
     return metrics
+
+
+def run_diagnoses(result: RunResult) -> list[Any]:
+    """What was wrong with the run, from its batch history (``[]`` when it kept none)."""
+    if result.batches is None or not len(result.batches):
+        return []
+    return diagnose_run(result.batches, RunContext.from_config(result.config))
 
 
 def end_reason_from_metrics(metrics: dict[str, Any]) -> EndReason:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from model import runfolder
 from model.catalogue import data_title
 from model.config import RunConfig
+from model.diagnosis import Diagnosis, HealthMonitor, RunContext
 from model.events import BatchRecord, DataReady, EndReason, EpochRecord, RunFinished, RunStarted
 from model.inference import LivePredictor
 from model.runner import RunRequest
@@ -75,6 +76,7 @@ class RunLifecycle(SessionBase):
             config,
             handle,
             prior_history=list(resume.history) if resume is not None else [],
+            prior_batches=resume.batches if resume is not None else None,
             learning_rate=config.optimizer.learning_rate,
         )
         if shown:
@@ -173,7 +175,9 @@ class RunLifecycle(SessionBase):
             return
         run.info = info
         run.learning_rate = info.learning_rate
-        self.view.run_started(info, run.prior_history)
+        context = RunContext.from_config(run.config)
+        run.monitor = HealthMonitor(info.layer_names, context)
+        self.view.run_started(info, run.prior_history, prior_batches=run.prior_batches, context=context)
         if run.data is not None:
             live = run.handle.live_predictor(run.data.input_shape)
             if isinstance(live, LivePredictor):
@@ -195,6 +199,8 @@ class RunLifecycle(SessionBase):
         run.last_batch = record
         run.batches_seen += 1
         self.view.run_batch(record)
+        if run.monitor is not None:
+            self._warn_about(run, run.monitor.add(record))
         if not run.control.paused and run.progress_due():
             self.view.show_progress(format_progress(record, run.info), record.progress)
 
@@ -212,6 +218,8 @@ class RunLifecycle(SessionBase):
         if run is None:
             return
         run.finished = info
+        if run.monitor is not None:
+            self._warn_about(run, run.monitor.finish())
         self.view.run_ended(info)
         if info.reason == EndReason.NAN:
             self.view.show_message(
@@ -224,6 +232,23 @@ class RunLifecycle(SessionBase):
         elif info.reason == EndReason.EARLY_STOPPING:
             self.view.show_message(info.message, "info")
         self.view.show_progress(info.message)
+
+    def _warn_about(self, run: ActiveRun, new: list[Diagnosis]) -> None:
+        """Say in the message bar, while the run goes on, that something new went wrong.
+
+        The diagnoses list under the plots has the details; a warning never replaces an
+        error that is shown.
+        """
+        for diagnosis in new:
+            if run.warned == "error" and diagnosis.severity != "error":
+                continue
+            run.warned = diagnosis.severity
+            self.view.show_message(
+                f"{diagnosis.title}: {diagnosis.finding}. Try: {diagnosis.remedies[0]} "
+                "(see the diagnoses under the plots).",
+                diagnosis.severity,
+            )
+            return
 
     def _on_result(self, result: RunResult) -> None:
         run = self._shown(result.run_id)
@@ -246,6 +271,7 @@ class RunLifecycle(SessionBase):
                 evaluation=evaluation,
                 finished=result.finished,
                 result=result,
+                batches=result.batches,
             ),
             show=False,
         )

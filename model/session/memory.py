@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from model.batches import BatchHistory
     from model.config import RunConfig
     from model.evaluation import Evaluation
     from model.events import EpochRecord, RunFinished
@@ -56,6 +57,7 @@ class ModelInMemory:
     finished: RunFinished | None = None
     result: RunResult | None = None
     saved: SavedRun | None = None
+    batches: BatchHistory | None = None  # every reported batch, when kept
 
     @property
     def savable(self) -> bool:
@@ -84,4 +86,5 @@ class ModelInMemory:
             result.layer_names,
             {},
             result.optimizer_state,
+            batches=result.batches,
         )

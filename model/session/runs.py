@@ -16,7 +16,9 @@ from model.events import BatchRecord, DataReady, EpochRecord, RunFinished, RunSt
 from model.tasks import Dispatch, Failure
 
 if TYPE_CHECKING:
+    from model.batches import BatchHistory
     from model.config import RunConfig
+    from model.diagnosis import HealthMonitor
     from model.results import RunResult
     from model.runner import RunHandle
 
@@ -32,6 +34,7 @@ class ActiveRun:
     config: RunConfig
     handle: RunHandle
     prior_history: list[EpochRecord] = field(default_factory=list)  # of a resumed run
+    prior_batches: BatchHistory | None = None  # of a resumed run
     data: DataReady | None = None
     info: RunStarted | None = None
     last_batch: BatchRecord | None = None
@@ -41,6 +44,17 @@ class ActiveRun:
     finished: RunFinished | None = None
     has_result: bool = False
     last_progress: float = 0.0  # time.monotonic() of the last progress line
+    # Follows the batch records (and keeps them): what is wrong with the run, and since when.
+    monitor: HealthMonitor | None = None
+    warned: str = ""  # the severity of the diagnosis the message bar shows ("" for none)
+
+    def batch_history(self) -> BatchHistory | None:
+        """Every batch reported so far, a resumed run's saved ones first."""
+        if self.monitor is None:
+            return self.prior_batches
+        from model.batches import continued
+
+        return continued(self.prior_batches, self.monitor.log.history())
 
     @property
     def control(self):  # type: ignore[no-untyped-def] # RunControl; the protocol's property

@@ -19,7 +19,9 @@ from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted
 if TYPE_CHECKING:
     import numpy as np
 
+    from model.batches import BatchHistory
     from model.data import DataSummary
+    from model.diagnosis import RunContext
     from model.evaluation import Evaluation
     from model.inference import Predictor
 
@@ -112,7 +114,17 @@ class SessionView(Protocol):
     # --- a run
     def lock_panels(self, state: PanelState) -> None: ...
 
-    def run_started(self, info: RunStarted, prior: Sequence[EpochRecord]) -> None: ...
+    def run_started(
+        self,
+        info: RunStarted,
+        prior: Sequence[EpochRecord],
+        prior_batches: BatchHistory | None = None,
+        context: RunContext | None = None,
+    ) -> None:
+        """A run began; ``prior`` and ``prior_batches`` are a resumed run's saved epochs and batches.
+
+        ``context`` is what the run's configuration tells the diagnoses (:mod:`model.diagnosis`).
+        """
 
     def run_batch(self, record: BatchRecord) -> None: ...
 
@@ -124,7 +136,15 @@ class SessionView(Protocol):
         """A marker on the plots at ``step`` (a learning-rate change)."""
 
     # --- results and the model in memory
-    def show_history(self, records: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int) -> None: ...
+    def show_history(
+        self,
+        records: Sequence[EpochRecord],
+        layer_names: tuple[str, ...],
+        steps_per_epoch: int,
+        batches: BatchHistory | None = None,
+        context: RunContext | None = None,
+    ) -> None:
+        """A saved run's history: its epochs, and its batches when it has them (shown as during training)."""
 
     def show_results(self, finished: RunFinished | None, evaluation: Evaluation | None) -> None:
         """The Results tab; ``None`` for both clears it."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from model import runfolder
 from model.config import RunConfig, list_presets, load_config, load_preset
+from model.diagnosis import RunContext
 from model.errors import ModelFileError, ProjectError, clip
 from model.events import EpochRecord, RunFinished
 from model.fileio import write_text_atomic
@@ -32,6 +33,7 @@ from .document import RECENT_KEY
 from .memory import ModelInMemory
 
 if TYPE_CHECKING:
+    from model.batches import BatchHistory
     from model.data import TestImages
     from model.results import SavedRun
 
@@ -310,6 +312,23 @@ class FileWorkflows(SessionBase):
         deliver(self.keras.submit(_save_model, memory, folder), self.dispatch, saved, self._refused("Cannot save model", outcome))
         return outcome
 
+    def batch_history(self) -> BatchHistory | None:
+        """The batch history shown: of the run going on, else of the model in memory."""
+        run = self.shown_run
+        if run is not None and run.info is not None:
+            return run.batch_history()
+        return self.memory.batches if self.memory is not None else None
+
+    def export_batches_to(self, path: str | Path) -> bool:
+        """Write the batch history shown (or of the run going on) as CSV: one row per reported batch."""
+        batches = self.batch_history()
+        if batches is None or not len(batches):
+            self.view.warn(
+                "Nothing to export", "There is no batch history: train a run, or open one saved with its batches."
+            )
+            return False
+        return self._write_text(Path(path), runfolder.batches_csv(batches), "Cannot export the batch history")
+
     def history(self) -> tuple[list[EpochRecord], tuple[str, ...], int]:
         """The epoch history shown: of the run going on, else of the model in memory."""
         run = self.shown_run
@@ -357,8 +376,15 @@ class FileWorkflows(SessionBase):
             steps_per_epoch=saved.steps_per_epoch,
             evaluation=evaluation,
             saved=saved,
+            batches=saved.batches,
         )
-        self.view.show_history(memory.history, memory.layer_names, memory.steps_per_epoch)
+        self.view.show_history(
+            memory.history,
+            memory.layer_names,
+            memory.steps_per_epoch,
+            batches=saved.batches,
+            context=RunContext.from_config(saved.config),
+        )
         self._set_memory(memory)
         finished = RunFinished(-1, reason, f"saved run {saved.folder.name}, {len(saved.history)} epochs", len(saved.history))
         self.view.show_results(finished, evaluation)
