@@ -76,6 +76,9 @@ TABLE: Final[tuple[Entry, ...]] = (
     SubmenuSpec("file.export", "&Export", "&File", "save"),
     ActionSpec("export.history", "&History as CSV…", "Export the epoch history", "files.on_export_history",
                menu="file.export"),
+    ActionSpec("export.batches", "&Batch History as CSV…",
+               "Export every reported batch: loss, accuracy, learning rate, and per layer the gradient and weight "
+               "norms, update ratio, dead and saturated shares", "files.on_export_batches", menu="file.export"),
     ActionSpec("export.png", "Plots as &PNG…", "Export each plot as a PNG image", "files.on_export_png", menu="file.export"),
     ActionSpec("export.svg", "Plots as &SVG…", "Export each plot as an SVG drawing", "files.on_export_svg",
                menu="file.export"),

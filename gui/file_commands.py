@@ -71,6 +71,10 @@ class FileCommands:
         if path := self.ask_export("Export history", "history.csv", dialogs.CSV_FILTER, ".csv"):
             self.session.export_history_to(path)
 
+    def on_export_batches(self) -> None:
+        if path := self.ask_export("Export batch history", "batches.csv", dialogs.CSV_FILTER, ".csv"):
+            self.session.export_batches_to(path)
+
     def on_export_png(self) -> None:
         self.export_plots("png")
 

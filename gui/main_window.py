@@ -57,7 +57,9 @@ if TYPE_CHECKING:
     from gui.confusion_view import ConfusionView
     from gui.handwriting_commands import HandwritingCommands
     from gui.predict_panel import PredictPanel
+    from model.batches import BatchHistory
     from model.data import DataSummary
+    from model.diagnosis import RunContext
     from model.evaluation import Evaluation
     from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted
     from model.inference import Predictor
@@ -329,8 +331,9 @@ class MainWindow(QMainWindow):
             self.settings_panel.set_locked(state == "locked")
         self.designer.setEnabled(state == "editable")
 
-    def run_started(self, info: RunStarted, prior: Sequence[EpochRecord]) -> None:
-        self.plots.start_run(info, list(prior))
+    def run_started(self, info: RunStarted, prior: Sequence[EpochRecord], prior_batches: BatchHistory | None = None,
+                    context: RunContext | None = None) -> None:  # fmt: skip
+        self.plots.start_run(info, list(prior), prior_batches, context)
         self.tabs.setTabText(RESULTS_TAB, "Results")
         if self.tabs.currentIndex() != DRAW_TAB:
             self.tabs.setCurrentWidget(self.plots)
@@ -347,8 +350,9 @@ class MainWindow(QMainWindow):
     def mark(self, step: int, text: str) -> None:
         self.plots.mark(step, text)
 
-    def show_history(self, records: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int) -> None:
-        self.plots.show_history(list(records), layer_names, steps_per_epoch)
+    def show_history(self, records: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int,
+                     batches: BatchHistory | None = None, context: RunContext | None = None) -> None:  # fmt: skip
+        self.plots.show_history(list(records), layer_names, steps_per_epoch, batches, context)
 
     def show_results(self, finished: RunFinished | None, evaluation: Evaluation | None) -> None:
         if finished is None:

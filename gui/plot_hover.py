@@ -24,15 +24,17 @@ HOVER_HINT: Final = "Hover over a plot to read its values"
 """What the readout says while the mouse is over no point."""
 
 
-def describe_point(series: RunSeries, kind: str, x: float, y: float) -> str:
+def describe_point(series: RunSeries, kind: str, x: float, y: float, metric: str = "gradients") -> str:
     """The values under the mouse at step ``x`` (and row ``y`` of the heat map).
 
     Args:
         series: The run shown.
         kind: Which plot the mouse is over: ``"loss"``, ``"accuracy"``, ``"heatmap"``,
-            or anything else for the gradient norms.
+            or anything else for the layer curves.
         x: The step under the mouse; the nearest reported batch is described.
         y: The value under the mouse; on the heat map, which layer's row.
+        metric: Which of :data:`~model.series.LAYER_METRICS` the layer curves and the
+            heat map show.
 
     Returns:
         One line of text, or ``""`` while no batch has been reported.
@@ -50,14 +52,24 @@ def describe_point(series: RunSeries, kind: str, x: float, y: float) -> str:
         return f"{head}: loss {row[1]:.4g} (smoothed {row[2]:.4g})"
     if kind == "accuracy":
         return f"{head}: accuracy {row[3]:.2%} (smoothed {row[4]:.2%})"
-    norms = s.grad_norms.view[i]
+    values = s.layer_values(metric)[i]
+    symbol = _SYMBOLS.get(metric, metric)
     if kind == "heatmap":
         layer = int(math.floor(y))
         if 0 <= layer < len(s.layer_names):
-            return f"{head}: {s.layer_names[layer]} ‖∇W‖ = {norms[layer]:.3g}"
+            return f"{head}: {s.layer_names[layer]} {symbol} = {_shown(values[layer], metric)}"
         return head
-    parts = ", ".join(f"{name} {norm:.3g}" for name, norm in zip(s.layer_names, norms, strict=False))
-    return f"{head}: ‖∇W‖ {parts}"
+    parts = ", ".join(f"{name} {_shown(v, metric)}" for name, v in zip(s.layer_names, values, strict=False))
+    return f"{head}: {symbol} {parts}"
+
+
+_SYMBOLS: Final = {"gradients": "‖∇W‖", "updates": "‖ΔW‖/‖W‖", "dead": "dead", "saturation": "saturated"}
+
+
+def _shown(value: float, metric: str) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:.0%}" if metric in ("dead", "saturation") else f"{value:.3g}"
 
 
 class HoverReadout:

@@ -3,11 +3,11 @@
 - :func:`make_plot`: a plot styled once for speed (clip to view, peak downsampling, axes
   cached as pixmaps) and for the palette's foreground colour.
 - :func:`set_curve`: gives a curve its points, turning non-finite values into gaps.
-- :func:`make_heatmap`: the layers x steps image of ``log10 ‖∇W‖`` with its colour bar.
+- :func:`make_heatmap`: the layers x steps image (``log10 ‖∇W‖`` or another of
+  :data:`~model.series.LAYER_METRICS`) with its colour bar.
 - :class:`PreviousRunOverlay`: the last run, faint and dashed, behind the current one.
 - :class:`StepMarkers`: labelled vertical lines across the plots (a learning-rate change).
-- :func:`curves_key_html`, :func:`layer_legend_html` and :func:`flags_html`: the rich
-  text shown beside the plots. Keys and legends are labels, not pyqtgraph legends inside
+- :func:`curves_key_html`, :func:`layer_legend_html` and :func:`diagnoses_html`: the rich text shown beside the plots. Keys and legends are labels, not pyqtgraph legends inside
   the plots: those hid the newest points and were redrawn, in Python, with every frame.
 
 The colours are Okabe-Ito's first, so layers stay distinguishable with common
@@ -26,6 +26,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
+from model.diagnosis import Diagnosis
 from model.series import HEATMAP_LEVELS, RECENT_BATCHES, RunSeries
 
 # Okabe-Ito, then a few more: distinguishable with common colour-vision deficiencies.
@@ -44,6 +45,10 @@ LAYER_COLORS: Final = (
 TRAIN_COLOR: Final = "#0072B2"
 VALIDATION_COLOR: Final = "#D55E00"
 MARKER_COLOR: Final = "#7B3294"
+ERROR_COLOR: Final = "#B2182B"
+WARNING_COLOR: Final = "#A6611A"
+MAX_LABELLED_MARKERS: Final = 12
+"""More markers than this (a schedule that changes the rate every epoch) keep their tooltips, not their labels."""
 
 
 def set_curve(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
@@ -171,6 +176,7 @@ class StepMarkers:
     def __init__(self, plots: Sequence[pg.PlotItem]) -> None:
         self._plots = tuple(plots)
         self._lines: list[pg.InfiniteLine] = []
+        self._labelled: list[pg.InfiniteLine] = []
 
     def add(self, step: int, text: str) -> None:
         """Draw a line at ``step``, labelled and tooltipped with ``text``."""
@@ -181,9 +187,14 @@ class StepMarkers:
                 line.label = pg.InfLineLabel(
                     line, text=text, position=0.92, rotateAxis=(1, 0), anchor=(1, 1), color=MARKER_COLOR
                 )
+                self._labelled.append(line)
             line.setToolTip(text)
             plot.addItem(line, ignoreBounds=True)
             self._lines.append(line)
+        if len(self._labelled) > MAX_LABELLED_MARKERS:
+            # So many labels would overlap into a smear: the lines and tooltips say it.
+            for labelled in self._labelled:
+                labelled.label.setVisible(False)
 
     def clear(self) -> None:
         """Remove every line drawn so far."""
@@ -192,6 +203,7 @@ class StepMarkers:
                 if line in plot.items:
                     plot.removeItem(line)
         self._lines = []
+        self._labelled = []
 
 
 def curves_key_html() -> str:
@@ -215,12 +227,15 @@ def layer_legend_html(names: Sequence[str]) -> str:
     return "Layers: " + " &nbsp; ".join(entries) if entries else ""
 
 
-def flags_html(flags: dict[str, str]) -> str:
-    """The vanishing/exploding verdicts as a warning in rich text (``""`` for none)."""
-    if not flags:
+def diagnoses_html(diagnoses: Sequence[Diagnosis]) -> str:
+    """The diagnoses as rich text: each with what was found, why, and what to try (``""`` for none)."""
+    items = []
+    for d in diagnoses:
+        color = ERROR_COLOR if d.severity == "error" else WARNING_COLOR
+        items.append(
+            f"<li><span style='color:{color}'><b>{'⛔' if d.severity == 'error' else '⚠'} {escape(d.title)}</b></span>: "
+            f"{escape(d.finding)}.<br><i>Why:</i> {escape(d.why)}<br><i>Try:</i> {escape('; '.join(d.remedies))}.</li>"
+        )
+    if not items:
         return ""
-    items = "".join(f"<li><b>{escape(name)}</b>: {escape(text)}</li>" for name, text in flags.items())
-    return (
-        f"<span style='color:#B2182B'><b>⚠ Gradient trouble</b> (last {RECENT_BATCHES} batches):"
-        f"<ul style='margin:0'>{items}</ul></span>"
-    )
+    return f"<b>Diagnoses</b> (last {RECENT_BATCHES} batches):<ul style='margin:0; -qt-list-indent:1'>{''.join(items)}</ul>"

@@ -6,10 +6,16 @@ as they arrive; the curves, created once per run, are redrawn from those buffers
 something changed (the pattern of pyqtgraph's ``scrollingPlots`` example). So a run with
 batch size 1 costs the GUI one array append per batch, not one redraw.
 
-The gradient-norm view is the point of the app: one curve per layer on a log scale plus a
-layers x steps heat map of ``log10 ‖∇W‖``, so a vanishing or exploding layer stands out,
-and a verdict in words (:data:`~model.series.VANISHING_GRAD_NORM`,
-:data:`~model.series.EXPLODING_GRAD_NORM`).
+The layer view is the point of the app: one curve per layer plus a layers x steps heat
+map of the figure chosen in "Layer health" (:data:`~model.series.LAYER_METRICS`: the
+gradient norm ``‖∇W‖``, the update ratio ``‖ΔW‖/‖W‖``, the share of dead ReLU units or
+of saturated sigmoid/tanh outputs), so a vanishing, exploding, dead or stuck layer stands
+out, and beside them the diagnoses in words, each with why and what to try
+(:mod:`model.diagnosis`). Learning-rate changes are marked on every plot, the heat map
+included.
+
+An opened run replays its saved batch history (:class:`~model.batches.BatchHistory`)
+through the same path as a live run's records, so it shows exactly what the run showed.
 
 :class:`TrainingPlots` is the composition and owns the run being shown; its parts are:
 
@@ -38,6 +44,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -57,7 +64,7 @@ from gui.plot_items import (
     PreviousRunOverlay,
     StepMarkers,
     curves_key_html,
-    flags_html,
+    diagnoses_html,
     layer_legend_html,
     make_heatmap,
     make_plot,
@@ -70,12 +77,15 @@ from gui.plot_pacing import (
     RefreshPacer,
     TimedPlotWidget,
 )
+from model.batches import BatchHistory
+from model.diagnosis import Diagnosis, RunContext
 from model.events import BatchRecord, EpochRecord, RunStarted
 from model.series import (
     EXPLODING_GRAD_NORM,
     GRAD_FLOOR,
     HEATMAP_LEVELS,
     HEATMAP_MAX_COLUMNS,
+    LAYER_METRICS,
     RECENT_BATCHES,
     SMOOTHING,
     VANISHING_GRAD_NORM,
@@ -91,6 +101,7 @@ __all__ = [
     "HEATMAP_LEVELS",
     "HEATMAP_MAX_COLUMNS",
     "LAYER_COLORS",
+    "LAYER_METRICS",
     "MARKER_COLOR",
     "MAX_REFRESH_INTERVAL_MS",
     "RECENT_BATCHES",
@@ -113,7 +124,8 @@ class TrainingPlots(QWidget):
     """Loss, accuracy and gradient-norm plots for the current run (and, faintly, the last).
 
     Feed it with :meth:`start_run`, :meth:`add_batch`, :meth:`add_epoch` and
-    :meth:`mark`; it redraws itself on a timer. The owner filters out stale runs first.
+    :meth:`mark`, or :meth:`show_history` for a saved run; it redraws itself on a timer.
+    The owner filters out stale runs first.
 
     Signals:
         flagsChanged(dict): the vanishing/exploding verdicts changed.
@@ -128,6 +140,9 @@ class TrainingPlots(QWidget):
         # Looked up at each tick, so that a refresh replaced on the instance is the one timed.
         self._pacer = RefreshPacer(self, lambda: self.refresh())
         self._flags: dict[str, str] = {}
+        self._diagnoses: list[Diagnosis] = []
+        self._context: RunContext | None = None
+        self.layer_metric = "gradients"  # which of LAYER_METRICS the layer curves and the heat map show
         self._grad_curves: list[pg.PlotDataItem] = []
         self._grad_epoch_curves: list[pg.PlotDataItem] = []
 
@@ -142,9 +157,21 @@ class TrainingPlots(QWidget):
         self.readout = QLabel(HOVER_HINT)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.flags_label = QLabel()
+        self.flags_label = QLabel()  # the diagnoses
         self.flags_label.setWordWrap(True)
         self.flags_label.setTextFormat(Qt.TextFormat.RichText)
+        self.flags_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.metric_choice = QComboBox()
+        for key, spec in LAYER_METRICS.items():
+            self.metric_choice.addItem(spec.choice, key)
+        # Narrow, so the selector does not widen the window's minimum size.
+        self.metric_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.metric_choice.setMinimumContentsLength(6)
+        self.metric_choice.setToolTip(
+            "What the layer curves and the heat map show: the gradient norm, the size of each update "
+            "against the weights (about 1e-3 is healthy), the share of ReLU units at 0 for a whole batch, "
+            "or the share of sigmoid/tanh outputs near their asymptotes"
+        )
 
         self.loss_plot = make_plot("Loss", "loss", self._foreground)
         self.accuracy_plot = make_plot("Accuracy", "accuracy", self._foreground)
@@ -173,7 +200,7 @@ class TrainingPlots(QWidget):
             for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.heatmap_plot)
         }
         self._hover = HoverReadout(self._widgets, self.readout, self._foreground, self.describe_point)
-        self._markers = StepMarkers((self.loss_plot, self.accuracy_plot, self.grad_plot))
+        self._markers = StepMarkers((self.loss_plot, self.accuracy_plot, self.grad_plot, self.heatmap_plot))
 
         self._build_layout()
         self._connect()
@@ -227,7 +254,14 @@ class TrainingPlots(QWidget):
         grid.addWidget(self._widgets[self.accuracy_plot], 0, 1)
         grid.addWidget(self._widgets[self.grad_plot], 1, 0)
         grid.addWidget(self._widgets[self.heatmap_plot], 1, 1)
-        grid.addWidget(self.grad_legend, 2, 0, Qt.AlignmentFlag.AlignTop)
+        layers = QVBoxLayout()
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel("Layer health:"))
+        choice.addWidget(self.metric_choice, 1)
+        layers.addLayout(choice)
+        layers.addWidget(self.grad_legend)
+        layers.addStretch(1)
+        grid.addLayout(layers, 2, 0)
         grid.addWidget(self.flags_label, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.readout, 3, 0, 1, 2)
         grid.setRowStretch(0, 1)
@@ -240,20 +274,25 @@ class TrainingPlots(QWidget):
 
     def _connect(self) -> None:
         self.clear_button.clicked.connect(self._on_clear_clicked)
+        self.metric_choice.currentIndexChanged.connect(self._on_metric_changed)
 
     # ------------------------------------------------------------------ feeding
 
-    def start_run(self, info: RunStarted, history: Sequence[EpochRecord] = ()) -> None:
+    def start_run(
+        self,
+        info: RunStarted,
+        history: Sequence[EpochRecord] = (),
+        batches: BatchHistory | None = None,
+        context: RunContext | None = None,
+    ) -> None:
         """Begin plotting a new run; the old one becomes the faint comparison if kept.
 
-        ``history`` is the saved history of a resumed run: its epochs are drawn first, so
-        the new ones continue them (``info.initial_epoch`` says where).
+        ``history`` and ``batches`` are the saved epochs and batches of a resumed run: they
+        are drawn first, so the new ones continue them (``info.initial_epoch`` says where).
+        ``context`` (the run's configuration, in the terms of :mod:`model.diagnosis`) makes
+        the diagnoses' remedies specific.
         """
-        self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
-        self.series = RunSeries()
-        self.series.reset(tuple(info.layer_names), info.steps_per_epoch)
-        for record in history:
-            self.series.add_epoch(record)
+        self._begin(tuple(info.layer_names), info.steps_per_epoch, history, batches, context)
         # The whole run's width from the start: the x axis then never changes while
         # points arrive (cheaper to draw), and the curves show how far the run has got.
         first = 0 if history else info.initial_epoch * info.steps_per_epoch
@@ -261,15 +300,44 @@ class TrainingPlots(QWidget):
         if self._previous is not None:
             last = max(last, self._previous.last_step)
         self.loss_plot.setXRange(first, max(last, first + 1), padding=0.02)
+        self._pacer.schedule()
+
+    def _begin(
+        self,
+        layer_names: tuple[str, ...],
+        steps_per_epoch: int,
+        history: Sequence[EpochRecord],
+        batches: BatchHistory | None,
+        context: RunContext | None,
+    ) -> None:
+        """A new series for a run, with its saved epochs and batches replayed in the order they came."""
+        self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
+        self.series = RunSeries()
+        self.series.reset(layer_names, max(1, steps_per_epoch))
+        self._context = context
         self._markers.clear()
+        records = batches.records() if batches is not None and batches.layer_names == layer_names else []
+        # During training each epoch's batches arrived before the epoch's record.
+        i = 0
+        for epoch_record in history:
+            while i < len(records) and records[i].epoch <= epoch_record.epoch:
+                self._add_batch(records[i])
+                i += 1
+            self.series.add_epoch(epoch_record)
+        for record in records[i:]:
+            self._add_batch(record)
         self._make_grad_curves()
         self._overlay.show(self._previous)
         self._set_heatmap_ticks()
-        self._pacer.schedule()
+
+    def _add_batch(self, rec: BatchRecord) -> None:
+        marker = self.series.add_batch(rec)
+        if marker is not None:
+            self._markers.add(*marker)
 
     def add_batch(self, rec: BatchRecord) -> None:
-        """Append one batch's figures; drawn at the next refresh."""
-        self.series.add_batch(rec)
+        """Append one batch's figures; drawn at the next refresh (a new learning rate is marked)."""
+        self._add_batch(rec)
         self._pacer.schedule()
 
     def add_epoch(self, rec: EpochRecord) -> None:
@@ -278,24 +346,24 @@ class TrainingPlots(QWidget):
         self._pacer.schedule()
 
     def show_history(
-        self, history: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int
+        self,
+        history: Sequence[EpochRecord],
+        layer_names: tuple[str, ...],
+        steps_per_epoch: int,
+        batches: BatchHistory | None = None,
+        context: RunContext | None = None,
     ) -> None:
-        """Show a saved run's epoch figures (per-batch figures are not saved, so none are drawn).
+        """Show a saved run: its epoch figures, and its batch history when it was saved.
 
-        ``steps_per_epoch`` places each epoch on the step axis, as during training, so a
-        resumed run's batches line up after them.
+        The batches are replayed as they came during training, so the curves, heat map,
+        learning-rate markers and diagnoses are those the run showed (folders saved before
+        batch histories existed show epoch points only). ``steps_per_epoch`` places each
+        epoch on the step axis, as during training, so a resumed run's batches line up
+        after them.
         """
-        self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
-        self.series = RunSeries()
-        self.series.reset(tuple(layer_names), max(1, steps_per_epoch))
-        for record in history:
-            self.series.add_epoch(record)
-        last = max(1, len(history) * self.series.steps_per_epoch - 1)
+        self._begin(tuple(layer_names), steps_per_epoch, history, batches, context)
+        last = max(1, len(history) * self.series.steps_per_epoch - 1, self.series.last_step)
         self.loss_plot.setXRange(0, last, padding=0.02)
-        self._markers.clear()
-        self._make_grad_curves()
-        self._overlay.show(self._previous)
-        self._set_heatmap_ticks()
         self._pacer.dirty = True
         self.refresh()
 
@@ -376,16 +444,17 @@ class TrainingPlots(QWidget):
         set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
         set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
 
-        smooth = s.grad_smooth.view
+        smooth = s.layer_smooth(self.layer_metric)
         for i, curve in enumerate(self._grad_curves):
             set_curve(curve, steps, smooth[:, i])
-        epoch_grads = s.epoch_grads.view
+        # Epoch means of the gradient norms: all that a history saved without batches has.
+        epoch_grads = s.epoch_grads.view if self.layer_metric == "gradients" else s.epoch_grads.view[:0]
         for i, curve in enumerate(self._grad_epoch_curves):
-            set_curve(curve, e[:, 0], epoch_grads[:, i])
+            set_curve(curve, e[: len(epoch_grads), 0], epoch_grads[:, i])
 
-        image, first, span = s.heatmap()
+        image, first, span = s.heatmap(metric=self.layer_metric)
         if image.shape[1]:
-            self.heatmap_image.setImage(image, levels=HEATMAP_LEVELS, autoLevels=False)
+            self.heatmap_image.setImage(image, levels=LAYER_METRICS[self.layer_metric].levels, autoLevels=False)
             self.heatmap_image.setRect(QRectF(first - 0.5, 0, span, image.shape[0]))
             self.heatmap_image.setVisible(True)
         else:
@@ -393,12 +462,42 @@ class TrainingPlots(QWidget):
         self._update_flags()
 
     def _update_flags(self) -> None:
+        diagnoses = self.series.diagnoses(self._context)
+        if [(d.kind, d.finding) for d in diagnoses] != [(d.kind, d.finding) for d in self._diagnoses]:
+            self._diagnoses = diagnoses
+            self.flags_label.setText(diagnoses_html(diagnoses))
         flags = self.series.grad_verdicts()
         if flags == self._flags:
             return
         self._flags = flags
-        self.flags_label.setText(flags_html(flags))
         self.flagsChanged.emit(dict(flags))
+
+    def diagnoses(self) -> list[Diagnosis]:
+        """The diagnoses shown, as of the last refresh."""
+        return list(self._diagnoses)
+
+    def set_metric(self, key: str) -> None:
+        """Show one of :data:`~model.series.LAYER_METRICS` in the layer curves and the heat map."""
+        self.metric_choice.setCurrentIndex(self.metric_choice.findData(key))
+
+    def _on_metric_changed(self, index: int) -> None:
+        key = self.metric_choice.itemData(index)
+        if key not in LAYER_METRICS:
+            return
+        self.layer_metric = key
+        spec = LAYER_METRICS[key]
+        self.grad_plot.setTitle(f"{spec.title} (smoothed)", color=self._foreground, size="10pt")
+        self.grad_plot.setLabel("left", spec.axis_label, color=self._foreground.name())
+        self.grad_plot.setLogMode(y=spec.log)
+        if not spec.log:
+            self.grad_plot.setYRange(0, 1, padding=0.02)
+        else:
+            self.grad_plot.enableAutoRange(axis="y")
+        self.heatmap_plot.setTitle(f"{spec.colour_label} per layer", color=self._foreground, size="10pt")
+        self.heatmap_colorbar.setLevels(spec.levels)
+        self.heatmap_colorbar.getAxis("right").setLabel(spec.colour_label)
+        self._pacer.dirty = True
+        self.refresh()
 
     def _make_grad_curves(self) -> None:
         for curve in (*self._grad_curves, *self._grad_epoch_curves):
@@ -414,6 +513,7 @@ class TrainingPlots(QWidget):
             self._grad_epoch_curves.append(dots)
         self.grad_legend.setText(layer_legend_html(self.series.layer_names))
         self._flags = {}
+        self._diagnoses = []
         self.flags_label.setText("")
 
     def legend_names(self) -> list[str]:
@@ -435,7 +535,7 @@ class TrainingPlots(QWidget):
     def describe_point(self, plot: pg.PlotItem, x: float, y: float) -> str:
         """The values under the mouse at step ``x`` (and row ``y`` of the heat map)."""
         kind = next((name for name, item in self.plot_items().items() if item is plot), "gradients")
-        return describe_point(self.series, kind, x, y)
+        return describe_point(self.series, kind, x, y, self.layer_metric)
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual look

@@ -651,7 +651,7 @@ def test_model_save_then_load_gives_identical_predictions(make_window, qtbot, tm
     run = tmp_path / "run"
     assert settle(qtbot, window.session.save_model_to(run))
     assert sorted(p.name for p in run.iterdir()) == [
-        "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+        "batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
     ]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging left
 
