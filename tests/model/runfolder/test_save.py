@@ -148,7 +148,7 @@ def test_saved_files_get_the_users_permissions(finished: RunResult, tmp_path: Pa
         os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == dict.fromkeys(
-        ["config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"], 0o644
+        ["batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"], 0o644
     )  # was 0600 for every file and 0700 for the folder
 
 
