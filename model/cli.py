@@ -4,6 +4,7 @@
     python main.py train --resume RUN_FOLDER [--epochs N] [--out DIR] ...
     python main.py evaluate MODEL [--data PATH]
     python main.py predict MODEL IMAGE [IMAGE ...]
+    python main.py sweep --config FILE --vary PATH=V1,V2 [--vary ...] [--address ADDR] [--out DIR]
 
 Bad arguments and files end with a one-line ``error: ...`` and exit status 2, whatever
 they hold (messages are cut to one line of bounded length). TensorFlow's start-up notes
@@ -419,6 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files")
     _verbose_option(p, argparse.SUPPRESS)
     p.set_defaults(func=cmd_predict)
+
+    from model.experiments.command import add_sweep_command
+
+    add_sweep_command(sub)
     return parser
 
 
