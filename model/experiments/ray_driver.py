@@ -13,8 +13,10 @@
    store: cluster nodes need no copy of the user's files.
 3. It starts the :class:`~model.experiments.hub.RecordHub` actor on this node and runs
    the trials with ``Tuner.fit`` (one CPU, or ``cpus_per_trial``, each; at most
-   ``max_concurrent`` at once; a trial that fails does not end the others; each trial a
-   fresh worker process). With ``resume``, ``Tuner.restore`` continues the Tune
+   ``max_concurrent`` at once; a trial that fails does not end the others). Tune keeps a
+   worker process for trial after trial, so TensorFlow is imported once per concurrent
+   slot rather than once per trial (the benchmark's fixed cost per trial); a worker that
+   dies is replaced, and only its trial fails. With ``resume``, ``Tuner.restore`` continues the Tune
    experiment in the comparison folder's ``.tune``: interrupted and crashed trials run
    again, trials that ended are kept.
 4. A pump thread (``comparison-pump``) meanwhile drains the hub every
@@ -39,6 +41,7 @@ from typing import Any, Final
 import ray
 import ray.exceptions
 from ray import tune
+from ray.tune.progress_reporter import TrialProgressCallback
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import model
@@ -92,6 +95,41 @@ def _loopback_only() -> Iterator[None]:
         os.environ.pop(_LOOPBACK_ENV, None)
 
 
+_COMMON_INIT: Final[dict[str, Any]] = {"log_to_driver": False, "logging_level": logging.ERROR, "namespace": "gradient-lab"}
+
+
+def init_local(num_cpus: int | None = None) -> None:
+    """Start a local Ray instance for this process: loopback only, no dashboard, quiet.
+
+    Its workers find this package on ``PYTHONPATH`` and keep TensorFlow's logs short;
+    ``ray.shutdown()`` ends every process it started.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network calls home from a desktop app
+    pythonpath = os.pathsep.join(p for p in (str(_package_root()), os.environ.get("PYTHONPATH", "")) if p)
+    with _loopback_only():
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count() or 1,
+            include_dashboard=False,
+            runtime_env={"env_vars": {**_WORKER_ENV, "PYTHONPATH": pythonpath}},
+            **_COMMON_INIT,
+        )
+
+
+def init_cluster(address: str) -> None:
+    """Connect to the Ray cluster at ``address``, shipping this package to its workers."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(
+        address=address,
+        runtime_env={
+            "py_modules": [str(Path(model.__file__).resolve().parent)],
+            "excludes": ["__pycache__", "*.pyc"],
+            "env_vars": dict(_WORKER_ENV),
+        },
+        **_COMMON_INIT,
+    )
+
+
 @contextlib.contextmanager
 def ray_connection(link: DriverLink) -> Iterator[None]:
     """Connect to Ray for one comparison (module docstring, step 1); disconnect afterwards."""
@@ -100,37 +138,23 @@ def ray_connection(link: DriverLink) -> Iterator[None]:
         link.notice("using the Ray instance this process is already connected to")
         yield
         return
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network calls home from a desktop app
     started = time.perf_counter()
-    common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR, "namespace": "gradient-lab"}
     try:
         if link.address is None:
-            pythonpath = os.pathsep.join(p for p in (str(_package_root()), os.environ.get("PYTHONPATH", "")) if p)
-            with _loopback_only():
-                ray.init(
-                    address="local",
-                    num_cpus=os.cpu_count() or 1,
-                    include_dashboard=False,
-                    runtime_env={"env_vars": {**_WORKER_ENV, "PYTHONPATH": pythonpath}},
-                    **common,
-                )
+            init_local()
         else:
-            ray.init(
-                address=link.address,
-                runtime_env={
-                    "py_modules": [str(Path(model.__file__).resolve().parent)],
-                    "excludes": ["__pycache__", "*.pyc"],
-                    "env_vars": dict(_WORKER_ENV),
-                },
-                **common,
-            )
+            init_cluster(link.address)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; people need one sentence
-        where = "start a local Ray instance" if link.address is None else f"connect to the Ray cluster at {link.address}"
-        fix = (
-            "check that this machine can run Ray (see ray.init's message), or run the trials in this process"
-            if link.address is None
-            else "check the address (host:port of the cluster's head, or ray://host:10001) and that the cluster runs"
-        )
+        if link.address is None:
+            where = "start a local Ray instance"
+            fix = "check that this machine can run Ray (ray.init's message says why not), or run the trials in this process"
+        else:
+            where = f"connect to the Ray cluster at {link.address}"
+            fix = (
+                "check the address (host:port of the cluster's head, or ray://host:10001) and that the cluster "
+                "runs; a cluster with token authentication also needs RAY_AUTH_MODE=token and its token "
+                "(RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH)"
+            )
         raise ProjectError(f"cannot {where} ({type(exc).__name__}: {exc}); {fix}") from None
     link.startup_seconds = time.perf_counter() - started
     cpus = int(ray.cluster_resources().get("CPU", 0))
@@ -164,6 +188,17 @@ def _quiet_tune() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class SilentProgress(TrialProgressCallback):
+    """Tune's per-trial console lines, silenced: the comparison's listener reports instead.
+
+    Passing one keeps Tune from adding its own; module-level, so Tune can pickle it with
+    the experiment's state and a resume can read it back.
+    """
+
+    def _print(self, msg: str) -> None:
+        pass
 
 
 class _Pump:
@@ -323,7 +358,9 @@ class RayDriver:
             param_space={"trial": tune.grid_search([t.trial_id for t in pending])},
             tune_config=tune.TuneConfig(
                 max_concurrent_trials=self.max_concurrent,
-                reuse_actors=False,
+                # A worker imports TensorFlow once (seconds) and trains trial after trial;
+                # each trial starts by clearing Keras's state (run_trial).
+                reuse_actors=True,
                 trial_name_creator=dirname,
                 trial_dirname_creator=dirname,
             ),
@@ -331,6 +368,7 @@ class RayDriver:
                 name=TUNE_DIR,
                 storage_path=str(storage),
                 verbose=0,
+                callbacks=[SilentProgress()],
                 failure_config=tune.FailureConfig(max_failures=0),
             ),
         )

@@ -30,6 +30,9 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import struct
+import zipfile
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -55,6 +58,8 @@ TUNE_DIR: Final = ".tune"
 FORMAT: Final = "gradient-lab comparison"
 VERSION: Final = 1
 
+# Everything a damaged zip member can raise (as model.data's readers list it).
+_CORRUPT = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError)
 _CURVES = ("step", "epoch", "loss", "accuracy", "learning_rate", "grad_norms")
 
 
@@ -255,23 +260,40 @@ def _history(folder: Path | None, trial_id: int, where: str) -> tuple[list[Epoch
     return [replace(r, run_id=trial_id) for r in records], names
 
 
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of ``curves.npz``, read by the data package's safe ``.npy`` reader.
+
+    ``numpy.load`` would allocate whatever a damaged header claims; the reader checks each
+    size against the file first and never unpickles.
+    """
+    from model.data.npz import _read_npy_member
+
+    arrays: dict[str, np.ndarray] = {}
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.filename.endswith(".npy") and not info.is_dir():
+                arrays[info.filename[: -len(".npy")]] = _read_npy_member(archive, info, size, CURVES_FILE)
+    return arrays
+
+
 def _curves(folder: Path, count: int) -> list[BatchCurves]:
     path = folder / CURVES_FILE
     if not path.is_file():
         return [BatchCurves.empty() for _ in range(count)]
     try:
-        with np.load(path, allow_pickle=False) as data:
-            out = []
-            for i in range(count):
-                parts = {name: np.asarray(data[f"t{i}_{name}"]) for name in _CURVES}
-                n = len(parts["step"])
-                if any(parts[name].ndim != 1 or len(parts[name]) != n for name in _CURVES[:-1]):
-                    raise _Bad(f"trial {i + 1}'s curves have different lengths")
-                if parts["grad_norms"].ndim != 2 or len(parts["grad_norms"]) != n:
-                    raise _Bad(f"trial {i + 1}'s gradient norms are not one row per batch")
-                out.append(BatchCurves(**parts))
-            return out
-    except (_Bad, OSError, ValueError, KeyError, EOFError) as exc:
+        data = _read_arrays(path)
+        out = []
+        for i in range(count):
+            parts = {name: np.asarray(data[f"t{i}_{name}"]) for name in _CURVES}
+            n = len(parts["step"]) if parts["step"].ndim == 1 else -1
+            if any(parts[name].ndim != 1 or len(parts[name]) != n for name in _CURVES[:-1]):
+                raise _Bad(f"trial {i + 1}'s curves are not one value per batch")
+            if parts["grad_norms"].ndim != 2 or len(parts["grad_norms"]) != n:
+                raise _Bad(f"trial {i + 1}'s gradient norms are not one row per batch")
+            out.append(BatchCurves(**parts))
+        return out
+    except (_Bad, ProjectError, KeyError, *_CORRUPT) as exc:
         raise ModelFileError(f"{folder.name}/{CURVES_FILE}: not batch curves written by this app ({exc})") from None
 
 

@@ -3,8 +3,10 @@
 :func:`run_trial` is the Tune trainable. It gets the trial's index from Tune's config and,
 through ``tune.with_parameters`` (Ray's object store), the :class:`TrialPlan` (every
 trial's configuration), the prepared data and the driver's record hub. It trains with
-:func:`model.training.train` in the worker process, so each trial has a process (and a
-TensorFlow) of its own, limited to the CPUs Ray reserved for it.
+:func:`model.training.train` in a Ray worker process, with TensorFlow limited to the CPUs Ray
+reserved for the trial. Tune reuses a worker for the next trial (TensorFlow's import
+costs seconds), so each trial first clears Keras's global state; the seed set when the
+model is built then fixes the weights and the batch order as in a fresh process.
 
 :class:`HubListener` streams the run to the hub (:mod:`model.experiments.stream` says how
 often) and reads the hub's answer to each push: a stop order stops the run within a batch
@@ -133,7 +135,7 @@ def _limit_threads(threads: int) -> None:
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already ran in this process (a reused actor): keep its threads
+    except RuntimeError:  # TensorFlow already ran in this worker (a reused one): it keeps its threads
         pass
 
 
@@ -162,6 +164,9 @@ def run_trial(params: dict[str, Any], *, plan: TrialPlan, data: dict[str, TrialD
         listener.send(TrialUpdate(trial_id, TrialState.FAILED, prepared.message, node))
         return
     _limit_threads(plan.threads)
+    import keras
+
+    keras.backend.clear_session()  # a reused worker: nothing of the previous trial's Keras state
     from model.training import train
 
     try:
