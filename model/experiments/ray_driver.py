@@ -30,8 +30,10 @@ module only when a comparison runs on Ray, so the app starts without Ray.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -59,6 +61,7 @@ from model.tasks import Failure
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL: Final = 0.1
+CONNECT_TIMEOUT: Final = 5.0
 _HUB_TIMEOUT: Final = 60.0
 _LOOPBACK_ENV: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 # Tune's console output and logs: the comparison reports through its own listener.
@@ -116,18 +119,57 @@ def init_local(num_cpus: int | None = None) -> None:
         )
 
 
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``host:port`` address; ``None`` for ``ray://`` and other forms."""
+    if "://" in address:
+        return None
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once when nothing listens at ``address`` (Ray would retry for minutes)."""
+    parts = _host_port(address)
+    if parts is None:
+        return
+    try:
+        with socket.create_connection(parts, timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc.strerror or exc})") from None
+
+
 def init_cluster(address: str) -> None:
-    """Connect to the Ray cluster at ``address``, shipping this package to its workers."""
+    """Connect to the Ray cluster at ``address``, shipping this package to its workers.
+
+    A cluster on a loopback address is on this machine: the connection stays on loopback
+    (Ray would otherwise swap 127.0.0.1 for the machine's network address).
+    """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(
-        address=address,
-        runtime_env={
-            "py_modules": [str(Path(model.__file__).resolve().parent)],
-            "excludes": ["__pycache__", "*.pyc"],
-            "env_vars": dict(_WORKER_ENV),
-        },
-        **_COMMON_INIT,
-    )
+    _check_reachable(address)
+    parts = _host_port(address)
+    local = parts is not None and _is_loopback(parts[0])
+    with _loopback_only() if local else contextlib.nullcontext():
+        ray.init(
+            address=address,
+            runtime_env={
+                "py_modules": [str(Path(model.__file__).resolve().parent)],
+                "excludes": ["__pycache__", "*.pyc"],
+                "env_vars": dict(_WORKER_ENV),
+            },
+            **_COMMON_INIT,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @contextlib.contextmanager
