@@ -102,7 +102,7 @@ def main() -> int:
             # Interleaved rounds, so that the shared machine's load hits every shape alike.
             for round_ in range(args.rounds):
                 for name, options in shapes.items():
-                    seconds = _timed(experiment, Path(tmp) / f"{round_}-{len(times[name])}-{options['engine']}", **options)
+                    seconds = _timed(experiment, Path(tmp) / f"{round_}-{list(shapes).index(name)}", **options)
                     times[name].append(seconds)
                     print(f"  round {round_ + 1}: {name:<24} {seconds:7.1f} s", flush=True)
     finally:

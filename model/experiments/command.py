@@ -104,6 +104,8 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     base = load_config(args.config)
     target = DEFAULT_TARGET_ACCURACY if args.target is None else args.target
     changes = _overrides(args, base)
+    if args.experiment and args.vary:
+        raise ConfigError("vary", "--vary and --experiment do not go together; a built-in experiment sets what it varies")
     if args.experiment:
         built = builtin(args.experiment).build(base)
         experiment = built.with_settings(changes)

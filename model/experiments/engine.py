@@ -166,7 +166,7 @@ class Comparison:
             finally:
                 self._done.set()
 
-        self._link._save()
+        self._link.save()
         self._thread = threading.Thread(target=work, name="comparison-driver")
         self._thread.start()
 

@@ -144,7 +144,7 @@ class DriverLink:
             stop_all, stopped = self.stop_requests()
             rerun = state is TrialState.STOPPED and stop_all and trial_id not in stopped
         run = self.recorder.set_state(trial_id, state, message, rerun=rerun, node=node)
-        self._save()
+        self.save()
         self._tell(lambda: self.listener.on_trial_state(TrialUpdate(trial_id, state, message, run.node)))
         return run
 
@@ -154,7 +154,8 @@ class DriverLink:
     def notice(self, text: str) -> None:
         self._tell(lambda: self.listener.on_notice(text))
 
-    def _save(self) -> None:
+    def save(self) -> None:
+        """Write ``comparison.json`` and ``results.csv`` as they stand (a failure is logged)."""
         try:
             save_state(self.recorder.snapshot())
         except ProjectError as exc:  # a full disk must not end the trials; the end says so again

@@ -337,14 +337,14 @@ class RayDriver:
         self.resume = resume
 
     def drive(self, link: DriverLink) -> None:
+        if not link.pending():
+            link.notice("every trial of this comparison has ended already; nothing to resume")
+            return
         with ray_connection(link):
             self._run(link)
 
     def _run(self, link: DriverLink) -> None:
         pending = link.pending()
-        if not pending:
-            link.notice("every trial of this comparison has ended already; nothing to resume")
-            return
         # Every trial's data, not only the pending ones': a resumed Tune experiment also
         # reruns trials that crashed.
         data = prepare_trials(link.trials)
