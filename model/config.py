@@ -562,6 +562,16 @@ def _parse_section(cls: type, path: str, raw: object, *, required: tuple[str, ..
         raise ConfigError(path, str(exc)) from None
 
 
+def _applicable(spec: LayerSpec) -> LayerSpec:
+    """``spec`` with the fields its type does not use at their defaults.
+
+    They are not written to JSON (:meth:`LayerSpec.to_dict`), so a value kept from the file
+    (a ``rate`` on a Dense layer) would make the configuration change when saved and read
+    back.
+    """
+    return LayerSpec(type=spec.type, **{name: getattr(spec, name) for name in spec.params})
+
+
 def config_from_dict(raw: object) -> RunConfig:
     """Parse a JSON-decoded object into a :class:`RunConfig`.
 
@@ -601,7 +611,7 @@ def config_from_dict(raw: object) -> RunConfig:
         # Refused before 20,000 layers are parsed one by one.
         raise ConfigError("layers", f"{len(layers_raw):,} layers are more than the {MAX_LAYERS} allowed; use fewer layers")
     kwargs["layers"] = tuple(
-        _parse_section(LayerSpec, f"layers[{i}]", layer, required=("type",))
+        _applicable(_parse_section(LayerSpec, f"layers[{i}]", layer, required=("type",)))
         for i, layer in enumerate(layers_raw)
     )
     sections: dict[str, type] = {

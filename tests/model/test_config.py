@@ -321,3 +321,10 @@ def test_messages_quote_long_values_cut() -> None:
     raw["epochs"] = 10**5000
     with pytest.raises(ConfigError, match="about 5,001 digits"):
         config_from_dict(raw)
+
+
+def test_fields_a_layer_type_does_not_use_are_dropped_so_a_config_reads_back_the_same() -> None:
+    # Found by the property test above: a Dense layer's "rate" was kept, but not written.
+    config = config_from_dict({"schema_version": 1, "layers": [{"type": "Dense", "rate": 0.0, "filters": 5}]})
+    assert config.layers[0] == LayerSpec("Dense")
+    assert config_from_json(config.to_json()) == config
