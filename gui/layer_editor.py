@@ -15,7 +15,14 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
 from gui.binding import FormBinder, FormRows, ListedIn, Reader
-from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from gui.widgets import (
+    OptionalSpinBox,
+    RangedDoubleSpinBox,
+    RangedSpinBox,
+    ScientificSpinBox,
+    guard_wheel,
+    with_range,
+)
 from model.catalogue import LAYER_ABOUT
 from model.config import ACTIVATIONS, INITIALIZERS, LAYER_PARAMS, LAYER_TYPES, PADDINGS, LayerSpec
 from model.errors import ConfigError
@@ -36,6 +43,7 @@ class LayerEditor(QGroupBox):
         self._spec: LayerSpec | None = None
         self._binder = FormBinder(self)
         self._build()
+        guard_wheel(self)
         self._binder.edited.connect(self._on_edited)
 
     def layer(self) -> LayerSpec | None:
@@ -123,18 +131,18 @@ class LayerEditor(QGroupBox):
 
 
 def _spin(low: int, high: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
+    box = RangedSpinBox()
     box.setRange(low, high)
-    box.setToolTip(tip)
+    box.setToolTip(with_range(tip, box))
     return box
 
 
 def _rate(tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
+    box = RangedDoubleSpinBox()
     box.setRange(0.0, 0.999)
     box.setDecimals(3)
     box.setSingleStep(0.05)
-    box.setToolTip(tip)
+    box.setToolTip(with_range(tip, box))
     return box
 
 

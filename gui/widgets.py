@@ -7,6 +7,13 @@
   (gradient clipping, a per-layer L2 override, a sample limit).
 - :class:`CollapsibleSection`: a titled section whose body folds away, so a long settings
   panel fits a narrow side bar.
+- :class:`RangedSpinBox`, :class:`RangedDoubleSpinBox` (and :class:`ScientificSpinBox`):
+  spin boxes that say their range instead of silently refusing a keystroke or clamping:
+  the tooltip ends with the range (:func:`with_range`), and typing a number beyond it
+  shows, at the field, what the range is (:func:`say_out_of_range`).
+- :func:`guard_wheel`: number fields and combo boxes take the mouse wheel only once they
+  have the focus; over an unfocused one the wheel scrolls the panel around it, so
+  scrolling down a form never changes a setting by accident.
 
 All of them are plain views without state of their own beyond their controls.
 """
@@ -15,22 +22,28 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QValidator, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QSizePolicy,
     QSpinBox,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 _MANTISSAS = (1.0, 2.0, 5.0)
+RANGE_NOTICE_MS = 6000
+"""How long the "out of range" message stays at a field."""
 
 
 def compact_number(value: float) -> str:
@@ -51,6 +64,157 @@ def _grid_neighbour(value: float, up: bool) -> float:
     if up:
         return next(c for c in candidates if c > value * (1 + 1e-9))
     return next(c for c in reversed(candidates) if c < value * (1 - 1e-9))
+
+
+# ---------------------------------------------------------------------- the wheel
+
+
+class WheelGuard(QObject):
+    """An event filter: a wheel over an unfocused number field or combo box scrolls its panel.
+
+    The field never sees the event: it goes to the viewport of the nearest scroll area
+    around the field (the settings panel's), as if the field were not there; with no
+    scroll area around, it is left to the parent widgets.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (
+            event.type() != QEvent.Type.Wheel
+            or not isinstance(watched, (QAbstractSpinBox, QComboBox))
+            or watched.hasFocus()
+            or not isinstance(event, QWheelEvent)
+        ):
+            return False
+        area = _scroll_area_around(watched)
+        if area is None:
+            event.ignore()  # Qt hands an ignored wheel event on to the parents
+            return True
+        viewport = area.viewport()
+        position = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
+        forwarded = QWheelEvent(
+            position,
+            event.globalPosition(),
+            event.pixelDelta(),
+            event.angleDelta(),
+            event.buttons(),
+            event.modifiers(),
+            event.phase(),
+            event.inverted(),
+        )
+        QApplication.sendEvent(viewport, forwarded)
+        event.accept()
+        return True
+
+
+def _scroll_area_around(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    return parent
+
+
+def guard_wheel(root: QWidget) -> WheelGuard:
+    """Let every spin box and combo box under ``root`` take the wheel only while focused.
+
+    Their focus policy becomes ``StrongFocus`` (Qt's default for them, ``WheelFocus``,
+    gives them the focus on the first wheel tick and then the value changes anyway).
+    Returns the filter, owned by ``root``.
+    """
+    guard = WheelGuard(root)
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, (QAbstractSpinBox, QComboBox)):
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(guard)
+    return guard
+
+
+# ---------------------------------------------------------------------- ranges
+
+
+def _format_limit(box: QAbstractSpinBox, value: float) -> str:
+    if isinstance(box, ScientificSpinBox):
+        return compact_number(value)
+    if isinstance(box, QDoubleSpinBox):
+        return f"{value:.{box.decimals()}f}".rstrip("0").rstrip(".") or "0"
+    return f"{int(value):,}"
+
+
+def range_text(box: QSpinBox | QDoubleSpinBox) -> str:
+    """``"1 to 65,536"``: the values ``box`` takes, as its text shows them."""
+    return f"{_format_limit(box, box.minimum())} to {_format_limit(box, box.maximum())}"
+
+
+def with_range(tip: str, box: QSpinBox | QDoubleSpinBox) -> str:
+    """``tip`` followed by the range ``box`` takes (every number field's tooltip ends so)."""
+    tip = tip.rstrip()
+    return f"{tip} Range: {range_text(box)}." if tip else f"Range: {range_text(box)}."
+
+
+def typed_number(box: QSpinBox | QDoubleSpinBox, text: str) -> float | None:
+    """The number ``text`` holds (prefix, suffix and group separators aside), or ``None``."""
+    core = text
+    if box.prefix() and core.startswith(box.prefix()):
+        core = core[len(box.prefix()) :]
+    if box.suffix() and core.endswith(box.suffix()):
+        core = core[: -len(box.suffix())]
+    core = core.strip().replace(box.locale().groupSeparator(), "").replace(",", "")
+    try:
+        value = float(core)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def out_of_range_message(box: QSpinBox | QDoubleSpinBox, text: str) -> str:
+    """What to tell someone who typed ``text`` into ``box``: ``""`` unless it is beyond the range."""
+    value = typed_number(box, text)
+    if value is None or box.minimum() <= value <= box.maximum():
+        return ""
+    shown = text.strip()
+    if box.suffix() and shown.endswith(box.suffix().strip()):
+        shown = shown[: -len(box.suffix().strip())].strip()
+    side = "above the largest" if value > box.maximum() else "below the smallest"
+    limit = _format_limit(box, box.maximum() if value > box.maximum() else box.minimum())
+    if box.correctionMode() == QAbstractSpinBox.CorrectionMode.CorrectToNearestValue:
+        then = f"Enter sets {limit}"
+    else:
+        then = "it is not taken"
+    return f"{shown} is {side} value, {limit} (range {range_text(box)}): {then}."
+
+
+def say_out_of_range(box: QSpinBox | QDoubleSpinBox, text: str) -> None:
+    """Show, at ``box``, why ``text`` is not taken, while the user types it (once per text)."""
+    if not box.hasFocus() or text == box.property("range_text_seen"):
+        return
+    box.setProperty("range_text_seen", text)
+    message = out_of_range_message(box, text)
+    box.setProperty("range_notice", message)
+    if message:
+        QToolTip.showText(box.mapToGlobal(QPoint(0, box.height())), message, box, box.rect(), RANGE_NOTICE_MS)
+
+
+class RangedSpinBox(QSpinBox):
+    """A :class:`QSpinBox` that says its range when a typed number is beyond it."""
+
+    def validate(self, text: str, pos: int) -> object:
+        result = super().validate(text, pos)
+        say_out_of_range(self, text)
+        return result
+
+
+class RangedDoubleSpinBox(QDoubleSpinBox):
+    """A :class:`QDoubleSpinBox` that says its range when a typed number is beyond it.
+
+    ``-0`` reads as 0 (else a rate of "-0" would be stored and shown as such).
+    """
+
+    def validate(self, text: str, pos: int) -> object:
+        result = super().validate(text, pos)
+        say_out_of_range(self, text)
+        return result
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt's name
+        return super().valueFromText(text) + 0.0  # -0.0 + 0.0 is 0.0
 
 
 class ScientificSpinBox(QDoubleSpinBox):
@@ -100,11 +264,12 @@ class ScientificSpinBox(QDoubleSpinBox):
 
     def valueFromText(self, text: str) -> float:
         try:
-            return float(text.strip())
+            return float(text.strip()) + 0.0  # never -0.0
         except ValueError:
             return self.value()
 
     def validate(self, text: str, pos: int) -> QValidator.State:
+        say_out_of_range(self, text)
         stripped = text.strip()
         if stripped in ("", "-", "+", ".") or stripped.lower().endswith(("e", "e-", "e+")):
             return QValidator.State.Intermediate
@@ -171,10 +336,11 @@ class OptionalSpinBox(QWidget):
         self.check.setChecked(value is not None)
 
     def setToolTip(self, text: str) -> None:
-        """Give the same one-sentence explanation to the widget and both its controls."""
+        """Give the same one-sentence explanation to the widget and both its controls
+        (the spin box's ends with its range)."""
         super().setToolTip(text)
         self.check.setToolTip(text)
-        self.spin.setToolTip(text)
+        self.spin.setToolTip(with_range(text, self.spin))
 
     def _on_toggled(self, checked: bool) -> None:
         self.spin.setEnabled(checked and self.isEnabled())

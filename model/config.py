@@ -223,7 +223,7 @@ class LayerSpec:
         if self.type in ("MaxPooling2D", "AveragePooling2D"):
             return f"{self.type}({self.pool_size}x{self.pool_size})"
         if self.type == "Dropout":
-            return f"Dropout({self.rate:g})"
+            return f"Dropout({self.rate + 0.0:g})"  # + 0.0: a rate of -0.0 reads "0", not "-0"
         return self.type
 
     def to_dict(self) -> dict[str, Any]:

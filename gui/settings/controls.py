@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QSpinBox
 
-from gui.widgets import OptionalSpinBox, ScientificSpinBox
+from gui.widgets import OptionalSpinBox, RangedDoubleSpinBox, RangedSpinBox, ScientificSpinBox, with_range
+from model.words import noun
 
 
 def narrow_combo() -> QComboBox:
@@ -43,19 +44,21 @@ def combo(
 
 
 def spin(low: int, high: int, tip: str, unit: str = "", step: int = 1, value: int | None = None) -> QSpinBox:
-    """An integer spin box; ``unit`` (e.g. "epoch") is shown after the number, pluralized."""
-    box = QSpinBox()
+    """An integer spin box; ``unit`` (e.g. "epoch") is shown after the number, pluralized.
+
+    Its tooltip ends with its range, and a number typed beyond it is said so at the field.
+    """
+    box = RangedSpinBox()
     box.setRange(low, high)
     box.setSingleStep(step)
-    box.setToolTip(tip)
+    box.setToolTip(with_range(tip, box) if tip else "")
     box.setGroupSeparatorShown(True)
     if value is not None:
         box.setValue(value)
     if unit:
-        plural = {"batch": "batches"}.get(unit, f"{unit}s")
 
         def show_unit(value: int) -> None:
-            box.setSuffix(f" {unit}" if value == 1 else f" {plural}")
+            box.setSuffix(" " + noun(value, unit))
 
         box.valueChanged.connect(show_unit)
         show_unit(box.value())
@@ -63,20 +66,20 @@ def spin(low: int, high: int, tip: str, unit: str = "", step: int = 1, value: in
 
 
 def fraction(low: float, high: float, decimals: int, step: float, tip: str, suffix: str = "") -> QDoubleSpinBox:
-    """A decimal spin box with a fixed number of decimals."""
-    box = QDoubleSpinBox()
+    """A decimal spin box with a fixed number of decimals; its tooltip ends with its range."""
+    box = RangedDoubleSpinBox()
     box.setDecimals(decimals)
     box.setRange(low, high)
     box.setSingleStep(step)
     box.setSuffix(suffix)
-    box.setToolTip(tip)
+    box.setToolTip(with_range(tip, box))
     return box
 
 
 def science(low: float, high: float, tip: str, smallest_step: float = 1e-6) -> ScientificSpinBox:
     """A spin box for values spanning decades (1e-7 ... 1), stepping on the 1-2-5 grid."""
     box = ScientificSpinBox(low, high, smallest_step)
-    box.setToolTip(tip)
+    box.setToolTip(with_range(tip, box))
     return box
 
 

@@ -36,7 +36,7 @@ from gui.settings.sections import (
     Section,
     WeightsSection,
 )
-from gui.widgets import CollapsibleSection
+from gui.widgets import CollapsibleSection, guard_wheel
 from model.config import RunConfig
 from model.errors import ConfigError
 
@@ -84,6 +84,7 @@ class TrainingSettings(QWidget):
         self._error: str | None = None
         self._binder = FormBinder(self)
         self._build()
+        guard_wheel(self)
         self._binder.edited.connect(self._on_edited)
         self.set_config(config if config is not None else RunConfig())
 
@@ -120,6 +121,10 @@ class TrainingSettings(QWidget):
     def set_split_counts(self, text: str) -> None:
         """Show the per-class counts of the loaded split (plain text; "" hides it)."""
         self._section(DataSection).set_split_counts(text)
+
+    def set_browse_folder(self, folder: str) -> None:
+        """Where the data dialogs start while no data path is set and none was chosen yet."""
+        self._section(DataSection).default_folder = folder
 
     def set_train_count(self, n: int | None) -> None:
         """Tell the panel how many training samples there are, to count updates per epoch."""

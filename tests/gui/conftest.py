@@ -17,8 +17,8 @@ from PySide6.QtCore import QSettings, QtMsgType
 from gui import tf_loader
 
 # Qt messages that say something about the test platform, not about the app: the
-# offscreen plugin says this whenever a top-level window is shown.
-PLATFORM_NOISE = ("This plugin does not support propagateSizeHints()",)
+# offscreen plugin says these whenever a top-level window is shown or raised (a tooltip).
+PLATFORM_NOISE = ("This plugin does not support propagateSizeHints()", "This plugin does not support raise()")
 
 
 @pytest.fixture(scope="session", autouse=True)
