@@ -145,7 +145,7 @@ class _Binding:
     read: Callable[[], Any]
     write: Callable[[Any], None]
     controls: list[QWidget]  # what the lock states and depends_on switch on and off
-    depends_on: str | None
+    depends_on: str | Callable[[Reader], bool] | None
     errors: ErrorTarget | None
     dedupe: bool  # report only real changes (a line edit's editingFinished fires on focus-out)
     last: Any = None
@@ -195,7 +195,7 @@ class FormBinder(QObject):
         self,
         widget: W,
         *,
-        depends_on: str | None = None,
+        depends_on: str | Callable[[Reader], bool] | None = None,
         visible_when: Condition | None = None,
         row: QWidget | None = None,
         errors: ErrorTarget | None = None,
@@ -204,7 +204,8 @@ class FormBinder(QObject):
 
         Args:
             widget: a widget of a type in the module's table, already named.
-            depends_on: a bool path; the widget is enabled only while it is true.
+            depends_on: a bool path; the widget is enabled only while it is true (or a
+                function of a :data:`Reader` saying whether it is enabled).
             visible_when: shows the widget's row only while this holds.
             row: the widget whose form row to show or hide, when ``widget`` sits inside it.
             errors: where errors about this path are shown.
@@ -398,9 +399,16 @@ class FormBinder(QObject):
         for widget, path, condition in self._visibility:
             _set_row_visible(widget, bool(condition(path, self.value)))
         for path, binding in self._bindings.items():
-            enabled = self.is_editable(path) and (binding.depends_on is None or bool(self.value(binding.depends_on)))
+            enabled = self.is_editable(path) and self._depends(binding.depends_on)
             for widget in binding.controls:
                 widget.setEnabled(enabled)
+
+    def _depends(self, depends_on: str | Callable[[Reader], bool] | None) -> bool:
+        if depends_on is None:
+            return True
+        if callable(depends_on):
+            return bool(depends_on(self.value))
+        return bool(self.value(depends_on))
 
     # ------------------------------------------------------------------ errors
 
@@ -444,7 +452,7 @@ class FormRows:
         label: str | None,
         widget: W,
         *,
-        depends_on: str | None = None,
+        depends_on: str | Callable[[Reader], bool] | None = None,
         visible_when: Condition | None = None,
         row: QWidget | None = None,
     ) -> W:

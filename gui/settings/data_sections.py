@@ -1,9 +1,13 @@
 """The data sections of the settings panel: the dataset and its split, and augmentation.
 
 Declared like :mod:`gui.settings.sections`. The data section's own behaviour is the
-Browse menu, the path's placeholder and visibility per dataset, the folder of extra
+Browse menu (its dialogs start in the folder of the current path, else the last folder
+chosen), the path's placeholder and visibility per dataset, the folder of extra
 training images (and its share, shown while there is one), and the split's
-rebalancing: editing one fraction adjusts the others so the three still sum to 1.
+rebalancing: committing one fraction (Enter, leaving the field, the arrows; not each
+keystroke, so typing 0.9 never passes through 0.) adjusts the others so the three still
+sum to 1. The Test fraction is disabled, saying why, while the official test set
+replaces it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
 
-from gui.binding import FormRows
+from gui.binding import FormRows, Reader
 from gui.settings.controls import check, combo, fraction, optional, spin
 from gui.settings.sections import Section
+from gui.widgets import with_range
 from model.catalogue import DATASET_TEXT
 from model.config import DATASETS, EXTRA_SHARE_MAX
+
+OFFICIAL_TEST_DATASETS = ("mnist", "fashion_mnist")
+"""The datasets that always ship a test set of their own (a data file may, or may not)."""
+TEST_TIP = "Fraction held out for the final test; training takes the rest."
 
 
 class DataSection(Section):
@@ -27,6 +36,8 @@ class DataSection(Section):
     owns = ("data", "split")
 
     def build(self, rows: FormRows) -> None:
+        self._last_folder = ""  # the folder of the last path chosen with Browse
+        self.default_folder = ""  # where Browse starts with no path and no choice yet
         name = rows.field("data.name", "Dataset", combo(DATASETS, DATASET_TEXT))
         self._path = QLineEdit()
         self._path.setClearButtonEnabled(True)
@@ -61,13 +72,13 @@ class DataSection(Section):
         self._train = rows.field("split.train", "Train", fraction(
             0.001, 1.0, 3, 0.05, "Fraction of the data used to train; adjusting it changes test, then validation."
         ))
-        rows.field("split.validation", "Validation", fraction(
+        validation = rows.field("split.validation", "Validation", fraction(
             0.0, 0.999, 3, 0.05,
             "Fraction held out to watch for overfitting after every epoch; training takes the rest.",
         ))
-        rows.field("split.test", "Test", fraction(
-            0.0, 0.999, 3, 0.05, "Fraction held out for the final test; training takes the rest."
-        ))
+        self._test = rows.field("split.test", "Test", fraction(0.0, 0.999, 3, 0.05, TEST_TIP), depends_on=_test_used)
+        for box in (self._train, validation, self._test):
+            box.setKeyboardTracking(False)  # rebalance on commit, not on "0." while typing 0.9
         rows.field("split.stratified", "", check(
             "Stratified", "Keep each class's share the same in every part of the split."
         ))
@@ -92,6 +103,8 @@ class DataSection(Section):
             )
 
         self.binder.when_shown("data.name", show_dataset)
+        self.binder.when_shown("data.name", self._show_test_tip)
+        self.binder.when_shown("split.official_test", self._show_test_tip)
         self.binder.when_edited("split.train", self._on_train_fraction_edited)
         self.binder.when_edited("split.validation", self._on_held_out_fraction_edited)
         self.binder.when_edited("split.test", self._on_held_out_fraction_edited)
@@ -123,6 +136,15 @@ class DataSection(Section):
             0.01, EXTRA_SHARE_MAX, 2, 0.05,
             "The share of the training part those images make up; a few are repeated to reach it.",
         ), visible_when=lambda _path, value: value("data.extra_path") is not None)
+
+    def _show_test_tip(self, _: object) -> None:
+        if _test_used(self.binder.value):
+            self._test.setToolTip(with_range(TEST_TIP, self._test))
+        else:
+            self._test.setToolTip(
+                "Not used now: with “Official test set” on, the test part is the dataset's own "
+                "test set (MNIST's 10,000 test digits). Turn it off to hold out this fraction instead."
+            )
 
     def set_split_counts(self, text: str) -> None:
         """Show the per-class counts of the loaded split (plain text; "" hides it)."""
@@ -156,6 +178,7 @@ class DataSection(Section):
     def _on_path_chosen(self, path: str) -> None:
         if not path:
             return  # cancelled
+        self._on_path_chosen_folder(path)
         self._path.setText(path)
         self.binder.commit("data.path")
 
@@ -163,12 +186,31 @@ class DataSection(Section):
         start = self._extra.text().strip() or self._start_folder()
         path = QFileDialog.getExistingDirectory(self._extra.window(), "Choose a folder of class folders", start)
         if path:
+            self._on_path_chosen_folder(path)
             self._extra.setText(path)
             self.binder.commit("data.extra_path")
 
+    def _on_path_chosen_folder(self, path: str) -> None:
+        self._last_folder = str(Path(path).parent)
+
     def _start_folder(self) -> str:
+        """Where Browse starts: the current path's folder, the last folder chosen, the default, home."""
         current = self._path.text().strip()
-        return str(Path(current).parent) if current else str(Path.home())
+        if current:
+            path = Path(current).expanduser()
+            if path.is_dir():
+                return str(path)
+            if path.parent.is_dir():
+                return str(path.parent)
+        for folder in (self._last_folder, self.default_folder):
+            if folder and Path(folder).is_dir():
+                return folder
+        return str(Path.home())
+
+
+def _test_used(value: Reader) -> bool:
+    """Whether the Test fraction is used: not while the dataset's own test set replaces it."""
+    return not (value("split.official_test") and value("data.name") in OFFICIAL_TEST_DATASETS)
 
 
 class AugmentationSection(Section):

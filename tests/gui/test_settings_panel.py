@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -321,6 +323,40 @@ def test_a_split_that_cannot_sum_to_one_shows_an_error(qtbot, panel: TrainingSet
     assert split_of(panel) == pytest.approx((0.4, 0.5, 0.1))
 
 
+def test_split_fields_rebalance_on_commit_not_per_keystroke(qtbot, panel: TrainingSettings) -> None:
+    panel.show()
+    qtbot.waitExposed(panel)
+    validation = control(panel, "split.validation")
+    assert isinstance(validation, QDoubleSpinBox)
+    validation.setFocus()
+    qtbot.waitUntil(validation.hasFocus)
+    validation.selectAll()
+    qtbot.keyClicks(validation, "0.")
+    assert split_of(panel) == pytest.approx((0.8, 0.1, 0.1))  # "0." moved nothing
+    qtbot.keyClicks(validation, "3")
+    assert split_of(panel)[0] == pytest.approx(0.8)
+    qtbot.keyClick(validation, Qt.Key.Key_Return)
+    assert split_of(panel) == pytest.approx((0.6, 0.3, 0.1))
+
+
+def test_the_test_fraction_is_disabled_while_the_official_test_set_replaces_it(panel: TrainingSettings) -> None:
+    test = control(panel, "split.test")
+    official = control(panel, "split.official_test")
+    assert test.isEnabled() and "Range: 0 to 0.999." in test.toolTip()
+    official.setChecked(True)
+    assert not test.isEnabled()
+    assert test.toolTip().startswith("Not used now: with “Official test set” on")
+    choose(panel, "data.name", "digits")  # no test set of its own: the fraction is used
+    assert test.isEnabled() and "Range:" in test.toolTip()
+    choose(panel, "data.name", "mnist")
+    assert not test.isEnabled()
+    panel.set_config(RunConfig(split=SplitSpec(0.8, 0.1, 0.1, official_test=False)))
+    assert test.isEnabled()
+    panel.set_locked(True)
+    panel.set_locked(False)
+    assert test.isEnabled()
+
+
 # ---------------------------------------------------------------------------- data
 
 
@@ -350,6 +386,39 @@ def test_file_dataset_needs_a_path_and_browse_fills_it(
     with qtbot.waitSignal(panel.dataChanged):
         control(panel, "data.browse").menu().actions()[1].trigger()
     assert panel.apply_to(RunConfig()).data.path == str(tmp_path)
+
+
+def test_browse_starts_in_the_current_paths_folder_then_the_last_one_chosen(
+    qtbot, panel: TrainingSettings, monkeypatch, tmp_path
+) -> None:
+    starts: list[str] = []
+
+    def fake_open(parent, caption, folder, filters):  # noqa: ANN001, ANN202
+        starts.append(folder)
+        return "", ""
+
+    def fake_folder(parent, caption, folder):  # noqa: ANN001, ANN202
+        starts.append(folder)
+        return str(tmp_path / "chosen")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake_open))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(fake_folder))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "chosen").mkdir()
+    panel.set_browse_folder(str(tmp_path / "data"))
+    browse = control(panel, "data.browse").menu().actions()
+    browse[0].trigger()
+    assert starts[-1] == str(tmp_path / "data")  # no path yet: the default folder
+    panel.set_config(RunConfig(data=DataSpec("mnist", str(tmp_path / "data" / "mnist.npz"))))
+    browse[0].trigger()
+    assert starts[-1] == str(tmp_path / "data")  # the current path's folder
+    browse[1].trigger()  # chooses tmp_path/chosen as the data folder
+    browse[1].trigger()
+    assert starts[-1] == str(tmp_path / "chosen")  # the folder path itself
+    control(panel, "data.path").setText("")
+    browse[0].trigger()
+    assert starts[-1] == str(tmp_path)  # the folder of the last choice
+    assert str(Path.home()) not in starts
 
 
 def test_cancelled_browse_changes_nothing(qtbot, panel: TrainingSettings, monkeypatch) -> None:
