@@ -4,17 +4,22 @@ The mouse position reaches :class:`HoverReadout` through a rate-limited
 ``pg.SignalProxy`` (at most 30 lookups a second), so sweeping the mouse over a long run
 never floods the GUI thread. The text itself comes from :func:`describe_point`, a pure
 lookup of the nearest reported batch in a :class:`~model.series.RunSeries`.
+
+The crosshairs belong to the mouse: they go when it leaves a plot (or moves off the
+plot area), when a new run or a saved history is shown (:meth:`HoverReadout.clear`), and
+while the plots are exported (:meth:`HoverReadout.hidden`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
@@ -72,7 +77,7 @@ def _shown(value: float, metric: str) -> str:
     return f"{value:.0%}" if metric in ("dead", "saturation") else f"{value:.3g}"
 
 
-class HoverReadout:
+class HoverReadout(QObject):
     """Vertical crosshairs that follow the mouse on every plot, and a label saying what is there.
 
     Args:
@@ -89,6 +94,7 @@ class HoverReadout:
         foreground: QColor,
         describe: Callable[[pg.PlotItem, float, float], str],
     ) -> None:
+        super().__init__(readout)
         self._readout = readout
         self._describe = describe
         self._crosshairs = {
@@ -102,19 +108,59 @@ class HoverReadout:
             plot.addItem(line, ignoreBounds=True)
         # Hover readout through a rate-limited proxy: at most 30 lookups a second.
         self._proxies = [
-            pg.SignalProxy(widget.scene().sigMouseMoved, rateLimit=30, slot=self._make_hover(plot))
+            pg.SignalProxy(widget.scene().sigMouseMoved, rateLimit=30, slot=self._make_hover(plot, widget))
             for plot, widget in widgets.items()
         ]
+        # The proxy hands a move on up to 0.3 s late: one that comes after the mouse left
+        # must not bring the crosshairs back.
+        self._outside: set[QObject] = set()
+        for widget in widgets.values():
+            widget.installEventFilter(self)
 
-    def _make_hover(self, plot: pg.PlotItem) -> Callable[[tuple[QPointF]], None]:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Leave:
+            self._outside.add(watched)
+            self.clear()
+        elif event.type() == QEvent.Type.Enter:
+            self._outside.discard(watched)
+        return False
+
+    def clear(self) -> None:
+        """Hide the crosshairs and put the hint back (the mouse left, or another run is shown)."""
+        for line in self._crosshairs.values():
+            line.setVisible(False)
+        self._readout.setText(HOVER_HINT)
+
+    def visible(self) -> bool:
+        """Whether the crosshairs show now."""
+        return any(line.isVisible() for line in self._crosshairs.values())
+
+    @contextmanager
+    def hidden(self) -> Iterator[None]:
+        """Hide the crosshairs for a while (an export), then show them as they were."""
+        shown = {line: line.isVisible() for line in self._crosshairs.values()}
+        for line in shown:
+            line.setVisible(False)
+        try:
+            yield
+        finally:
+            for line, visible in shown.items():
+                line.setVisible(visible)
+
+    def _make_hover(self, plot: pg.PlotItem, widget: pg.PlotWidget) -> Callable[[tuple[QPointF]], None]:
         def on_mouse_moved(event: tuple[QPointF]) -> None:
-            self.on_mouse_moved(plot, event[0])
+            if widget not in self._outside:
+                self.on_mouse_moved(plot, event[0])
 
         return on_mouse_moved
 
     def on_mouse_moved(self, plot: pg.PlotItem, pos: QPointF) -> None:
-        """Move the crosshairs to the scene position ``pos`` over ``plot`` and say what is there."""
+        """Move the crosshairs to the scene position ``pos`` over ``plot`` and say what is there.
+
+        Off the plot's area (on its margin) they hide.
+        """
         if not plot.sceneBoundingRect().contains(pos):
+            self.clear()
             return
         point = plot.vb.mapSceneToView(pos)
         text = self._describe(plot, point.x(), point.y())

@@ -71,9 +71,11 @@ def make_plot(title: str, y_label: str, foreground: QColor) -> pg.PlotItem:
     plot = pg.PlotItem(title=title)
     plot.titleLabel.setText(title, color=foreground, size="10pt")
     plot.setLabel("bottom", "step (batches)", color=foreground.name())
-    plot.getAxis("bottom").enableAutoSIPrefix(False)
     if y_label:
         plot.setLabel("left", y_label, color=foreground.name())
+    for axis in ("left", "bottom"):
+        # Real values on the ticks: never "loss (x0.001)" with ticks 150-200.
+        plot.getAxis(axis).enableAutoSIPrefix(False)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).setPen(foreground)
         plot.getAxis(axis).setTextPen(foreground)
@@ -101,6 +103,7 @@ def make_heatmap(plot: pg.PlotItem, foreground: QColor) -> tuple[pg.ImageItem, p
     )
     colorbar.setImageItem(image, insert_in=plot)
     axis = colorbar.getAxis("right")
+    axis.enableAutoSIPrefix(False)
     axis.setPen(foreground)
     axis.setTextPen(foreground)
     return image, colorbar

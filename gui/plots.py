@@ -315,6 +315,7 @@ class TrainingPlots(QWidget):
         self.series = RunSeries()
         self.series.reset(layer_names, max(1, steps_per_epoch))
         self._context = context
+        self._hover.clear()  # no crosshair of another run's figures
         self._markers.clear()
         records = batches.records() if batches is not None and batches.layer_names == layer_names else []
         # During training each epoch's batches arrived before the epoch's record.
@@ -383,7 +384,11 @@ class TrainingPlots(QWidget):
             ProjectError: a file cannot be written (the earlier ones stay written).
         """
         self.refresh()
-        return export_plot_images(self.plot_items(), base, fmt)
+        legends = {"loss": self.loss_plot.listDataItems(), "gradients": self._grad_curves}
+        with self._hover.hidden():
+            return export_plot_images(
+                self.plot_items(), base, fmt, legends, (self._foreground, self._background)
+            )
 
     def plot_items(self) -> dict[str, pg.PlotItem]:
         """The plots by the short name used for exported files."""

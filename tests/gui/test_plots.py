@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtWidgets import QApplication
 
+from gui import plot_export
 from gui import plots as plots_module
+from gui.plot_hover import HOVER_HINT
 from gui.plots import (
     EXPLODING_GRAD_NORM,
     HEATMAP_MAX_COLUMNS,
@@ -190,6 +194,69 @@ def test_hover_describes_the_point(plots: TrainingPlots, qapp) -> None:
     assert plots.readout.text().startswith("step 4")
 
 
+def hover(plots: TrainingPlots, plot, x: float, y: float) -> None:
+    plots._hover.on_mouse_moved(plot, plot.vb.mapViewToScene(QPointF(x, y)))
+
+
+def crosshairs_shown(plots: TrainingPlots) -> bool:
+    return plots._hover.visible()
+
+
+def test_crosshairs_and_readout_go_when_the_mouse_leaves(plots: TrainingPlots, qapp) -> None:
+    plots.start_run(started())
+    for step in range(10):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.refresh()
+    qapp.processEvents()
+    hover(plots, plots.loss_plot, 4, 0.3)
+    assert crosshairs_shown(plots) and plots.readout.text().startswith("step 4")
+    QApplication.sendEvent(plots._widgets[plots.loss_plot], QEvent(QEvent.Type.Leave))
+    assert not crosshairs_shown(plots)
+    assert plots.readout.text() == HOVER_HINT
+    # A move the rate-limited proxy hands on after the mouse left does not bring them back.
+    plots._hover._make_hover(plots.loss_plot, plots._widgets[plots.loss_plot])(
+        (plots.loss_plot.vb.mapViewToScene(QPointF(5, 0.3)),)
+    )
+    assert not crosshairs_shown(plots)
+    QApplication.sendEvent(plots._widgets[plots.loss_plot], QEvent(QEvent.Type.Enter))
+    hover(plots, plots.loss_plot, 5, 0.3)
+    assert crosshairs_shown(plots)
+    plots._hover.on_mouse_moved(plots.loss_plot, QPointF(-500, -500))  # off the plot
+    assert not crosshairs_shown(plots) and plots.readout.text() == HOVER_HINT
+
+
+def test_a_new_run_or_history_clears_the_readout(plots: TrainingPlots, qapp) -> None:
+    plots.start_run(started())
+    for step in range(10):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.refresh()
+    qapp.processEvents()
+    hover(plots, plots.grad_plot, 4, -0.7)
+    assert "L2_Dense" in plots.readout.text()
+    plots.start_run(started(run_id=2, layers=("conv", "dense")))
+    assert not crosshairs_shown(plots) and plots.readout.text() == HOVER_HINT
+    hover(plots, plots.grad_plot, 4, -0.7)
+    plots.show_history([epoch(0)], ("other",), 10)
+    assert not crosshairs_shown(plots) and plots.readout.text() == HOVER_HINT
+
+
+def test_axes_show_real_values_without_an_si_prefix(plots: TrainingPlots, qapp) -> None:
+    plots.start_run(started(steps_per_epoch=100))
+    for step in range(50):
+        plots.add_batch(batch(step, [3e-4, 5e-4, 6e-4], loss=0.0015 + step * 1e-5))
+    plots.refresh()
+    qapp.processEvents()
+    for plot in (plots.loss_plot, plots.accuracy_plot, plots.grad_plot, plots.heatmap_plot):
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            assert axis.autoSIPrefixScale == 1.0
+            assert "(x" not in axis.labelString()
+    assert plots.heatmap_colorbar.getAxis("right").autoSIPrefixScale == 1.0
+    left = plots.loss_plot.getAxis("left")
+    ticks = [value for level in left.tickValues(0.0015, 0.002, 300) for value in level[1]]
+    assert ticks and all(0.001 < value < 0.003 for value in ticks)  # real losses, not 150-200
+
+
 def test_axes_name_their_units(plots: TrainingPlots) -> None:
     assert plots.loss_plot.getAxis("bottom").labelText == "step (batches)"
     assert plots.loss_plot.getAxis("left").labelText == "loss"
@@ -244,6 +311,36 @@ def test_each_plot_exports_as_png_and_svg(qtbot, tmp_path) -> None:
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in png)
     assert all("<svg" in p.read_text() for p in svg)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in png + svg)  # no temp files
+
+
+def test_exported_plots_have_no_crosshair_and_the_gradients_a_legend(
+    plots: TrainingPlots, qapp, tmp_path, monkeypatch
+) -> None:
+    plots.start_run(started())
+    for step in range(10):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    plots.refresh()
+    qapp.processEvents()
+    hover(plots, plots.grad_plot, 4, -0.7)
+    assert crosshairs_shown(plots)
+    seen: dict[str, tuple[bool, list[str]]] = {}
+    write = plot_export.write_with_atomic
+
+    def spy(target, writer, suffix):  # noqa: ANN001, ANN202 - records what each file shows
+        plot = plots.plot_items()[target.stem.rsplit("-", 1)[1]]
+        legends = [item for item in plot.vb.childItems() if isinstance(item, pg.LegendItem)]
+        names = [label.text for legend in legends for _, label in legend.items]
+        seen[target.stem] = (crosshairs_shown(plots), names)
+        return write(target, writer, suffix=suffix)
+
+    monkeypatch.setattr(plot_export, "write_with_atomic", spy)
+    plots.export_images(tmp_path / "run", "png")
+    assert seen["run-gradients"] == (False, list(LAYERS))
+    assert seen["run-loss"] == (False, ["batch loss", "smoothed", "epoch (train)", "epoch (validation)"])
+    assert not any(shown for shown, _ in seen.values())
+    # Afterwards the screen is as it was: the crosshair back, no legend inside the plots.
+    assert crosshairs_shown(plots)
+    assert not [item for item in plots.grad_plot.vb.childItems() if isinstance(item, pg.LegendItem)]
 
 
 def test_a_saved_history_shows_epoch_gradient_norms(qtbot) -> None:
