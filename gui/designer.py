@@ -19,18 +19,13 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
-    QEvent,
     QItemSelectionModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
-    QPoint,
-    QRect,
-    QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QFontMetrics, QKeySequence, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -42,14 +37,15 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.designer_rows import PARAMS_ROLE, SHAPE_ROLE, ColumnHeader, LayerRowDelegate
+from gui.designer_undo import StackUndo
 from gui.layer_editor import LayerEditor
+from gui.widgets import guard_wheel
 from model.catalogue import LAYER_ABOUT
 from model.config import LAYER_TYPES, LayerSpec, RunConfig
 from model.errors import ConfigError
@@ -98,8 +94,8 @@ class LayerStackModel(QAbstractListModel):
             :meth:`set_layers` or :meth:`set_context`; it follows ``analyzed``.
     """
 
-    ShapeRole = Qt.ItemDataRole.UserRole + 1
-    ParamsRole = Qt.ItemDataRole.UserRole + 2
+    ShapeRole = SHAPE_ROLE
+    ParamsRole = PARAMS_ROLE
     ProblemRole = Qt.ItemDataRole.UserRole + 3
 
     analyzed = Signal()
@@ -267,84 +263,6 @@ class LayerStackModel(QAbstractListModel):
         self.analyzed.emit()
 
 
-def _column_widths(metrics: QFontMetrics) -> tuple[int, int]:
-    """Widths of the shape and parameter columns, shared by rows and the header."""
-    return metrics.horizontalAdvance("(28, 28, 128)") + 12, metrics.horizontalAdvance("10,000,000")
-
-
-def _split_columns(rect: QRect, metrics: QFontMetrics) -> tuple[QRect, QRect, QRect]:
-    shape_w, params_w = _column_widths(metrics)
-    params = QRect(rect.right() - params_w + 1, rect.top(), params_w, rect.height())
-    shape = QRect(params.left() - shape_w, rect.top(), shape_w, rect.height())
-    name = QRect(rect.left(), rect.top(), max(0, shape.left() - rect.left() - 6), rect.height())
-    return name, shape, params
-
-
-class _LayerRowDelegate(QStyledItemDelegate):
-    """Paints a row as three columns: label, output shape, parameter count."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        label = opt.text
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(
-            2, 0, -4, 0
-        )
-        name_rect, shape_rect, params_rect = _split_columns(text_rect, opt.fontMetrics)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        painter.save()
-        painter.setFont(opt.font)
-        painter.setPen(opt.palette.color(role))
-        align = Qt.AlignmentFlag.AlignVCenter
-        elided = opt.fontMetrics.elidedText(label, Qt.TextElideMode.ElideRight, name_rect.width())
-        painter.drawText(name_rect, align | Qt.AlignmentFlag.AlignLeft, elided)
-        painter.drawText(
-            shape_rect, align | Qt.AlignmentFlag.AlignLeft, str(index.data(LayerStackModel.ShapeRole))
-        )
-        params = index.data(LayerStackModel.ParamsRole)
-        painter.drawText(params_rect, align | Qt.AlignmentFlag.AlignRight, f"{params:,}")
-        painter.restore()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        hint = super().sizeHint(option, index)
-        shape_w, params_w = _column_widths(option.fontMetrics)
-        return QSize(hint.width() + shape_w + params_w, max(hint.height(), option.fontMetrics.height() + 8))
-
-
-class _ColumnHeader(QWidget):
-    """Column titles above the list, aligned with the columns the delegate paints."""
-
-    def __init__(self, view: QListView) -> None:
-        super().__init__()
-        self._view = view
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(self.fontMetrics().height() + 4)
-        # The columns follow the viewport, which narrows when a scroll bar appears.
-        view.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self.update()
-        return False
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        viewport = self._view.viewport()
-        left = viewport.mapToGlobal(QPoint(0, 0)).x() - self.mapToGlobal(QPoint(0, 0)).x()
-        rect = QRect(left + 4, 0, viewport.width() - 8, self.height())
-        name, shape, params = _split_columns(rect, self.fontMetrics())
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(name, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Layer")
-        painter.drawText(shape, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Output")
-        painter.drawText(params, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Params")
-        painter.end()
-
-
 class LayerDesigner(QWidget):
     """Design a layer stack and see at once whether, and how, it builds.
 
@@ -369,6 +287,8 @@ class LayerDesigner(QWidget):
         self._training: tuple[RunConfig, int | None] = (RunConfig(), None)
         self._validity = self._current_validity()
         self._build()
+        guard_wheel(self)
+        self.undo_stack = StackUndo(self._model, self._on_restored)
         self._connect()
         self._select_row(0)
         self._on_analyzed()
@@ -383,6 +303,7 @@ class LayerDesigner(QWidget):
         """Show ``layers``, keeping the selected row where possible; emits no layersChanged."""
         row = self._current_row()
         self._model.set_layers(tuple(layers))
+        self.undo_stack.reset(tuple(layers))
         self._select_row(min(max(row, 0), len(layers) - 1))
 
     def set_context(self, input_shape: tuple[int, ...], num_classes: int, loss: str) -> None:
@@ -411,7 +332,7 @@ class LayerDesigner(QWidget):
     def _build(self) -> None:
         self._list = QListView()
         self._list.setModel(self._model)
-        self._list.setItemDelegate(_LayerRowDelegate(self._list))
+        self._list.setItemDelegate(LayerRowDelegate(self._list))
         self._list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self._list.setDefaultDropAction(Qt.DropAction.MoveAction)
@@ -420,7 +341,7 @@ class LayerDesigner(QWidget):
         self._list.setMinimumHeight(140)
         self._list.setToolTip("The layers from input (top) to output (bottom); drag a row to move it.")
         self._list.setObjectName("layer_list")
-        self._header = _ColumnHeader(self._list)
+        self._header = ColumnHeader(self._list)
 
         self._new_type = QComboBox()
         for kind in LAYER_TYPES:
@@ -638,6 +559,11 @@ class LayerDesigner(QWidget):
             self.validityChanged.emit(*validity)
 
     def _on_edited(self) -> None:
+        self.layersChanged.emit()
+
+    def _on_restored(self, row: int) -> None:
+        """An undo or redo put a stack back: select the row it touched; it is the user's edit."""
+        self._select_row(min(max(row, 0), len(self.layers()) - 1))
         self.layersChanged.emit()
 
     # ------------------------------------------------------------------ helpers

@@ -411,3 +411,53 @@ def test_no_tensorflow_is_imported() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------- undo
+
+
+def test_every_kind_of_stack_edit_can_be_undone_and_redone(qtbot, designer: LayerDesigner) -> None:
+    undo = designer.undo_stack
+    start = designer.layers()
+    assert not undo.history.can_undo
+    stacks = [start]
+    select(designer, 1)
+    click(qtbot, designer, "add")  # add
+    stacks.append(designer.layers())
+    click(qtbot, designer, "remove")  # remove
+    stacks.append(designer.layers())
+    select(designer, 3)
+    click(qtbot, designer, "move_up")  # move
+    stacks.append(designer.layers())
+    select(designer, 1)
+    spin = designer.findChild(QSpinBox, "units")
+    spin.selectAll()
+    qtbot.keyClicks(spin, "300")  # edit: three values as typed, one step
+    stacks.append(designer.layers())
+    select(designer, 0)
+    click(qtbot, designer, "remove")  # breaks the stack ...
+    stacks.append(designer.layers())
+    qtbot.mouseClick(designer.findChild(QPushButton, "fix_button"), Qt.MouseButton.LeftButton)  # ... fix
+    stacks.append(designer.layers())
+    assert undo.history.undo_label.startswith("Add Flatten")
+    for expected in reversed(stacks[:-1]):
+        with qtbot.waitSignal(designer.layersChanged):  # an undo is the user's edit
+            undo.undo()
+        assert designer.layers() == expected
+    assert designer.layers() == start and not undo.history.can_undo
+    for expected in stacks[1:]:
+        undo.redo()
+        assert designer.layers() == expected
+    assert not undo.history.can_redo
+
+
+def test_undo_selects_the_row_it_changed_and_set_layers_starts_afresh(qtbot, designer: LayerDesigner) -> None:
+    select(designer, 2)
+    spin = designer.findChild(QSpinBox, "units")
+    spin.setValue(99)
+    select(designer, 0)
+    designer.undo_stack.undo()
+    assert listview(designer).currentIndex().row() == 2
+    assert designer.findChild(QSpinBox, "units").value() == 256
+    designer.set_layers(load_preset("cnn").layers)
+    assert not designer.undo_stack.history.can_undo and not designer.undo_stack.history.can_redo
