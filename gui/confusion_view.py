@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 
 from gui.pixmaps import gray_pixmap
 from model.evaluation import Evaluation
+from model.words import count
 
 MAX_SHOWN: Final = 60
 """The most images one cell lists; a big diagonal cell has hundreds."""
@@ -405,7 +406,7 @@ class ConfusionView(QWidget):
         self._fit_table()
         total = len(evaluation.y_true)
         self._header.setText(
-            f"Test accuracy {evaluation.accuracy:.1%} on {total:,} images · loss {evaluation.loss:.3f}"
+            f"Test accuracy {evaluation.accuracy:.1%} on {count(total, 'image')} · loss {evaluation.loss:.3f}"
         )
         self._show_cell_hint()
 
@@ -438,9 +439,9 @@ class ConfusionView(QWidget):
         names = evaluation.class_names
         true_name, pred_name = names[true_class], names[predicted_class]
         if true_class == predicted_class:
-            what = f"{true_name} read correctly: {len(order):,} images, least confident first"
+            what = f"{true_name} read correctly: {count(len(order), 'image')}, least confident first"
         else:
-            what = f"{true_name} read as {pred_name}: {len(order):,} images, most confident mistake first"
+            what = f"{true_name} read as {pred_name}: {count(len(order), 'image')}, most confident mistake first"
         self._selected = (true_class, predicted_class)
         if len(order) > MAX_SHOWN:
             what += f" (showing {MAX_SHOWN})"
@@ -491,7 +492,7 @@ class ConfusionView(QWidget):
                 names = evaluation.class_names
                 hint += (
                     f" The most common mistake: {names[true_class]} read as {names[predicted_class]} "
-                    f"({int(off[true_class, predicted_class])} images)."
+                    f"({count(int(off[true_class, predicted_class]), 'image')})."
                 )
         self.table.clearSelection()
         self._selected = None

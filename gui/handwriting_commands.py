@@ -21,6 +21,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
 from gui import dialogs
+from model import words
 from model.handwriting import CoachState, Drawing, HandwritingCoach, HandwritingSet
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class HandwritingCommands(QObject):
         count = self.coach.state.count
         if self._session.view.ask(
             "Delete your handwriting?",
-            f"Delete the {count} drawings in {self.folder}? Files you put there yourself are kept. "
+            f"Delete {words.count(count, 'drawing')} in {self.folder}? Files you put there yourself are kept. "
             "This cannot be undone (Export first to keep a copy).",
         ):
             self.coach.clear()

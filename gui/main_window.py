@@ -51,6 +51,7 @@ from model.errors import ProjectError
 from model.runner import Runner
 from model.session import ActionState, Level, PanelState, RunSession
 from model.worker_process import ProcessRunner
+from model.words import count
 
 if TYPE_CHECKING:
 
@@ -235,7 +236,7 @@ class MainWindow(QMainWindow):
         except ProjectError as exc:
             self.warn("Cannot export plots", str(exc))
             return []
-        self.show_status(f"Exported {len(written)} plots beside {base}")
+        self.show_status(f"Exported {count(len(written), 'plot')} beside {base}")
         return written
 
     # ================================================================== SessionView

@@ -41,6 +41,7 @@ from model.events import (
     WeightSnapshot,
 )
 from model.runfolder.autosave import write_checkpoint
+from model.words import count
 
 
 class LearningRateController(keras.callbacks.Callback):  # type: ignore[misc]
@@ -294,7 +295,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         notes = list(self._notes)
         self._notes.clear()
         if partial:
-            notes.append(f"partial epoch: {self._batches_in_epoch} of {self.steps_per_epoch} batches")
+            notes.append(f"partial epoch: {self._batches_in_epoch} of {count(self.steps_per_epoch, 'batch')}")
         val_loss = logs.get("val_loss")
         val_acc = logs.get("val_accuracy")
         if partial:  # an interrupted validation pass is not a figure to plot

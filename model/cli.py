@@ -46,6 +46,7 @@ from model.events import (
     RunStarted,
     format_duration,
 )
+from model.words import count
 
 if TYPE_CHECKING:
     from model.data import Dataset
@@ -86,7 +87,7 @@ class ConsoleListener(NullListener):
         self.monitor = HealthMonitor(info.layer_names, self.context)
         print(
             f"training on {info.n_train:,} samples (validation {info.n_validation:,}, test {info.n_test:,}), "
-            f"batch size {info.batch_size}, {info.steps_per_epoch} batches per epoch",
+            f"batch size {info.batch_size}, {count(info.steps_per_epoch, 'batch')} per epoch",
             file=self.stream,
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from model.config import LayerSpec, RunConfig
 from model.shapes import layer_name
+from model.words import count
 
 _TEMPLATE = '''#!/usr/bin/env python3
 """{title}
@@ -196,7 +197,7 @@ def _optimizer_code(config: RunConfig) -> str:
 def _schedule(config: RunConfig) -> tuple[str, str]:
     s = config.schedule
     if s.kind == "step":
-        return f"x{s.factor:g} every {s.step_epochs} epochs", f"    return base * {s.factor!r} ** (epoch // {s.step_epochs})"
+        return f"x{s.factor:g} every {count(s.step_epochs, 'epoch')}", f"    return base * {s.factor!r} ** (epoch // {s.step_epochs})"
     if s.kind == "exponential":
         return f"x{s.factor:g} every epoch", f"    return base * {s.factor!r} ** epoch"
     if s.kind == "cosine":

@@ -54,6 +54,7 @@ from model.runfolder.autosave import write_autosave_status
 from model.runfolder.layout import claim_folder
 from model.runfolder.load import weights_are_finite
 from model.runfolder.state import optimizer_state, restore_optimizer_state
+from model.words import count
 
 if TYPE_CHECKING:
     from model.data import Split
@@ -298,7 +299,7 @@ def _train(
             mailbox.detach()
 
     if reason is EndReason.COMPLETED:
-        message = f"completed {config.epochs} epochs in {time.perf_counter() - started:.1f} s"
+        message = f"completed {count(config.epochs, 'epoch')} in {time.perf_counter() - started:.1f} s"
     evaluation = None
     if evaluate and not diverged:
         evaluation = evaluate_model(inner, split.x_test, split.y_test, class_names, config.loss)

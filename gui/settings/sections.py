@@ -29,6 +29,7 @@ from model.config import (
     SCHEDULE_PARAMS,
     SCHEDULES,
 )
+from model.words import count
 
 
 class Section(QObject):
@@ -205,14 +206,14 @@ class BatchesSection(Section):
             text += " Smooth but slow."
         elif batch_size == 1:
             text = (
-                f"Stochastic: {n:,} noisy updates per epoch, one per sample."
+                f"Stochastic: {count(n, 'noisy update')} per epoch, one per sample."
                 if n
                 else "Stochastic: one noisy update per sample."
             )
         else:
             batch = int(batch_size)
             text = (
-                f"Mini-batch: {-(-n // batch):,} updates per epoch of {n:,} samples."
+                f"Mini-batch: {count(-(-n // batch), 'update')} per epoch of {count(n, 'sample')}."
                 if n
                 else f"Mini-batch: one update per {batch:,} samples."
             )

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from model.config import SplitSpec
 from model.data._common import Dataset
 from model.errors import DataError
+from model.words import count
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +135,7 @@ def split_dataset(ds: Dataset, split: SplitSpec, seed: int, limit: int | None = 
         n_val = _part_size(share, len(rest))
         if len(rest) - n_val < 1 or len(test_idx) == 0:
             raise DataError(
-                f"{n} samples are too few for this split with the official test set; use more data"
+                f"{count(n, 'sample')} are too few for this split with the official test set; use more data"
             )
         train_idx, val_idx, ok_val = _take(rest, ds.y, n_val, seed, split.stratified)
         ok_test = True
@@ -143,7 +144,7 @@ def split_dataset(ds: Dataset, split: SplitSpec, seed: int, limit: int | None = 
         n_val = _part_size(split.validation, n)
         if n - n_test - n_val < 1:
             raise DataError(
-                f"{n} samples are too few for this split (train {split.train:g}, validation "
+                f"{count(n, 'sample')} are too few for this split (train {split.train:g}, validation "
                 f"{split.validation:g}, test {split.test:g}): no training sample would be left; "
                 "use more data or smaller validation and test fractions"
             )

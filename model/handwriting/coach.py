@@ -33,6 +33,7 @@ from model.catalogue import DATASET_CHOICES, data_title
 from model.config import EXTRA_SHARE_DEFAULT, EXTRA_SHARE_MAX, RunConfig
 from model.errors import ProjectError
 from model.tasks import Failure, LatestTask, deliver
+from model.words import count
 
 from .score import Score, ScoringBatch, score_answers, scoring_batch
 from .store import Cleared, Drawing, HandwritingSet
@@ -191,7 +192,7 @@ class HandwritingCoach:
         except ProjectError as exc:
             self._emit(str(exc), error=True)
             return None
-        self._emit(f"Exported {copied} drawings to {folder}.")
+        self._emit(f"Exported {count(copied, 'drawing')} to {folder}.")
         return copied
 
     def clear(self) -> Cleared | None:
@@ -202,7 +203,7 @@ class HandwritingCoach:
             self._rescore(str(exc), error=True)
             return None
         kept = f"; {cleared.kept} other files were left in place" if cleared.kept else ""
-        self._rescore(f"Deleted {cleared.removed} drawings{kept}.")
+        self._rescore(f"Deleted {count(cleared.removed, 'drawing')}{kept}.")
         return cleared
 
     # ------------------------------------------------------------------ teaching
@@ -254,7 +255,7 @@ class HandwritingCoach:
                 report = TeachingReport(self.session.current_run_id, before_test=before_test, test_name=test_name)
                 self._teaching, self._after_for = report, None
                 self._score_once(before_predictor, names, self._on_before)
-                self._emit(f"Teaching run {report.run_id}: {epochs} epochs, your drawings {share:.0%} of training.")
+                self._emit(f"Teaching run {report.run_id}: {count(epochs, 'epoch')}, your drawings {share:.0%} of training.")
             else:
                 self._emit("Teach it could not start; see the message above the plots.", error=True)
             outcome.set_result(ok)

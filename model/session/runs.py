@@ -125,7 +125,7 @@ def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:
     """The status-bar line for a run in progress."""
     from model.events import format_duration
 
-    epochs = f"/{info.epochs}" if info else ""
+    epochs = f"/{info.epochs}" if info else ""  # "epoch 3/10": a position, not a count
     batches = f"/{info.steps_per_epoch}" if info else ""
     return (
         f"epoch {rec.epoch + 1}{epochs} · batch {rec.batch + 1}{batches} · "

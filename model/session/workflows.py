@@ -27,6 +27,7 @@ from model.errors import ModelFileError, ProjectError, clip
 from model.events import EpochRecord, RunFinished
 from model.fileio import write_text_atomic
 from model.tasks import Failure, deliver
+from model.words import count
 
 from .base import SessionBase, done
 from .document import RECENT_KEY
@@ -397,15 +398,16 @@ class FileWorkflows(SessionBase):
             config = saved.config
             self._images.start(lambda: (memory, test_images(config)))
         resume = " Resume Training continues it." if saved.optimizer_state else ""
+        epochs = count(len(saved.history), "epoch")
         if saved.diverged:
             self.view.show_message(
-                f"Opened the run {saved.folder.name}: {len(saved.history)} epochs. It diverged: its weights are "
+                f"Opened the run {saved.folder.name}: {epochs}. It diverged: its weights are "
                 "not finite numbers, so its answers in the Draw tab mean nothing; train it again with a smaller "
                 "learning rate.",
                 "warning",
             )
             return True
-        self.view.show_message(f"Opened the run {saved.folder.name}: {len(saved.history)} epochs{accuracy}.{resume}", "info")
+        self.view.show_message(f"Opened the run {saved.folder.name}: {epochs}{accuracy}.{resume}", "info")
         return True
 
     def _on_test_images(self, answer: tuple[ModelInMemory, TestImages | None]) -> None:

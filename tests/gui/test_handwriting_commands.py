@@ -93,7 +93,7 @@ def test_clear_asks_first_and_export_never_overwrites(make_window, qtbot, tmp_pa
     assert commands.coach.store.count() == 1  # "No" keeps them
     answers.append(True)
     click(qtbot, box.clear_button)
-    assert commands.coach.store.count() == 0 and box.message_label.text() == "Deleted 1 drawings."
+    assert commands.coach.store.count() == 0 and box.message_label.text() == "Deleted 1 drawing."
     assert not box.clear_button.isEnabled()
 
 
