@@ -328,3 +328,7 @@ def test_fields_a_layer_type_does_not_use_are_dropped_so_a_config_reads_back_the
     config = config_from_dict({"schema_version": 1, "layers": [{"type": "Dense", "rate": 0.0, "filters": 5}]})
     assert config.layers[0] == LayerSpec("Dense")
     assert config_from_json(config.to_json()) == config
+
+
+def test_a_dropout_rate_of_minus_zero_is_described_as_zero() -> None:
+    assert LayerSpec("Dropout", rate=-0.0).describe() == "Dropout(0)"
