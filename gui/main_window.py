@@ -321,6 +321,9 @@ class MainWindow(QMainWindow):
         self.designer.set_context(summary.input_shape, summary.num_classes, self.session.config.loss)
         self.designer.set_training(self.session.config, self._n_train)
 
+    def show_counts_pending(self, title: str) -> None:
+        self.settings_panel.set_split_counts(f"Counting {title}…")
+
     def show_counts_failed(self, message: str) -> None:
         self.settings_panel.set_split_counts(message)
         self.show_data("dataset unavailable", message)

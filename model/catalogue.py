@@ -128,10 +128,17 @@ LAYER_ABOUT: Final[dict[str, str]] = {
 }
 
 
-def data_title(spec: DataSpec) -> str:
-    """A short name for the status bar, e.g. ``MNIST`` or ``MNIST (mnist.npz)``."""
+def data_title(spec: DataSpec, *, fell_back: bool = False) -> str:
+    """A short name for the status bar, e.g. ``MNIST`` or ``MNIST (mnist.npz)``.
+
+    With ``fell_back`` (the offline digits were used because the dataset is not on this
+    computer and could not be downloaded) it says what is really used:
+    ``Digits (offline fallback for MNIST)``.
+    """
     choice = DATASET_CHOICES.get(spec.name)
     title = choice.title if choice is not None else spec.name
+    if fell_back:
+        return f"{DATASET_CHOICES['digits'].title} (offline fallback for {title})"
     if spec.path:
         name = Path(spec.path).name
         return name if spec.name == "file" else f"{title} ({name})"

@@ -38,6 +38,7 @@ class DataReady:
     input_shape: tuple[int, ...]
     # The test inputs, in the order the evaluation scores them (for the confusion view).
     test_images: np.ndarray | None = field(default=None, compare=False, repr=False)
+    fell_back: bool = False  # the offline digits stand in for a dataset that could not be had
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def execute_run(
                 prepared.class_names,
                 prepared.input_shape,
                 split.x_test,
+                fell_back=prepared.fell_back,
             )
         )
         if control.stop_requested:

@@ -74,6 +74,7 @@ class RunSession(FileWorkflows, RunLifecycle):
             return
         self._counted = key
         self.view.show_data(f"{data_title(config.data)}: counting…")
+        self.view.show_counts_pending(data_title(config.data))
         self._counts.start(lambda: summarize(config.data, config.split, config.seed))
 
     def backend_ready(self) -> None:

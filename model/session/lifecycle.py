@@ -164,7 +164,7 @@ class RunLifecycle(SessionBase):
             return
         run.data = info
         self.view.show_class_names(info.class_names)
-        self.view.show_data(f"{data_title(run.config.data)} · {info.description}", info.source)
+        self.view.show_data(f"{data_title(run.config.data, fell_back=info.fell_back)} · {info.description}", info.source)
         self.view.show_progress("Building the model…")
         if info.notice:
             self.view.show_message(info.notice, "info")

@@ -111,6 +111,9 @@ class SessionView(Protocol):
 
     def show_counts_failed(self, message: str) -> None: ...
 
+    def show_counts_pending(self, title: str) -> None:
+        """The dataset ``title`` is being counted: what the panel showed of the last one is stale."""
+
     # --- a run
     def lock_panels(self, state: PanelState) -> None: ...
 

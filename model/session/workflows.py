@@ -103,7 +103,7 @@ class FileWorkflows(SessionBase):
         if not self.confirm_discard():
             return
         try:
-            config = load_preset(name)
+            config = _keep_data_location(load_preset(name), self.config)
         except ProjectError as exc:
             self.view.warn("Cannot load preset", str(exc))
             return
@@ -438,6 +438,18 @@ class FileWorkflows(SessionBase):
             return evaluation if np.array_equal(saved_confusion, evaluation.confusion) else None
 
         deliver(self.keras.submit(score), self.dispatch, shown, lambda f: log.warning("scoring failed: %s", f.message))
+
+
+def _keep_data_location(preset: RunConfig, current: RunConfig) -> RunConfig:
+    """``preset`` with the user's own copy of the same dataset (a preset names none).
+
+    A preset says which dataset, not where it is on this computer: dropping the path would
+    make MNIST fall back to the offline digits without a word.
+    """
+    data = preset.data
+    if data.path is None and current.data.path is not None and current.data.name == data.name:
+        return preset.replace(data=dataclasses.replace(data, path=current.data.path))
+    return preset
 
 
 # ---------------------------------------------------------------------- on the Keras worker

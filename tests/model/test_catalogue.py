@@ -70,3 +70,12 @@ def test_the_catalogue_imports_nothing_but_the_config() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_data_title_names_the_offline_fallback_in_use() -> None:
+    from model.catalogue import data_title
+    from model.config import DataSpec
+
+    assert data_title(DataSpec("mnist")) == "MNIST"
+    assert data_title(DataSpec("mnist"), fell_back=True) == "Digits (offline fallback for MNIST)"
+    assert data_title(DataSpec("fashion_mnist"), fell_back=True) == "Digits (offline fallback for Fashion-MNIST)"
