@@ -42,6 +42,7 @@ class ActionSpec:
     toolbar: bool = False
     enabled: Predicate | None = None
     label: Callable[[ActionState], str] | None = None  # text that follows the state
+    why_not: Callable[[ActionState], str] | None = None  # the tooltip says why it is disabled
     window_wide: bool = False  # shortcut works wherever the focus is in the window
 
 
@@ -88,7 +89,8 @@ TABLE: Final[tuple[Entry, ...]] = (
     ActionSpec("run.train", "&Train", "Train the network with these settings", "_on_train", "Ctrl+Return",
                "&Run", toolbar=True, enabled=lambda s: s.can_train, window_wide=True),
     ActionSpec("run.resume_training", "Resume &Training", "Continue training the model with its optimizer state",
-               "_on_resume_training", "Ctrl+Shift+Return", "&Run", enabled=lambda s: s.can_resume, window_wide=True),
+               "_on_resume_training", "Ctrl+Shift+Return", "&Run", enabled=lambda s: s.can_resume, window_wide=True,
+               why_not=lambda s: s.resume_reason),
     ActionSpec("run.pause", "&Pause", "Pause training; while paused you can change the learning rate", "_on_pause",
                "Ctrl+P", "&Run", toolbar=True, enabled=lambda s: s.can_pause,
                label=lambda s: "&Resume" if s.paused else "&Pause", window_wide=True),
@@ -119,15 +121,21 @@ def _handler(window: QWidget, name: str) -> Callable[[], object]:
     return target
 
 
+def _tip(spec: ActionSpec, action: QAction) -> str:
+    """The action's tooltip: what it does, and its shortcut."""
+    if spec.shortcut is None:
+        return spec.tip
+    return f"{spec.tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+
+
 def _make_action(spec: ActionSpec, window: QWidget) -> QAction:
     action = QAction(spec.text, window)
     action.setObjectName(spec.id)
-    tip = spec.tip
     if spec.shortcut is not None:
         action.setShortcut(QKeySequence(spec.shortcut))
-        tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
     if spec.window_wide:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    tip = _tip(spec, action)
     action.setToolTip(tip)
     action.setStatusTip(tip)
     action.triggered.connect(lambda _checked=False, name=spec.handler: _handler(window, name)())
@@ -166,6 +174,8 @@ def build(window: QMainWindow, table: tuple[Entry, ...] = TABLE) -> Built:
         actions[entry.id] = action
         if parent is not None:
             parent.addAction(action)
+            if entry.why_not is not None:
+                parent.setToolTipsVisible(True)  # the reason shows over the disabled item
         if entry.toolbar:
             toolbar.addAction(action)
     return Built(actions, menus, toolbar)
@@ -183,3 +193,7 @@ def update(built: Built, state: ActionState, table: tuple[Entry, ...] = TABLE) -
             action.setEnabled(entry.enabled(state))
         if entry.label is not None:
             action.setText(entry.label(state))
+        if entry.why_not is not None:
+            tip = entry.why_not(state) or _tip(entry, action)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)

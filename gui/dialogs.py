@@ -2,6 +2,11 @@
 
 The main window takes the three question/warning functions in its constructor, so tests
 can answer them; the file choosers are only reached from menu handlers.
+
+Qt's folder chooser accepts only folders that exist ("Directory not found" for a name
+typed into it); a model is saved into a new folder as often as into an old one, so
+:class:`NewFolderDialog` also accepts a folder that does not exist yet, inside one that
+does (Save Model creates it).
 """
 
 from __future__ import annotations
@@ -54,6 +59,39 @@ def choose_open_path(parent: QWidget, folder: str) -> Path | None:
 def choose_folder(parent: QWidget, title: str, folder: str) -> Path | None:
     chosen = QFileDialog.getExistingDirectory(parent, title, folder)
     return Path(chosen) if chosen else None
+
+
+class NewFolderDialog(QFileDialog):
+    """A folder chooser that also takes the name of a folder still to be made.
+
+    The chosen folder is :attr:`chosen` once the dialog is accepted. Qt's own dialog is
+    used (not the platform's), because only its accept can be widened this way.
+    """
+
+    def __init__(self, parent: QWidget | None, title: str, folder: str) -> None:
+        super().__init__(parent, title, folder)
+        self.setFileMode(QFileDialog.FileMode.Directory)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+        self.chosen: Path | None = None
+
+    def accept(self) -> None:
+        files = self.selectedFiles()
+        path = Path(files[0]) if files else None
+        if path is not None and not path.exists() and path.parent.is_dir():
+            self.chosen = path  # a new folder inside an existing one: Save Model makes it
+            self.done(QFileDialog.DialogCode.Accepted)
+            return
+        super().accept()
+        if self.result() == QFileDialog.DialogCode.Accepted and path is not None:
+            self.chosen = path
+
+
+def choose_new_or_existing_folder(parent: QWidget, title: str, folder: str) -> Path | None:
+    """A folder that exists, or a new one's path inside one that does; ``None`` when cancelled."""
+    dialog = NewFolderDialog(parent, title, folder)
+    return dialog.chosen if dialog.exec() == QFileDialog.DialogCode.Accepted else None
 
 
 def choose_save_path(parent: QWidget, title: str, start: Path, filters: str, suffix: str) -> Path | None:

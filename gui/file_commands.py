@@ -62,10 +62,16 @@ class FileCommands:
         self.session.save_as()
 
     def on_save_model(self) -> None:
-        title = "Save model into a new or empty folder (or a run folder to replace)"
-        if folder := dialogs.choose_folder(self.window, title, self.session.last_folder()):
-            self.session.remember_folder(folder.parent)
+        if folder := self.ask_model_folder():
             self.session.save_model_to(folder)
+
+    def ask_model_folder(self) -> Path | None:
+        """Where to save the model: a new folder (typed into the dialog), an empty one or a run's."""
+        title = "Save model into a new or empty folder (or a run folder to replace)"
+        folder = dialogs.choose_new_or_existing_folder(self.window, title, self.session.last_folder())
+        if folder is not None:
+            self.session.remember_folder(folder.parent)
+        return folder
 
     def on_export_history(self) -> None:
         if path := self.ask_export("Export history", "history.csv", dialogs.CSV_FILTER, ".csv"):

@@ -310,6 +310,9 @@ class MainWindow(QMainWindow):
             self.session.remember_folder(path.parent)
         return path
 
+    def ask_model_folder(self) -> Path | None:
+        return self.files.ask_model_folder()
+
     def show_data(self, text: str, tooltip: str = "") -> None:
         self.data_label.setText(text)
         self.data_label.setToolTip(tooltip)

@@ -6,9 +6,18 @@ split and saves ``model.keras``. It imports only Keras, NumPy and scikit-learn, 
 this project, so it can be shared, read and run anywhere. Run on the same data and seed it
 trains to a comparable accuracy (not bit-identical: the project's training step also
 records gradient norms, and stroke-thickness augmentation has no Keras layer).
+
+A run whose learning rate was changed while paused is exported as it happened: the
+changes (global step and rate) go into the script as ``RATE_CHANGES``, and a callback
+sets them at those steps, rescaling the schedule's base the way the app does (later
+epochs follow the schedule from the new rate). What it cannot repeat it says in the
+script's docstring: steps known only to within the run's reporting interval, and a run
+that continued an earlier model (the script trains from scratch).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from model.config import LayerSpec, RunConfig
 from model.shapes import layer_name
@@ -21,7 +30,7 @@ Exported by Gradient Lab from the configuration {name!r}. Plain Keras: this scri
 not need Gradient Lab. Run it with a Keras-layout MNIST .npz, or let Keras download the data:
 
     python {filename} [--data mnist.npz] [--epochs N] [--limit N] [--out model.keras]
-"""
+{notes}"""
 
 import argparse
 import math
@@ -100,9 +109,9 @@ def build_model(input_shape, num_classes):
 
 def schedule(epoch, lr):
     """The learning rate for ``epoch`` (0-based): {schedule_doc}."""
-    base = {learning_rate!r}
+    base = {base}
 {schedule_body}
-
+{rate_changes}
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -247,8 +256,71 @@ def _augmentation(config: RunConfig) -> str:
     return "".join(lines)
 
 
-def export_script(config: RunConfig, filename: str = "train_model.py") -> str:
-    """The source of a standalone plain-Keras training script for ``config``."""
+_RATE_CHANGES = """
+# The learning rate was changed while the run was paused in Gradient Lab: from each global
+# step (batch, counted from 0) on, the rate set then. Later epochs follow the schedule from it.
+RATE_CHANGES = {changes}
+BASE_RATE = [{learning_rate!r}]  # the schedule's base rate; a change rescales it
+
+
+class RateChangesWhilePaused(keras.callbacks.Callback):
+    \"\"\"Sets the learning rates of RATE_CHANGES before the batches they were set at.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.step = 0
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rate = RATE_CHANGES.get(self.step)
+        if rate is not None:
+            current = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            scheduled = schedule(self.epoch, current)
+            BASE_RATE[0] = BASE_RATE[0] * rate / scheduled if scheduled else rate
+            self.model.optimizer.learning_rate.assign(rate)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+"""
+
+
+def _rate_changes_notes(changes: Sequence[tuple[int, float]], report_every: int, resumed: bool) -> str:
+    if not changes:
+        return ""
+    listed = "; ".join(f"{rate:g} from step {step:,}" for step, rate in changes)
+    notes = [f"The run changed its learning rate while paused ({listed}): RateChangesWhilePaused repeats it."]
+    if report_every > 1:
+        notes.append(
+            f"The run reported every {count(report_every, 'batch')}, so those steps are the first reported "
+            "after each change: they may be late by as much."
+        )
+    if resumed:
+        notes.append(
+            "The run continued an earlier model; this script trains from scratch, so it cannot repeat that "
+            "run, only its configuration and changes."
+        )
+    return "\n" + "\n".join(notes) + "\n"
+
+
+def export_script(
+    config: RunConfig,
+    filename: str = "train_model.py",
+    *,
+    rate_changes: Sequence[tuple[int, float]] = (),
+    resumed: bool = False,
+) -> str:
+    """The source of a standalone plain-Keras training script for ``config``.
+
+    Args:
+        config: the configuration to train.
+        filename: what the script calls itself in its usage line.
+        rate_changes: the run's learning-rate changes made while paused, as (global step,
+            rate): the script repeats them.
+        resumed: the run continued an earlier model (the script says it cannot repeat that).
+    """
     loss = {"crossentropy": "categorical_crossentropy", "mse": "mean_squared_error", "hinge": "categorical_hinge"}[
         config.loss
     ]
@@ -271,10 +343,14 @@ def export_script(config: RunConfig, filename: str = "train_model.py") -> str:
         augmentation=_augmentation(config),
         layers=layers.rstrip(",\n") + ",",
         model_name=safe_name,
-        learning_rate=config.optimizer.learning_rate,
+        base="BASE_RATE[0]" if rate_changes else repr(config.optimizer.learning_rate),
         schedule_doc=schedule_doc,
         schedule_body=schedule_body,
+        rate_changes=_RATE_CHANGES.format(
+            changes=dict(rate_changes), learning_rate=config.optimizer.learning_rate
+        ) if rate_changes else "",
+        notes=_rate_changes_notes(rate_changes, config.report_every, resumed),
         optimizer=_optimizer_code(config),
         loss=loss,
-        callbacks=_callbacks(config),
+        callbacks=_callbacks(config) + (", RateChangesWhilePaused()" if rate_changes else ""),
     )

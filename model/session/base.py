@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from model.config import DataSpec, RunConfig, SplitSpec
 from model.errors import ProjectError, one_line
+from model.events import EndReason, RunFinished
 from model.fileio import write_text_atomic
 from model.runner import ManagedRunner, Runner
 from model.tasks import Dispatch, Failure, LatestTask, SerialExecutor
@@ -136,13 +137,30 @@ class SessionBase:
             reason = self._busy_reason
         running = bool(self.runs)
         resumable = self.memory.resumable() if self.memory is not None else None
+        resume_reason = self._resume_problem(self.document.current) if resumable is not None else ""
         return ActionState(
             train_reason=reason,
             running=running,
             paused=run is not None and run.control.paused,
             stopping=run is not None and run.control.stop_requested,
-            can_resume=not reason and not running and resumable is not None,
+            can_resume=not reason and not running and resumable is not None and not resume_reason,
             can_save_model=not running and self.memory is not None and self.memory.savable,
+            resume_reason=resume_reason,
+        )
+
+    def _resume_problem(self, config: RunConfig | None) -> str:
+        """Why the model in memory cannot continue with ``config`` ("" when it can).
+
+        Resuming builds ``config``'s stack and loads the model's weights into it: any other
+        stack fails, after loading the data. Refused here at once, saying why.
+        """
+        memory = self.memory
+        trained = memory.config if memory is not None else None
+        if config is None or trained is None or config.layers == trained.layers:
+            return ""
+        return (
+            "Resume Training continues the model in memory, but the layer stack changed since it "
+            "was trained. Undo the stack edits (Ctrl+Z) to resume it, or Train a new model."
         )
 
     def recent_files(self) -> list[str]:
@@ -241,6 +259,39 @@ class SessionBase:
         if show:
             self.view.show_predictor(memory.predictor if memory else None, memory.description if memory else "")
         self._update_actions()
+
+    def _show_memory_results(self) -> None:
+        """Show the results of the model in memory again (a run that failed cleared them)."""
+        memory = self.memory
+        if memory is None or (memory.finished is None and memory.evaluation is None):
+            self.view.show_results(None, None)
+        else:
+            finished = memory.finished or RunFinished(-1, EndReason.COMPLETED, memory.description, len(memory.history))
+            self.view.show_results(finished, memory.evaluation)
+        self.view.show_confusion(*(memory.confusion if memory is not None and memory.confusion else (None, None)))
+
+    def settle_unsaved_model(self, then: Callable[[], object]) -> bool:
+        """Before the model in memory is dropped: Save model, Discard, or Cancel.
+
+        Returns whether to go on now. After Save (a folder chosen, the model written in the
+        background) it returns ``False`` and calls ``then`` once the model is saved.
+        """
+        memory = self.memory
+        if memory is None or not memory.unsaved or self.runs:
+            return True
+        answer = self.view.ask_save(
+            "Unsaved model",
+            f"The {memory.description} was never saved. Save the model (Save Model…) first?",
+        )
+        if answer == "discard":
+            return True
+        if answer == "save" and (folder := self.view.ask_model_folder()) is not None:
+            saving = self.save_model_to(folder)
+            saving.add_done_callback(lambda done: then() if done.result() else None)
+        return False
+
+    def save_model_to(self, folder: Path) -> Future[bool]:
+        raise NotImplementedError
 
 
     # --- answers of the background tasks, handled by the parts that start them

@@ -105,7 +105,11 @@ class RunSession(FileWorkflows, RunLifecycle):
         told :meth:`~SessionView.close_now` once they have.
         """
         if not self._closing:
-            if not self.confirm_discard():
+            if self.runs and not self.view.ask(
+                "Quit while training?", "A run is in progress. Stop it and quit? Its model is not kept."
+            ):
+                return False
+            if not self.settle_unsaved_model(self.view.close_now) or not self.confirm_discard():
                 return False
             self._closing = True
         config = self.document.current

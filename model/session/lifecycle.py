@@ -23,7 +23,7 @@ from model.runner import RunRequest
 from model.tasks import Failure, deliver
 
 from .base import SessionBase, done
-from .memory import ModelInMemory, WeightsOnly
+from .memory import ModelInMemory, RateChange, WeightsOnly
 from .runs import ActiveRun, SessionSink, format_progress
 
 if TYPE_CHECKING:
@@ -80,10 +80,10 @@ class RunLifecycle(SessionBase):
             learning_rate=config.optimizer.learning_rate,
         )
         if shown:
+            # The results of the model in memory stay until this run really starts: a run
+            # that fails on its data or its stack leaves them as they were.
             self.shown = run_id
             self.view.clear_message()
-            self.view.show_results(None, None)
-            self.view.show_confusion(None, None)
             self.view.show_progress(f"Loading {config.data.name}…", 0.0)
             self.view.lock_panels("locked")
         self._update_actions()
@@ -112,7 +112,33 @@ class RunLifecycle(SessionBase):
         run.control.set_learning_rate(value)
         run.learning_rate = value
         step = run.last_batch.step + 1 if run.last_batch else 0
+        run.rate_changes.append(RateChange(step, value))
         self.view.mark(step, f"lr → {value:g}")
+
+    def _rate_note(self, run: ActiveRun) -> str:
+        """Put the configured learning rate back in the panels if it was edited during ``run``.
+
+        While paused the learning rate is the run's, not the configuration's: after the run
+        the settings show the configured rate again. Returns what to tell the user ("" when
+        nothing changed).
+        """
+        current = self.document.current
+        configured = run.config.optimizer.learning_rate
+        if current is None or math.isclose(current.optimizer.learning_rate, configured, rel_tol=1e-12):
+            return ""
+        restored = current.replace(optimizer=dataclasses.replace(current.optimizer, learning_rate=configured))
+        self.document.current = restored
+        self.view.show_config(restored)
+        self._refresh()
+        if run.rate_changes:
+            changes = ", ".join(f"{c.learning_rate:g} from step {c.step:,}" for c in run.rate_changes)
+            what = f"The learning rate was changed while paused ({changes})"
+        else:
+            what = f"The learning rate {current.optimizer.learning_rate:g} set while paused was never used"
+        return (
+            f"{what}; the settings are back at the configured {configured:g}: set it there to start the "
+            "next run with it. An exported script repeats the changes."
+        )
 
     def stop(self) -> None:
         """Stop the shown run after its current batch."""
@@ -136,7 +162,10 @@ class RunLifecycle(SessionBase):
         memory = self.memory
         saved = memory.resumable() if memory is not None else None
         config = config or self.document.current
-        if not state.can_resume or saved is None or config is None or memory is None:
+        if state.train_reason or state.running or saved is None or config is None or memory is None:
+            return done(False)
+        if problem := self._resume_problem(config):  # refused at once, not after loading the data
+            self.view.warn("Cannot resume", problem)
             return done(False)
         outcome: Future[bool] = Future()
 
@@ -175,6 +204,8 @@ class RunLifecycle(SessionBase):
             return
         run.info = info
         run.learning_rate = info.learning_rate
+        self.view.show_results(None, None)
+        self.view.show_confusion(None, None)
         context = RunContext.from_config(run.config)
         run.monitor = HealthMonitor(info.layer_names, context)
         self.view.run_started(info, run.prior_history, prior_batches=run.prior_batches, context=context)
@@ -221,16 +252,20 @@ class RunLifecycle(SessionBase):
         if run.monitor is not None:
             self._warn_about(run, run.monitor.finish())
         self.view.run_ended(info)
+        note = self._rate_note(run)
+        after = f". {note}" if note else ""
         if info.reason == EndReason.NAN:
             self.view.show_message(
                 f"Training diverged: {info.message}. Try a smaller learning rate, gradient clipping "
-                "(clipnorm) or a different initializer.",
+                "(clipnorm) or a different initializer." + (f" {note}" if note else ""),
                 "error",
             )
         elif info.reason == EndReason.STOPPED:
-            self.view.show_message(f"Stopped: {info.message}", "info")
+            self.view.show_message(f"Stopped: {info.message}{after}", "info")
         elif info.reason == EndReason.EARLY_STOPPING:
-            self.view.show_message(info.message, "info")
+            self.view.show_message(f"{info.message}{after}", "info")
+        elif note:
+            self.view.show_message(note, "info")
         self.view.show_progress(info.message)
 
     def _warn_about(self, run: ActiveRun, new: list[Diagnosis]) -> None:
@@ -256,6 +291,7 @@ class RunLifecycle(SessionBase):
             return
         run.has_result = True
         evaluation = result.evaluation
+        images = run.data.test_images if run.data is not None else None
         accuracy = f" · test accuracy {evaluation.accuracy:.1%}" if evaluation is not None else ""
         if result.diverged:
             accuracy = " · diverged"
@@ -272,13 +308,15 @@ class RunLifecycle(SessionBase):
                 finished=result.finished,
                 result=result,
                 batches=result.batches,
+                confusion=(evaluation, images) if evaluation is not None and images is not None else None,
+                rate_changes=tuple(run.rate_changes),
+                resumed=bool(run.prior_history),
             ),
             show=False,
         )
         # The run's results are in memory now: its autosave is no longer needed.
         runfolder.remove_folder(self.autosave_dir)
         self.view.show_results(result.finished, evaluation)
-        images = run.data.test_images if run.data is not None else None
         if evaluation is not None and images is not None:
             self.view.show_confusion(evaluation, images)
         if evaluation is not None:
@@ -304,6 +342,8 @@ class RunLifecycle(SessionBase):
                 # The live model is gone; show the run's final model (or the last one there was).
                 memory = self.memory
                 self.view.show_predictor(memory.predictor if memory else None, memory.description if memory else "")
+            if run.info is not None and not run.has_result:
+                self._show_memory_results()  # a run that failed: the model it leaves is the last one
             self.view.hide_progress_bar()
             self.view.lock_panels("editable")
         if self._closing and not self.runs:

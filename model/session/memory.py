@@ -5,6 +5,11 @@ file, and it is one object (:class:`ModelInMemory`), so nothing can keep half of
 model: replacing it replaces everything at once. Its Keras model belongs to the session's
 Keras worker thread; the view only sees its :attr:`~ModelInMemory.predictor`, whose answers
 come back as futures.
+
+It also keeps what the Results tab shows of it (``finished``, ``evaluation``, the
+confusion view's images), so a run that fails puts them back instead of leaving the tab
+empty while the Draw tab still uses the model, and the learning-rate changes made while
+its run was paused, so an exported script can reproduce the run as it happened.
 """
 
 from __future__ import annotations
@@ -22,6 +27,18 @@ if TYPE_CHECKING:
     from model.events import EpochRecord, RunFinished
     from model.inference import Predictor
     from model.results import RunResult, SavedRun
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """A learning rate set while a run was paused: used from global step ``step`` (0-based) on.
+
+    A run that reports only every few batches (``report_every``) pauses between reports:
+    ``step`` is then the first step reported after the change, not the step itself.
+    """
+
+    step: int
+    learning_rate: float
 
 
 class WeightsOnly:
@@ -58,10 +75,19 @@ class ModelInMemory:
     result: RunResult | None = None
     saved: SavedRun | None = None
     batches: BatchHistory | None = None  # every reported batch, when kept
+    confusion: tuple[Evaluation, np.ndarray] | None = None  # what the confusion view shows of it
+    saved_to: Path | None = None  # where Save Model last wrote it
+    rate_changes: tuple[RateChange, ...] = ()  # made while its run was paused
+    resumed: bool = False  # its run continued an earlier model
 
     @property
     def savable(self) -> bool:
         return self.result is not None or self.saved is not None
+
+    @property
+    def unsaved(self) -> bool:
+        """A run of this session that Save Model has not written anywhere yet."""
+        return self.result is not None and self.saved_to is None
 
     @property
     def config(self) -> RunConfig | None:

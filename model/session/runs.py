@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from model.results import RunResult
     from model.runner import RunHandle
 
+    from .memory import RateChange
+
 PROGRESS_INTERVAL_S = 0.25
 """The progress line changes at most four times a second."""
 
@@ -44,6 +46,7 @@ class ActiveRun:
     finished: RunFinished | None = None
     has_result: bool = False
     last_progress: float = 0.0  # time.monotonic() of the last progress line
+    rate_changes: list[RateChange] = field(default_factory=list)  # made while paused
     # Follows the batch records (and keeps them): what is wrong with the run, and since when.
     monitor: HealthMonitor | None = None
     warned: str = ""  # the severity of the diagnosis the message bar shows ("" for none)

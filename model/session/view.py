@@ -33,7 +33,9 @@ PanelState = Literal["editable", "learning_rate", "locked"]
 class ActionState:
     """Which actions make sense now; the view enables its menus and buttons from it.
 
-    ``train_reason`` is empty when Train is possible, else why not (shown beside the button).
+    ``train_reason`` is empty when Train is possible, else why not (shown beside the button);
+    ``resume_reason`` says why Resume Training is not, when the model in memory cannot
+    continue with the configuration as it stands (its tooltip).
     """
 
     train_reason: str = "Loading TensorFlow…"
@@ -101,6 +103,9 @@ class SessionView(Protocol):
 
     def ask_config_path(self) -> Path | None:
         """Where to save the configuration (Save As); ``None`` when cancelled."""
+
+    def ask_model_folder(self) -> Path | None:
+        """Where to save the model (a new, empty or run folder); ``None`` when cancelled."""
 
     # --- data
     def show_data(self, text: str, tooltip: str = "") -> None:

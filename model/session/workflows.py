@@ -31,7 +31,7 @@ from model.words import count
 
 from .base import SessionBase, done
 from .document import RECENT_KEY
-from .memory import ModelInMemory
+from .memory import ModelInMemory, RateChange
 
 if TYPE_CHECKING:
     from model.batches import BatchHistory
@@ -86,8 +86,15 @@ class FileWorkflows(SessionBase):
         return answer == "discard"
 
     def new(self) -> None:
-        if self.confirm_discard():
-            self.set_config(RunConfig())
+        """Start from the default network, forgetting the model in memory (asking first if unsaved)."""
+        if not self.settle_unsaved_model(self.new) or not self.confirm_discard():
+            return
+        self.set_config(RunConfig())
+        self._set_memory(None)
+        self.view.show_history([], (), 1)
+        self.view.show_results(None, None)
+        self.view.show_confusion(None, None)
+        self.view.clear_message()
 
     def presets(self) -> list[tuple[str, str]]:
         """(name, title) of each bundled preset that loads."""
@@ -304,6 +311,7 @@ class FileWorkflows(SessionBase):
         outcome: Future[bool] = Future()
 
         def saved(_: object) -> None:
+            memory.saved_to = folder
             if memory.saved is not None and memory.result is None:
                 memory.saved = dataclasses.replace(memory.saved, folder=folder)
             self._remember_recent(folder)
@@ -355,7 +363,22 @@ class FileWorkflows(SessionBase):
         if config is None:
             self.view.warn("Cannot export", self.document.error or "The settings are not valid.")
             return False
-        return self._write_text(Path(path), export_script(config), "Cannot export script")
+        memory = self.memory
+        changes: tuple[RateChange, ...] = ()
+        if memory is not None and memory.config is not None and memory.config.to_dict() == config.to_dict():
+            changes = memory.rate_changes  # the script is of that run: it repeats them
+        script = export_script(
+            config,
+            rate_changes=[(change.step, change.learning_rate) for change in changes],
+            resumed=bool(changes) and memory is not None and memory.resumed,
+        )
+        if not self._write_text(Path(path), script, "Cannot export script"):
+            return False
+        if changes:
+            self.view.show_status(
+                f"Wrote {path}: it repeats the run's {count(len(changes), 'learning-rate change')} made while paused", 8000
+            )
+        return True
 
     def _show_saved_run(self, saved: SavedRun) -> bool:
         """Show everything a run folder holds; the canvas uses its model from now on.
@@ -378,6 +401,12 @@ class FileWorkflows(SessionBase):
             evaluation=evaluation,
             saved=saved,
             batches=saved.batches,
+            finished=RunFinished(
+                -1,
+                reason,
+                f"saved run {saved.folder.name}, {count(len(saved.history), 'epoch')}",
+                len(saved.history),
+            ),
         )
         self.view.show_history(
             memory.history,
@@ -387,8 +416,7 @@ class FileWorkflows(SessionBase):
             context=RunContext.from_config(saved.config),
         )
         self._set_memory(memory)
-        finished = RunFinished(-1, reason, f"saved run {saved.folder.name}, {len(saved.history)} epochs", len(saved.history))
-        self.view.show_results(finished, evaluation)
+        self.view.show_results(memory.finished, evaluation)
         self.view.show_confusion(None, None)
         if evaluation is not None:
             self.view.show_class_names(evaluation.class_names)
@@ -424,6 +452,7 @@ class FileWorkflows(SessionBase):
 
         def shown(evaluation: Any) -> None:
             if memory is self.memory and evaluation is not None and not self.runs:
+                memory.confusion = (evaluation, images.x_test)
                 self.view.show_confusion(evaluation, images.x_test)
 
         def score() -> Any:

@@ -28,6 +28,10 @@ def make_window(qtbot, settings) -> Callable[..., MainWindow]:
     def make(**kwargs: Any) -> MainWindow:
         kwargs.setdefault("loader", InstantLoader())
         kwargs.setdefault("warn", lambda parent, title, text: None)
+        # Quitting asks about a run in progress and an unsaved model: a test that does not
+        # answer itself stops the run and discards the model, as closing did before it asked.
+        kwargs.setdefault("ask", lambda parent, title, text: True)
+        kwargs.setdefault("ask_save", lambda parent, title, text: "discard")
         window = MainWindow(settings, **kwargs)
         qtbot.addWidget(window)
         window.show()

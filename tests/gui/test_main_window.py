@@ -94,6 +94,10 @@ def make_window(qtbot, settings: QSettings) -> Callable[..., MainWindow]:
         kwargs.setdefault("runner", ThreadRunner())
         warnings: list[tuple[str, str]] = []
         kwargs.setdefault("warn", lambda parent, title, text: warnings.append((title, text)))
+        # Quitting asks about a run in progress and an unsaved model: a test that does not
+        # answer itself stops the run and discards the model, as closing did before it asked.
+        kwargs.setdefault("ask", lambda parent, title, text: True)
+        kwargs.setdefault("ask_save", lambda parent, title, text: "discard")
         window = MainWindow(kwargs.pop("settings", settings), **kwargs)
         window.warnings = warnings  # type: ignore[attr-defined]
         qtbot.addWidget(window)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.config import (
@@ -88,3 +89,49 @@ def test_exported_script_trains_one_epoch_on_a_small_slice(mnist_path: Path, tmp
     ours = train(config.replace(epochs=1), split).evaluation
     assert ours is not None
     assert accuracy == pytest.approx(ours.accuracy, abs=0.08), "the exported script should train comparably"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        # constant: the rate set stays; step: later epochs follow the schedule from it.
+        (ScheduleSpec(), [0.01, 0.05, 0.05, 0.2]),
+        (ScheduleSpec(kind="step", factor=0.5, step_epochs=1), [0.01, 0.05, 0.025, 0.2]),
+    ],
+)
+def test_exported_rate_changes_are_set_at_their_steps(schedule: ScheduleSpec, expected: list[float]) -> None:
+    import importlib.util
+
+    import keras
+
+    config = load_preset("mlp").replace(
+        layers=(LayerSpec("Flatten"), LayerSpec("Dense", units=10, activation="softmax")),
+        optimizer=OptimizerSpec(name="sgd", learning_rate=0.01),
+        schedule=schedule,
+        batch_size=4,
+    )
+    source = export_script(config, rate_changes=[(1, 0.05), (3, 0.2)])
+    assert "The run changed its learning rate while paused (0.05 from step 1; 0.2 from step 3)" in source
+    spec = importlib.util.spec_from_loader("exported_with_changes", loader=None)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    exec(compile(source, "train_model.py", "exec"), module.__dict__)  # noqa: S102 - our own script
+    model = module.build_model((28, 28, 1), 10)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="categorical_crossentropy")
+    seen: list[float] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):  # noqa: ANN001, ANN202
+            seen.append(round(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)), 6))
+
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    y = keras.utils.to_categorical(np.arange(8) % 10, 10)
+    callbacks = [keras.callbacks.LearningRateScheduler(module.schedule), module.RateChangesWhilePaused(), Record()]
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, callbacks=callbacks, verbose=0)
+    assert seen == expected
+
+
+def test_a_resumed_run_says_the_script_cannot_repeat_it() -> None:
+    config = load_preset("mlp").replace(report_every=10)
+    source = export_script(config, rate_changes=[(120, 0.05)], resumed=True)
+    assert "reported every 10 batches" in source and "trains from scratch" in source
+    assert "RATE_CHANGES" not in export_script(config)
