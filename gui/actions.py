@@ -94,8 +94,11 @@ TABLE: Final[tuple[Entry, ...]] = (
     ActionSpec("run.pause", "&Pause", "Pause training; while paused you can change the learning rate", "_on_pause",
                "Ctrl+P", "&Run", toolbar=True, enabled=lambda s: s.can_pause,
                label=lambda s: "&Resume" if s.paused else "&Pause", window_wide=True),
-    ActionSpec("run.stop", "&Stop", "Stop training after the current batch", "_on_stop", "Esc", "&Run",
-               toolbar=True, enabled=lambda s: s.can_pause, window_wide=True),
+    ActionSpec("run.stop", "&Stop", "Stop training after the current batch (Esc asks first)", "_on_stop", None, "&Run",
+               toolbar=True, enabled=lambda s: s.can_pause),
+    # Esc asks first: a key pressed by mistake (to close a list, say) must not end a run.
+    ActionSpec("run.stop_asking", "Stop…", "Stop training after asking", "session.stop_after_asking", "Esc",
+               enabled=lambda s: s.can_pause, window_wide=True),
     ActionSpec("view.training", "&Training plots", "Show the live plots", "_on_show_training", "Ctrl+1", "&View"),
     ActionSpec("view.results", "&Results", "Show the test-set results", "_on_show_results", "Ctrl+2", "&View"),
     # Ctrl+3, in line with Ctrl+1 and Ctrl+2; Ctrl+D duplicates a layer in the designer.
@@ -178,6 +181,8 @@ def build(window: QMainWindow, table: tuple[Entry, ...] = TABLE) -> Built:
                 parent.setToolTipsVisible(True)  # the reason shows over the disabled item
         if entry.toolbar:
             toolbar.addAction(action)
+        if parent is None and not entry.toolbar:
+            window.addAction(action)  # in no menu: only its shortcut reaches it
     return Built(actions, menus, toolbar)
 
 

@@ -21,3 +21,14 @@ def default_autosave_dir() -> Path:
 def default_handwriting_dir() -> Path:
     """``<app data>/handwriting``, beside the autosave folder: the user's labelled drawings."""
     return default_autosave_dir().parent.parent / "handwriting"
+
+
+def recent_label(entry: str) -> str:
+    """How Open Recent shows a path: its name, then its folder (``~`` for home), so two
+    ``run.json`` files in different folders can be told apart."""
+    path = Path(entry)
+    folder = str(path.parent)
+    home = str(Path.home())
+    if folder == home or folder.startswith(home + "/"):
+        folder = "~" + folder[len(home):]
+    return f"{path.name or entry}  —  {folder}".replace("&", "&&")  # not a mnemonic

@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         self._recent = list(entries)
         self.recent_menu.clear()
         for entry in entries:
-            action = self.recent_menu.addAction(Path(entry).name or entry)
+            action = self.recent_menu.addAction(files.recent_label(entry))
             action.setData(entry)
             action.setStatusTip(entry)
             action.setToolTip(entry)

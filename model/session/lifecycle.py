@@ -152,6 +152,14 @@ class RunLifecycle(SessionBase):
         self.view.show_progress("Stopping after the current batch…")
         self._update_actions()
 
+    def stop_after_asking(self) -> None:
+        """Stop the shown run if the user says so (Esc: a key pressed by mistake must not end it)."""
+        run = self.shown_run
+        if run is None or run.control.stop_requested:
+            return
+        if self.view.ask("Stop training?", "Stop the run after its current batch?"):
+            self.stop()
+
     def resume_training(self, config: RunConfig | None = None) -> Future[bool]:
         """Continue the model in memory with its optimizer state for the configured epochs.
 

@@ -146,7 +146,7 @@ def test_menus_have_the_expected_shortcuts(make_window) -> None:
         window.actions["file.save_as"]: QKeySequence("Ctrl+Shift+S"),
         window.actions["file.quit"]: QKeySequence("Ctrl+Q"),
         window.actions["run.train"]: QKeySequence("Ctrl+Return"),
-        window.actions["run.stop"]: QKeySequence("Esc"),
+        window.actions["run.stop_asking"]: QKeySequence("Esc"),
     }
     for action, keys in expected.items():
         assert action.shortcut() == keys, action.text()
@@ -544,12 +544,13 @@ def test_recent_files_update_and_drop_missing_ones(make_window, tmp_path: Path) 
     assert window.session.save_config_to(first) and window.session.save_config_to(second)
     assert window.session.open_config(first)
     assert window.session.recent_files() == [str(first.resolve()), str(second.resolve())]
-    assert [a.text() for a in window.recent_menu.actions()] == ["a.json", "b.json"]
+    folder = str(tmp_path.resolve())  # Open Recent names each file's folder too
+    assert [a.text() for a in window.recent_menu.actions()] == [f"a.json  —  {folder}", f"b.json  —  {folder}"]
     second.unlink()
     window.recent_menu.actions()[1].trigger()
     assert window.warnings[-1][0] == "File not found"
     assert window.session.recent_files() == [str(first.resolve())]
-    assert [a.text() for a in window.recent_menu.actions()] == ["a.json"]
+    assert [a.text() for a in window.recent_menu.actions()] == [f"a.json  —  {folder}"]
 
 
 def test_a_failed_save_leaves_the_old_file_byte_identical(make_window, tmp_path: Path, monkeypatch) -> None:
