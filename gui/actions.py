@@ -86,6 +86,12 @@ TABLE: Final[tuple[Entry, ...]] = (
     ActionSpec("export.script", "Training &Script (plain Keras)…", "A Python script that rebuilds and trains this network",
                "files.on_export_script", menu="file.export"),
     ActionSpec("file.quit", "&Quit", "Quit Gradient Lab", "close", "Ctrl+Q", "&File", "quit"),
+    # The designer's: their shortcuts work while the focus is in it (a text field and the
+    # canvas have undo keys of their own); the menu reaches them from anywhere.
+    ActionSpec("edit.undo", "&Undo layer edit", "Undo the last edit of the layer stack", "designer.undo_stack.undo",
+               QKeySequence.StandardKey.Undo, "&Edit"),
+    ActionSpec("edit.redo", "&Redo layer edit", "Redo the layer-stack edit just undone", "designer.undo_stack.redo",
+               "Ctrl+Shift+Z", "&Edit"),
     ActionSpec("run.train", "&Train", "Train the network with these settings", "_on_train", "Ctrl+Return",
                "&Run", toolbar=True, enabled=lambda s: s.can_train, window_wide=True),
     ActionSpec("run.resume_training", "Resume &Training", "Continue training the model with its optimizer state",
@@ -103,6 +109,12 @@ TABLE: Final[tuple[Entry, ...]] = (
     ActionSpec("view.results", "&Results", "Show the test-set results", "_on_show_results", "Ctrl+2", "&View"),
     # Ctrl+3, in line with Ctrl+1 and Ctrl+2; Ctrl+D duplicates a layer in the designer.
     ActionSpec("view.draw", "&Draw", "Draw a digit for the model to read", "_on_show_draw", "Ctrl+3", "&View"),
+    ActionSpec("help.shortcuts", "&Keyboard Shortcuts", "Every shortcut of the window", "help.on_shortcuts", "F1",
+               "&Help"),
+    ActionSpec("help.guide", "&Guide", "How to use Gradient Lab (the README's user sections)", "help.on_guide",
+               menu="&Help"),
+    ActionSpec("help.about", "&About Gradient Lab", "The versions of Gradient Lab and its libraries", "help.on_about",
+               menu="&Help", group="about"),
 )  # fmt: skip
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QWidget
 
 from model.undo import Stack, Step, UndoHistory, describe_edit
 
@@ -82,8 +83,15 @@ class StackUndo(QObject):
         self.changed.emit()
 
 
-def bind_actions(undo: StackUndo, undo_action: QAction, redo_action: QAction) -> None:
-    """Keep the window's Undo and Redo actions enabled, and named, after what they would do."""
+def bind_actions(undo: StackUndo, undo_action: QAction, redo_action: QAction, over: QWidget) -> None:
+    """Keep the window's Undo and Redo actions enabled, and named, after what they would do.
+
+    Their shortcuts work while the focus is in ``over`` (the designer): elsewhere Ctrl+Z
+    belongs to the field or the canvas being edited.
+    """
+    for action in (undo_action, redo_action):
+        over.addAction(action)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     def update() -> None:
         history = undo.history

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -39,10 +39,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import actions, dialogs, files, tf_loader
+from gui import actions, dialogs, files, geometry, tf_loader
 from gui.designer import LayerDesigner
+from gui.designer_undo import bind_actions
 from gui.dispatch import QtDispatch
 from gui.file_commands import FileCommands
+from gui.help import HelpCommands
 from gui.plots import TrainingPlots
 from gui.results_view import MessageBar, ResultsView
 from gui.settings_panel import TrainingSettings
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         )
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
+        self.help = HelpCommands(self)
         self._built = actions.build(self)
         self.actions = self._built.actions
         self.recent_menu = self._built.menus["file.recent"]
@@ -133,9 +136,10 @@ class MainWindow(QMainWindow):
             action.setStatusTip(f"Load the preset “{title}”")
         self._built.toolbar.addWidget(self.train_reason)
         self._build_layout()
+        bind_actions(self.designer.undo_stack, self.actions["edit.undo"], self.actions["edit.redo"], self.designer)
         self._connect()
         self.session.begin()
-        self._restore_geometry()
+        geometry.restore(self, self._settings, (self.main_splitter, self.left_splitter))
 
     # ================================================================== construction
 
@@ -490,24 +494,12 @@ class MainWindow(QMainWindow):
 
     # ================================================================== geometry and closing
 
-    def _restore_geometry(self) -> None:
-        geometry = self._settings.value("geometry")
-        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
-            state = self._settings.value("splitters")
-            if isinstance(state, list) and len(state) == 2:
-                self.main_splitter.restoreState(QByteArray(state[0]))
-                self.left_splitter.restoreState(QByteArray(state[1]))
-        else:
-            self.resize(1440, 900)
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Ask about unsaved changes, then stop every run and wait for it (up to the session's
         timeout) before closing; a run still stopping closes the window when it has."""
         if not self.session.close():
             event.ignore()
             return
-        self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("splitters", [self.main_splitter.saveState(), self.left_splitter.saveState()])
-        self._settings.sync()
+        geometry.save(self, self._settings, (self.main_splitter, self.left_splitter))
         event.accept()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from PySide6.QtCore import QMimeData, Qt
-from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from gui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas
@@ -66,7 +66,10 @@ class DrawingColumn(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Erases the drawing (and forgets an opened image).")
         self.undo_button = QPushButton("Undo")
-        self.undo_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        # Ctrl+Z here while the focus is on the Draw tab: the designer's Ctrl+Z undoes layer edits.
+        undo_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        undo_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo_key.activated.connect(self.undo_button.click)
         self.undo_button.setToolTip("Takes back the last stroke (Ctrl+Z).")
         self.open_button = QPushButton("Open image…")
         self.open_button.setToolTip(

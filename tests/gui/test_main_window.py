@@ -151,7 +151,7 @@ def test_menus_have_the_expected_shortcuts(make_window) -> None:
     for action, keys in expected.items():
         assert action.shortcut() == keys, action.text()
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&Run", "&View"]
+    assert menus == ["&File", "&Edit", "&Run", "&View", "&Help"]
     presets = [action.text() for action in window.presets_menu.actions()]
     assert load_preset("mlp").name in presets and len(presets) >= 3
 

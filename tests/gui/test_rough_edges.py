@@ -1,0 +1,123 @@
+"""Rough edges of the window found by driving it (issue 12), each one with real widgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel, QLineEdit
+
+from gui import dialogs, files, help
+from gui.main_window import MainWindow
+from model.session import ActionState
+from tests.gui.test_main_window import InstantLoader
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture
+def window(qtbot, settings: QSettings) -> MainWindow:
+    questions: list[str] = []
+    shown = MainWindow(
+        settings,
+        loader=InstantLoader(),
+        warn=lambda *_: None,
+        ask=lambda _p, title, _t: questions.append(title) or False,
+        ask_save=lambda *_: "discard",
+    )
+    shown.questions = questions  # type: ignore[attr-defined]
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    return shown
+
+
+def test_the_model_folder_dialog_takes_a_new_folder_typed_into_it(qtbot, tmp_path: Path) -> None:
+    dialog = dialogs.NewFolderDialog(None, "Save model", str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    name = dialog.findChild(QLineEdit, "fileNameEdit")
+    assert name is not None
+    name.setText("new-run")
+    dialog.accept()  # Qt's own folder dialog said "Directory not found" here
+    assert dialog.result() == dialogs.QFileDialog.DialogCode.Accepted
+    assert dialog.chosen == tmp_path / "new-run" and not dialog.chosen.exists()
+
+
+def test_the_model_folder_dialog_still_takes_an_existing_folder(qtbot, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    dialog = dialogs.NewFolderDialog(None, "Save model", str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.selectFile(str(tmp_path / "old"))
+    dialog.accept()
+    assert dialog.chosen == tmp_path / "old"
+
+
+def test_resume_training_says_why_it_is_disabled(window: MainWindow) -> None:
+    action = window.actions["run.resume_training"]
+    window.show_actions(ActionState(train_reason="", resume_reason="the layer stack changed"))
+    assert not action.isEnabled() and action.toolTip() == "the layer stack changed"
+    window.show_actions(ActionState(train_reason=""))
+    assert action.toolTip().startswith("Continue training the model")
+
+
+def test_counting_replaces_the_last_counts_in_the_panel(window: MainWindow) -> None:
+    window.show_counts_pending("MNIST (mnist.npz)")
+    texts = [label.text() for label in window.settings_panel.findChildren(QLabel)]
+    assert "Counting MNIST (mnist.npz)…" in texts
+    assert not any("not on this computer" in text for text in texts)
+
+
+def test_esc_asks_before_it_stops_a_run(window: MainWindow, qtbot) -> None:
+    stopped: list[bool] = []
+    window.session.stop = lambda: stopped.append(True)  # type: ignore[method-assign]
+    window.session.shown = 1
+    window.session.runs[1] = type("Run", (), {"control": type("C", (), {"stop_requested": False})()})()  # type: ignore[assignment]
+    try:
+        window.show_actions(ActionState(train_reason="", running=True))
+        assert window.actions["run.stop_asking"].isEnabled()
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+        assert window.questions == ["Stop training?"] and stopped == []  # type: ignore[attr-defined]
+    finally:
+        window.session.runs.clear()
+        window.session.shown = None
+
+
+def test_open_recent_names_the_folder_of_each_file(tmp_path: Path) -> None:
+    home = str(Path.home())
+    assert files.recent_label(f"{home}/runs/a.json") == "a.json  —  ~/runs"
+    assert files.recent_label(str(tmp_path / "R&D.json")) == f"R&&D.json  —  {tmp_path}"
+
+
+def test_the_help_menu_lists_shortcuts_the_guide_and_versions(window: MainWindow) -> None:
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus[-1] == "&Help"
+    rows = dict(help.shortcuts(window))
+    assert rows["Train"] == "Ctrl+Return" and rows["Stop"] == "Esc" and rows["Duplicate"] == "Ctrl+D"
+    window.actions["help.shortcuts"].trigger()
+    assert window.help.shown is not None and "Ctrl+Shift+Z" in window.help.shown.findChild(help.QTextBrowser).toPlainText()
+    text = help.guide()
+    assert text.startswith("## Data") and "## The Draw tab" in text and "## Layout" not in text
+    names = dict(help.versions())
+    assert names["keras"][0].isdigit() and names["PySide6"] and names["Qt"]
+
+
+def test_the_guide_says_so_when_the_readme_is_missing(tmp_path: Path) -> None:
+    assert "cannot be read" in help.guide(tmp_path / "README.md")
+
+
+def test_ctrl_z_in_the_designer_undoes_a_stack_edit_from_the_edit_menu_too(window: MainWindow, qtbot) -> None:
+    before = window.designer.layers()
+    window.designer._duplicate_action.trigger()
+    assert len(window.designer.layers()) == len(before) + 1
+    undo = window.actions["edit.undo"]
+    assert undo.isEnabled() and undo.text().startswith("&Undo")
+    window.designer.setFocus()
+    window.tabs.setCurrentIndex(2)  # the Draw tab's canvas has a Ctrl+Z of its own: no clash
+    window.designer.setFocus()
+    qtbot.keyClick(window.designer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.designer.layers() == before
+    window.actions["edit.redo"].trigger()
+    assert len(window.designer.layers()) == len(before) + 1
