@@ -52,11 +52,10 @@ from model.config import RunConfig
 from model.errors import ProjectError
 from model.runner import Runner
 from model.session import ActionState, Level, PanelState, RunSession
-from model.worker_process import ProcessRunner
 from model.words import count
+from model.worker_process import ProcessRunner
 
 if TYPE_CHECKING:
-
     from gui.confusion_view import ConfusionView
     from gui.handwriting_commands import HandwritingCommands
     from gui.predict_panel import PredictPanel
@@ -83,8 +82,7 @@ class MainWindow(QMainWindow):
         runner: where runs train (default: a worker process per run, :class:`ProcessRunner`).
         ask / warn / ask_save: the yes/no question, the warning and Save / Discard / Cancel
             dialogs (``ask_save`` returns ``save``, ``discard`` or ``cancel``).
-        autosave_dir: where every run is checkpointed while it trains (default
-            :func:`gui.files.default_autosave_dir`).
+        autosave_dir: where each run is checkpointed (default :func:`gui.files.default_autosave_dir`).
         handwriting_dir: the user's handwriting set (default :func:`gui.files.default_handwriting_dir`).
     """
 
