@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QMessageBox, QWidget
 
 ORGANIZATION: Final = "GradientLab"
 APPLICATION: Final = "GradientLab"
@@ -75,6 +75,18 @@ class NewFolderDialog(QFileDialog):
         self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
         self.chosen: Path | None = None
+        # Qt disables its Choose button for a name that is no folder yet: enable it again
+        # (this slot runs after Qt's own) when the name is a new folder's.
+        self._name = self.findChild(QLineEdit, "fileNameEdit")
+        buttons = self.findChild(QDialogButtonBox, "buttonBox")
+        self.choose_button = buttons.buttons()[0] if buttons is not None and buttons.buttons() else None
+        if self._name is not None:
+            self._name.textChanged.connect(self._allow_new_folder)
+
+    def _allow_new_folder(self, text: str) -> None:
+        path = Path(self.directory().absolutePath()) / text
+        if self.choose_button is not None and text.strip() and not path.exists() and path.parent.is_dir():
+            self.choose_button.setEnabled(True)
 
     def accept(self) -> None:
         files = self.selectedFiles()
