@@ -184,8 +184,8 @@ class MainWindow(QMainWindow):
         self.left_splitter.setObjectName("left-splitter")
         self.left_splitter.addWidget(self.designer)
         self.left_splitter.addWidget(settings_scroll)
-        self.left_splitter.setStretchFactor(0, 3)
-        self.left_splitter.setStretchFactor(1, 2)
+        self.left_splitter.setStretchFactor(0, 2)
+        self.left_splitter.setStretchFactor(1, 3)  # the settings: the learning rate and the data above the fold
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)

@@ -122,3 +122,10 @@ def test_ctrl_z_in_the_designer_undoes_a_stack_edit_from_the_edit_menu_too(windo
     assert window.designer.layers() == before
     window.actions["edit.redo"].trigger()
     assert len(window.designer.layers()) == len(before) + 1
+
+
+def test_the_settings_get_the_larger_part_of_the_left_column(window: MainWindow, qtbot) -> None:
+    window.resize(1440, 900)
+    qtbot.waitUntil(lambda: window.left_splitter.sizes()[1] > 0)
+    designer, settings = window.left_splitter.sizes()
+    assert settings > designer  # was 3:2 for the designer: the learning rate was below the fold
