@@ -97,6 +97,7 @@ class DrawingCanvas(QWidget):
         self._image.fill(_PAPER)
         self._strokes: list[_Stroke] = []
         self._active: _Stroke | None = None
+        self._picture: QPixmap | None = None  # an opened picture, shown until the next stroke
         self._brush_width = DEFAULT_BRUSH_WIDTH
         self.set_brush_width(brush_width)
 
@@ -134,8 +135,17 @@ class DrawingCanvas(QWidget):
         """Whether nothing has been drawn since the canvas was created or cleared."""
         return not self._strokes
 
+    def show_picture(self, picture: QPixmap | None) -> None:
+        """Show an opened picture (fitted, centred) in place of the drawing until the next stroke."""
+        self._picture = picture
+        self.update()
+
+    def picture(self) -> QPixmap | None:
+        return self._picture
+
     def clear(self) -> None:
         """Erase everything, including the undo history."""
+        self.show_picture(None)
         if not self._strokes:
             return
         self._strokes.clear()
@@ -200,6 +210,7 @@ class DrawingCanvas(QWidget):
         point = self._to_canvas(position)
         if point is None or not self._on_canvas(point):
             return False
+        self._picture = None  # drawing replaces an opened picture
         self._active = _Stroke(self._brush_width, [(point.x(), point.y(), pressure)])
         self._strokes.append(self._active)
         self._draw(self._active, 0)
@@ -273,7 +284,16 @@ class DrawingCanvas(QWidget):
         try:
             painter.fillRect(self.rect(), _MARGIN_COLOUR)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._target_rect(), self._image)
+            target = self._target_rect()
+            if self._picture is None:
+                painter.drawImage(target, self._image)
+            else:
+                painter.fillRect(target, _PAPER)
+                scale = target.width() / self._image.width()
+                width, height = self._picture.width() * scale, self._picture.height() * scale
+                centre = target.center()
+                shown = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
+                painter.drawPixmap(shown, self._picture, QRectF(self._picture.rect()))
         finally:
             painter.end()
 

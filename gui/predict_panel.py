@@ -278,6 +278,7 @@ class PredictPanel(QWidget):
         self._file_image = image
         self._file_name = Path(path).name
         self._drawing.show_source(self._file_name)
+        self.canvas.show_picture(gray_pixmap(image, self.canvas.canvas_size()))  # on the canvas too
         self.predict_now()
         return True
 
@@ -496,6 +497,7 @@ class PredictPanel(QWidget):
 
     def _on_clear_clicked(self) -> None:
         self._file_image = None
+        self.canvas.show_picture(None)
         self._drawing.show_source(None)
         self.canvas.clear()
         self._request(settled=True)

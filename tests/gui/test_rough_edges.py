@@ -129,3 +129,27 @@ def test_the_settings_get_the_larger_part_of_the_left_column(window: MainWindow,
     qtbot.waitUntil(lambda: window.left_splitter.sizes()[1] > 0)
     designer, settings = window.left_splitter.sizes()
     assert settings > designer  # was 3:2 for the designer: the learning rate was below the fold
+
+
+def test_an_opened_image_shows_on_the_canvas_until_the_next_stroke(qtbot, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from gui.predict_panel import PredictPanel
+
+    panel = PredictPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    path = tmp_path / "one.png"
+    picture = np.zeros((60, 40), dtype=np.uint8)
+    picture[8:52, 17:23] = 255
+    Image.fromarray(picture).save(path)
+    assert panel.open_image(path)
+    assert panel.canvas.picture() is not None  # was: only the 28x28 preview showed it
+    shown = panel.canvas.grab().toImage()
+    centre = shown.pixelColor(shown.width() // 2, shown.height() // 2)
+    assert centre.lightness() > 128  # the picture's stroke, not the empty black canvas
+    canvas = panel.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    assert canvas.picture() is None and canvas.stroke_count() == 1
