@@ -86,7 +86,7 @@ class ResultsView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # _fit_columns
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
@@ -114,6 +114,19 @@ class ResultsView(QWidget):
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Keep every column in view: the table is never narrower than its columns (at
+        1280x800 the last one went behind a scrollbar)."""
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        columns = sum(
+            max(header.sectionSizeHint(column), self.table.sizeHintForColumn(column))
+            for column in range(self.table.columnCount())
+        )
+        scrollbar = self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(columns + scrollbar + 2 * self.table.frameWidth())
 
     def clear(self) -> None:
         self.summary.setText("Train a model to see how it does on the test set.")

@@ -153,3 +153,24 @@ def test_an_opened_image_shows_on_the_canvas_until_the_next_stroke(qtbot, tmp_pa
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
     assert canvas.picture() is None and canvas.stroke_count() == 1
+
+
+def test_the_results_table_keeps_every_column_in_view(qtbot) -> None:
+    import numpy as np
+
+    from gui.results_view import ResultsView
+    from model.evaluation import Evaluation
+    from model.events import EndReason, RunFinished
+
+    names = tuple(str(i) for i in range(10))
+    evaluation = Evaluation(0.5, 0.9, np.ones(10), np.ones(10), np.ones(10), np.eye(10, dtype=int) * 30, names,
+                            np.zeros(300), np.zeros((300, 10)))  # fmt: skip
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(150, 700)  # what a 1280x800 window left it
+    view.show()
+    view.show_result(RunFinished(1, EndReason.COMPLETED, "done", 1), evaluation)
+    table = view.table
+    qtbot.waitUntil(lambda: table.viewport().width() >= table.minimumWidth() - 10)
+    last = table.visualItemRect(table.item(0, table.columnCount() - 1))
+    assert last.right() <= table.viewport().width()  # 'samples' was behind the scrollbar
