@@ -1,20 +1,17 @@
 """The main window: the view of a :class:`~model.session.RunSession`, and nothing more.
 
-Layout: the layer designer and the training settings on the left (in a splitter; the
-settings scroll), the run's live plots in the middle with the results and the drawing
-canvas one tab away, a message bar for what went wrong, and a status bar with the device,
-the dataset and the run's progress.
+Layout: the layer designer and the training settings on the left (in a splitter; the settings scroll), the
+run's live plots in the middle with the results and the drawing canvas one tab away, a message bar for what
+went wrong, and a status bar with the device, the dataset and the run's progress.
 
-The session owns the state (the document, its runs, the model in memory, the background
-work); this window builds the widgets, turns the user's input into the session's intents
-(menu and button handlers, named ``_on_<action>``) and renders what the session tells it
-(the :class:`~model.session.SessionView` methods, ``show_*`` and ``run_*``). The actions
-come from one table (:mod:`gui.actions`); the session's threads reach this one through a
-queued signal (:class:`gui.dispatch.QtDispatch`).
+The session owns the state (the document, its runs, the model in memory, the background work); this window
+builds the widgets, turns the user's input into the session's intents (menu and button handlers, named
+``_on_<action>``) and renders what the session tells it (the :class:`~model.session.SessionView` methods,
+``show_*`` and ``run_*``). The actions come from one table (:mod:`gui.actions`); the session's threads reach
+this one through a queued signal (:class:`gui.dispatch.QtDispatch`).
 
-TensorFlow loads in the background (:mod:`gui.tf_loader`); Train is enabled once it has,
-and while the layer stack and the settings are valid. Whenever Train is disabled the
-toolbar says why.
+TensorFlow loads in the background (:mod:`gui.tf_loader`); Train is enabled once it has, and while the layer
+stack and the settings are valid. Whenever Train is disabled the toolbar says why.
 """
 
 from __future__ import annotations
@@ -114,12 +111,9 @@ class MainWindow(QMainWindow):
         self._filling = False
         self._tf_loaded = False
         self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
+        autosave_dir = autosave_dir if autosave_dir is not None else files.default_autosave_dir()
         self.session = RunSession(
-            self,
-            runner=runner or ProcessRunner(),
-            dispatch=QtDispatch(self),
-            store=self._settings,
-            autosave_dir=autosave_dir if autosave_dir is not None else files.default_autosave_dir(),
+            self, runner=runner or ProcessRunner(), dispatch=QtDispatch(self), store=self._settings, autosave_dir=autosave_dir
         )
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
