@@ -20,7 +20,9 @@ finished run at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -188,14 +190,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     from model.runfolder import check_target, claim_folder, clean_leftovers
 
-    default = Path(args.resume) if args.resume else Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else default
+    if not args.out and not args.resume:
+        return _train_into_new_folder(config, args)
+    out = Path(args.out) if args.out else Path(args.resume)
     # The target is checked and claimed before anything loads: a folder of the user's own
     # files, a read-only place, or a folder another run is writing ends here, not after training.
     check_target(out)
     with claim_folder(out):
         clean_leftovers(out)
         return _train_into(out, config, args)
+
+
+def _train_into_new_folder(config: RunConfig, args: argparse.Namespace) -> int:
+    """Train into ``runs/<date-time>``, or ``<date-time>-2``... when another run took that name.
+
+    Two runs started in the same second would otherwise both pick one folder, and the
+    second would be refused as "being written by another run".
+    """
+    from model.runfolder import claim_folder
+
+    base = Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        out = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if out.exists():
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(claim_folder(out))
+            except ProjectError:
+                if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+                    raise  # the runs folder itself cannot be written: no other name helps
+                continue  # another run claimed this name a moment ago
+            return _train_into(out, config, args)
+    raise ProjectError(f"{base.parent}: no free run folder name for {base.name}; choose one with --out")
 
 
 def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:

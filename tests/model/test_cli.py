@@ -225,3 +225,41 @@ def test_an_older_keras_is_named_at_start_and_opens_no_model(monkeypatch: pytest
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[0].startswith("warning: Keras 3.12.0 is older than 3.14.1")
     assert lines[-1].startswith("error: model.keras: not opened: Keras 3.12.0 is older than 3.14.1")
+
+
+def test_two_runs_started_in_one_second_get_two_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by the hostile-input table: two `train` without --out in the same second both
+    # picked runs/<date-time>, and the second was refused as "being written by another run".
+    import datetime
+    import threading
+
+    from model import cli
+    from model.runfolder import claim_folder
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return cls(2026, 12, 2, 3, 4, 5)
+
+    monkeypatch.setattr(cli._dt, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    written: list[Path] = []
+    monkeypatch.setattr(cli, "_train_into", lambda out, config, args: written.append(out) or 0)
+    held, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:  # claims the name first, from another thread (as another process would)
+        with claim_folder(Path("runs") / "20261202-030405"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    try:
+        assert held.wait(10)
+        assert cli._train_into_new_folder(None, None) == 0  # type: ignore[arg-type]
+        (tmp_path / "runs" / "20261202-030405-2").mkdir()  # a finished run keeps its name too
+        assert cli._train_into_new_folder(None, None) == 0  # type: ignore[arg-type]
+    finally:
+        release.set()
+        thread.join()
+    assert [p.name for p in written] == ["20261202-030405-2", "20261202-030405-3"]
