@@ -174,6 +174,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._run_start = 0.0
         self._run_paused = 0.0
         self._notes: list[str] = []
+        self._stepping = False  # this batch was let through a pause by RunControl.step()
 
     # ----------------------------------------------------------------- helpers
     def _now(self) -> float:
@@ -209,8 +210,10 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._step += 1
         self._batches_in_epoch = batch + 1
         # Report first, so the batch that just ended is shown before a pause or stop acts.
-        if self._step % self.report_every == 0:
+        # A batch run by a step is always reported: stepping is for watching each batch.
+        if self._step % self.report_every == 0 or self._stepping:
             self._report_batch(batch)
+        self._stepping = False
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             self._end(
@@ -224,7 +227,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._snapshot(batch, paused=control.paused)
         if control.paused:
             paused_at = self._now()
-            control.wait_if_paused(self.mailbox)
+            self._stepping = control.wait_if_paused(self.mailbox)
             pause = self._now() - paused_at
             self._epoch_paused += pause
             self._run_paused += pause

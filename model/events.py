@@ -208,17 +208,22 @@ class RecordingListener(NullListener):
 
 
 class RunControl:
-    """Thread-safe pause / resume / stop / learning-rate change for one run.
+    """Thread-safe pause / resume / step / stop / learning-rate change for one run.
 
     The training thread checks it after every batch (:meth:`wait_if_paused` blocks while
     paused), so each request takes effect within one batch. Any thread may call the
-    request methods.
+    request methods. :meth:`step` is a request like the others (plain, argument-free), so
+    it crosses a pipe to a worker process as easily as pause and stop do.
     """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        # One batch may pass the pause gate. An Event, not a counter: a step asked for while
+        # one is still pending merges into it, so holding the Step key (auto-repeat) never
+        # leaves a backlog of batches to run after the key is released.
+        self._step = threading.Event()
         self._lock = threading.Lock()
         self._new_learning_rate: float | None = None
 
@@ -229,10 +234,20 @@ class RunControl:
 
     def pause(self) -> None:
         if not self._stop.is_set():
+            self._step.clear()
             self._running.clear()
 
     def resume(self) -> None:
+        self._step.clear()
         self._running.set()
+
+    def step(self) -> None:
+        """While paused, let exactly one more batch run; the run is paused again after it.
+
+        Ignored when the run is not paused or is stopping.
+        """
+        if self.paused and not self._stop.is_set():
+            self._step.set()
 
     def set_learning_rate(self, value: float) -> None:
         """Ask the run to use ``value`` from the next batch on (typically while paused)."""
@@ -257,11 +272,21 @@ class RunControl:
             value, self._new_learning_rate = self._new_learning_rate, None
         return value
 
-    def wait_if_paused(self, serve: PredictionMailbox | None = None) -> None:
-        """Block while paused; keep answering prediction requests meanwhile."""
+    def wait_if_paused(self, serve: PredictionMailbox | None = None) -> bool:
+        """Block while paused; keep answering prediction requests meanwhile.
+
+        Returns:
+            ``True`` when a :meth:`step` let the next batch through (the run is still
+            paused: the next call blocks again), ``False`` when the run was not paused or
+            was resumed or stopped.
+        """
         while not self._running.wait(timeout=0.02):
+            if self._step.is_set():
+                self._step.clear()
+                return True
             if serve is not None:
                 serve.serve_pending()
+        return False
 
 
 @dataclass(frozen=True)

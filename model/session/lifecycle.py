@@ -105,6 +105,15 @@ class RunLifecycle(SessionBase):
             run.control.resume()
         self._update_actions()
 
+    def step(self, learning_rate: float | None = None) -> None:
+        """With the shown run paused, run exactly one batch (first handing it an edited ``learning_rate``)."""
+        run = self.shown_run
+        if run is None or not run.control.paused or run.control.stop_requested:
+            return
+        if learning_rate is not None:
+            self._apply_learning_rate(run, learning_rate)
+        run.control.step()
+
     def _apply_learning_rate(self, run: ActiveRun, value: float) -> None:
         current = run.last_batch.learning_rate if run.last_batch else run.learning_rate
         if not value > 0 or math.isclose(value, current, rel_tol=1e-9):
@@ -242,6 +251,12 @@ class RunLifecycle(SessionBase):
             self._warn_about(run, run.monitor.add(record))
         if not run.control.paused and run.progress_due():
             self.view.show_progress(format_progress(record, run.info), record.progress)
+        elif run.control.paused:  # a batch run by Step
+            self.view.show_progress(
+                f"Paused after epoch {record.epoch + 1}, batch {record.batch + 1} (loss {record.loss:.4f}): "
+                "Step runs one more batch, Resume goes on.",
+                record.progress,
+            )
 
     def _on_epoch(self, record: EpochRecord) -> None:
         run = self._shown(record.run_id)

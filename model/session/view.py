@@ -55,6 +55,11 @@ class ActionState:
         return self.running and not self.stopping
 
     @property
+    def can_step(self) -> bool:
+        """Step (one batch) is for a paused run."""
+        return self.running and self.paused and not self.stopping
+
+    @property
     def can_open(self) -> bool:
         """Opening and replacing the configuration is for between runs."""
         return not self.running
