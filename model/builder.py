@@ -9,7 +9,8 @@ Two models come out of a configuration:
 - the *training model* (:class:`InstrumentedModel`): a thin wrapper around the inference
   model whose ``train_step`` also records each layer's gradient and weight norms from the
   gradients it already computes (no second backward pass), and applies optional data
-  augmentation. None of that machinery is part of the saved model.
+  augmentation. Its ``test_step`` also sums the validation pass's confusion matrix from
+  the predictions it makes anyway. None of that machinery is part of the saved model.
 
 The stack is checked with :func:`model.shapes.analyze` before anything is built, so an
 impossible stack fails with the per-layer message and fix, never with a Keras trace.
@@ -305,4 +306,19 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         head = tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
         probe.batch_stats.assign(tf.concat([head, grad_norms, slow], axis=0))
         probe.epoch_sums.assign_add(tf.concat([grad_norms, [1.0]], axis=0))
+        return self.compute_metrics(x, y, y_pred)
+
+    def test_step(self, data: Any) -> Any:
+        """Keras's test step, plus the confusion matrix of its predictions (no extra pass)."""
+        x, y = data[0], data[1]
+        y_pred = self.inner(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        confusion = self._probe.val_confusion
+        if confusion is not None:
+            confusion.assign_add(
+                tf.math.confusion_matrix(
+                    tf.argmax(y, axis=-1), tf.argmax(y_pred, axis=-1), num_classes=confusion.shape[0], dtype=tf.int64
+                )
+            )
         return self.compute_metrics(x, y, y_pred)

@@ -245,6 +245,9 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if control.stop_requested:
             self._end(EndReason.STOPPED, f"stopped by the user at epoch {self._epoch + 1}, batch {batch + 1}")
 
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.probe.reset_confusion()  # the epoch's validation pass starts its own count
+
     def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # A stop request also cuts the epoch's validation pass short.
         if self.control.stop_requested:
@@ -323,6 +326,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             update_ratios=update_ratios,
             dead_shares=dead_shares,
             saturated_shares=saturated_shares,
+            val_confusion=None if val_loss is None else self.probe.read_confusion(),
         )
         self.history.append(record)
         if not partial:

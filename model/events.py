@@ -117,6 +117,10 @@ class EpochRecord:
     update_ratios: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
     dead_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
     saturated_shares: np.ndarray = field(default_factory=lambda: _NOT_MEASURED)
+    # The validation pass's confusion matrix at the end of this epoch (true x predicted
+    # counts, int64), or None without validation data, for a partial epoch, or from a
+    # saved run that has none.
+    val_confusion: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class EndReason(str, Enum):

@@ -80,10 +80,27 @@ class TrainingProbe:
     snapshot: list[tf.Variable] = field(default_factory=list)
     snapshot_step: tf.Variable | None = None
     health: bool = False  # whether attach_health made room for the update norms and shares
+    # The validation pass's confusion matrix (true x predicted counts), summed by the test
+    # step from the predictions it makes anyway; None when the run has no validation data.
+    val_confusion: tf.Variable | None = None
 
     @classmethod
-    def create(cls, n_layers: int) -> TrainingProbe:
-        return cls(n_layers, _zeros((2 + 3 * n_layers,)), _zeros((n_layers + 1,)), _zeros((n_layers + 1,)))
+    def create(cls, n_layers: int, num_classes: int = 0) -> TrainingProbe:
+        """Probe variables for ``n_layers`` tracked layers; a confusion matrix when ``num_classes``."""
+        confusion = (
+            tf.Variable(tf.zeros((num_classes, num_classes), dtype=tf.int64), trainable=False) if num_classes else None
+        )
+        probe = cls(n_layers, _zeros((2 + 3 * n_layers,)), _zeros((n_layers + 1,)), _zeros((n_layers + 1,)))
+        probe.val_confusion = confusion
+        return probe
+
+    def reset_confusion(self) -> None:
+        if self.val_confusion is not None:
+            self.val_confusion.assign(tf.zeros_like(self.val_confusion))
+
+    def read_confusion(self) -> np.ndarray | None:
+        """The validation confusion matrix summed so far (``int64``), or ``None`` without one."""
+        return None if self.val_confusion is None else np.asarray(self.val_confusion.numpy(), dtype=np.int64)
 
     def attach_health(self, relu: tuple[int, ...], saturating: tuple[int, ...], weights: list[Any]) -> None:
         """Make room for the health of the ``relu`` and ``saturating`` layers; copy ``weights`` now.

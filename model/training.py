@@ -169,7 +169,7 @@ def _train(
     inner = build_inference_model(config, input_shape, num_classes)
     layers = tracked_layers(inner)
     layer_names = tuple(layer.name for layer in layers)
-    probe = TrainingProbe.create(len(layers))
+    probe = TrainingProbe.create(len(layers), num_classes if len(split.x_val) else 0)
     trainer = InstrumentedModel(inner, probe, config.augmentation, seed=config.seed)
     trainer.compile(
         optimizer=make_optimizer(config.optimizer),

@@ -3,7 +3,7 @@
 One module per concern, each the only code that writes and reads its part:
 :mod:`~model.runfolder.layout` (file names, what is a run folder, staged folder swaps),
 :mod:`~model.runfolder.history` (``history.csv``), :mod:`~model.runfolder.batches`
-(``batches.npz``), :mod:`~model.runfolder.state`
+(``batches.npz``), :mod:`~model.runfolder.confusion` (``epoch_confusion.npz``), :mod:`~model.runfolder.state`
 (``training_state.npz``), :mod:`~model.runfolder.metrics` (``metrics.json``),
 :mod:`~model.runfolder.autosave` (the per-epoch checkpoint and ``autosave.json``),
 :mod:`~model.runfolder.save` and :mod:`~model.runfolder.load` (a whole folder).
@@ -15,12 +15,14 @@ imports Keras or TensorFlow at import time, so the window imports it at start-up
 
 from model.runfolder.autosave import AutosaveInfo, read_autosave, write_autosave_status, write_checkpoint
 from model.runfolder.batches import batches_csv, read_batches, write_batches
+from model.runfolder.confusion import confusion_archive, read_confusion, with_confusion
 from model.runfolder.history import estimate_steps_per_epoch, history_csv, read_history_csv
 from model.runfolder.layout import (
     AUTOSAVE_FILE,
     BATCHES_FILE,
     BEST_MODEL_FILE,
     CONFIG_FILE,
+    CONFUSION_FILE,
     HISTORY_FILE,
     METRICS_FILE,
     MODEL_FILE,
@@ -36,7 +38,7 @@ from model.runfolder.layout import (
     remove_folder,
     replace_folder,
 )
-from model.runfolder.load import load_run, weights_are_finite
+from model.runfolder.load import load_history, load_run, weights_are_finite
 from model.runfolder.metrics import (
     diverged_from_metrics,
     end_reason_from_metrics,
@@ -57,6 +59,7 @@ __all__ = [
     "BATCHES_FILE",
     "BEST_MODEL_FILE",
     "CONFIG_FILE",
+    "CONFUSION_FILE",
     "HISTORY_FILE",
     "METRICS_FILE",
     "MODEL_FILE",
@@ -67,6 +70,7 @@ __all__ = [
     "check_target",
     "claim_folder",
     "clean_leftovers",
+    "confusion_archive",
     "copy_run",
     "copy_run_files",
     "diverged_from_metrics",
@@ -77,12 +81,14 @@ __all__ = [
     "is_claimed",
     "is_run_folder",
     "library_versions",
+    "load_history",
     "load_run",
     "load_training_state",
     "optimizer_state",
     "path_kind",
     "read_batches",
     "read_autosave",
+    "read_confusion",
     "read_history_csv",
     "remove_folder",
     "replace_folder",
@@ -91,6 +97,7 @@ __all__ = [
     "save_run",
     "save_training_state",
     "weights_are_finite",
+    "with_confusion",
     "write_autosave_status",
     "write_batches",
     "write_checkpoint",

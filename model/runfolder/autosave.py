@@ -29,12 +29,14 @@ from model.events import EpochRecord
 from model.fileio import write_text_atomic, write_with_atomic
 from model.reading import JsonError, loads_json, read_capped
 from model.runfolder.batches import write_batches
+from model.runfolder.confusion import write_confusion
 from model.runfolder.history import history_csv
 from model.runfolder.layout import (
     AUTOSAVE_FILE,
     BATCHES_FILE,
     BEST_MODEL_FILE,
     CONFIG_FILE,
+    CONFUSION_FILE,
     HISTORY_FILE,
     MODEL_FILE,
     STATE_FILE,
@@ -139,6 +141,7 @@ def write_checkpoint(
         write_text_atomic(staging / HISTORY_FILE, history_csv(history, layer_names))
         if batches is not None and len(batches):
             write_batches(staging / BATCHES_FILE, batches)
+        write_confusion(staging / CONFUSION_FILE, history)
         save_training_state(staging / STATE_FILE, optimizer_state(optimizer), len(history))
         write_autosave_status(staging, "running", len(history), total_epochs, best_epoch)
 

@@ -17,6 +17,9 @@ A run folder holds:
     (:mod:`model.runfolder.metrics`).
 ``training_state.npz``
     the optimizer's state, so training can be resumed (:mod:`model.runfolder.state`).
+``epoch_confusion.npz``
+    the validation confusion matrix of every epoch, when the run had validation data
+    (:mod:`model.runfolder.confusion`).
 ``best.keras``, ``autosave.json``
     only in the autosave folder: the best model so far and how far the run got
     (:mod:`model.runfolder.autosave`).
@@ -65,11 +68,12 @@ METRICS_FILE: Final = "metrics.json"
 STATE_FILE: Final = "training_state.npz"
 BEST_MODEL_FILE: Final = "best.keras"
 AUTOSAVE_FILE: Final = "autosave.json"
+CONFUSION_FILE: Final = "epoch_confusion.npz"  # written and read by model.runfolder.confusion
 
 # What makes a folder a run folder.
 REQUIRED_FILES: Final = (MODEL_FILE, CONFIG_FILE)
 # What a saved run holds (a copy of a run takes these, and only these).
-SAVED_RUN_FILES: Final = (MODEL_FILE, CONFIG_FILE, HISTORY_FILE, BATCHES_FILE, METRICS_FILE, STATE_FILE)
+SAVED_RUN_FILES: Final = (MODEL_FILE, CONFIG_FILE, HISTORY_FILE, BATCHES_FILE, METRICS_FILE, STATE_FILE, CONFUSION_FILE)
 # Everything a run folder may hold: the saved run's files and the autosave's bookkeeping.
 RUN_FOLDER_FILES: Final = frozenset({*SAVED_RUN_FILES, BEST_MODEL_FILE, AUTOSAVE_FILE})
 

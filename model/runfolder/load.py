@@ -23,10 +23,12 @@ from model.fileio import remove_leftovers
 from model.reading import JsonError, is_regular_file, loads_json, os_error_reason, read_capped
 from model.results import SavedRun
 from model.runfolder.batches import read_batches
+from model.runfolder.confusion import read_confusion, with_confusion
 from model.runfolder.history import estimate_steps_per_epoch, read_history_csv
 from model.runfolder.layout import (
     BATCHES_FILE,
     CONFIG_FILE,
+    CONFUSION_FILE,
     HISTORY_FILE,
     METRICS_FILE,
     MODEL_FILE,
@@ -54,6 +56,23 @@ def weights_are_finite(model: Any) -> bool:
     return all(bool(np.all(np.isfinite(w))) for w in model.get_weights())
 
 
+def load_history(folder: Path) -> tuple[list[EpochRecord], tuple[str, ...]]:
+    """A run folder's epoch history (with its confusion timeline) and layer names, without
+    loading its model: empty when the folder has no ``history.csv``.
+
+    Raises:
+        ModelFileError: naming the damaged file.
+    """
+    history: list[EpochRecord] = []
+    names: tuple[str, ...] = ()
+    if is_regular_file(folder / HISTORY_FILE):
+        label = f"{folder.name}/{HISTORY_FILE}"
+        history, names = read_history_csv(_read_text(folder / HISTORY_FILE, MAX_HISTORY_BYTES, label), label)
+    if is_regular_file(folder / CONFUSION_FILE):
+        history = with_confusion(history, read_confusion(folder / CONFUSION_FILE, f"{folder.name}/{CONFUSION_FILE}"))
+    return history, names
+
+
 def load_run(folder: str | Path) -> SavedRun:
     """Read a run folder written by :func:`~model.runfolder.save.save_run` (or an autosave).
 
@@ -76,11 +95,7 @@ def load_run(folder: str | Path) -> SavedRun:
     except ProjectError as exc:
         raise ModelFileError(f"{folder.name}/{CONFIG_FILE}: {exc}") from None
     model = load_model_safe(folder / MODEL_FILE)
-    history: list[EpochRecord] = []
-    names: tuple[str, ...] = ()
-    if is_regular_file(folder / HISTORY_FILE):
-        label = f"{folder.name}/{HISTORY_FILE}"
-        history, names = read_history_csv(_read_text(folder / HISTORY_FILE, MAX_HISTORY_BYTES, label), label)
+    history, names = load_history(folder)
     batches = None
     if is_regular_file(folder / BATCHES_FILE):
         batches = read_batches(folder / BATCHES_FILE, f"{folder.name}/{BATCHES_FILE}")

@@ -16,10 +16,12 @@ from pathlib import Path
 from model.fileio import write_text_atomic, write_with_atomic
 from model.results import RunResult
 from model.runfolder.batches import write_batches
+from model.runfolder.confusion import write_confusion
 from model.runfolder.history import history_csv
 from model.runfolder.layout import (
     BATCHES_FILE,
     CONFIG_FILE,
+    CONFUSION_FILE,
     HISTORY_FILE,
     METRICS_FILE,
     MODEL_FILE,
@@ -39,6 +41,7 @@ def write_run_files(result: RunResult, folder: Path) -> None:
     write_text_atomic(folder / HISTORY_FILE, history_csv(result.history, result.layer_names))
     if result.batches is not None and len(result.batches):
         write_batches(folder / BATCHES_FILE, result.batches)
+    write_confusion(folder / CONFUSION_FILE, result.history)
     if result.optimizer_state:
         save_training_state(folder / STATE_FILE, result.optimizer_state, len(result.history))
     write_text_atomic(folder / METRICS_FILE, json.dumps(run_metrics(result), indent=2) + "\n")

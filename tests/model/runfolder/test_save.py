@@ -39,7 +39,7 @@ def test_run_folder_and_clean_process_load(tmp_path: Path) -> None:
     result = train(small_config(epochs=2, schedule=ScheduleSpec(kind="step", step_epochs=1)), split)
     out = save_run(result, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
-        "batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+        "batches.npz", "config.json", "epoch_confusion.npz", "history.csv", "metrics.json", "model.keras", "training_state.npz"
     ]
 
     rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
@@ -148,7 +148,7 @@ def test_saved_files_get_the_users_permissions(finished: RunResult, tmp_path: Pa
         os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == dict.fromkeys(
-        ["batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"], 0o644
+        ["batches.npz", "config.json", "epoch_confusion.npz", "history.csv", "metrics.json", "model.keras", "training_state.npz"], 0o644
     )  # was 0600 for every file and 0700 for the folder
 
 
