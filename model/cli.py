@@ -5,6 +5,7 @@
     python main.py evaluate MODEL [--data PATH]
     python main.py predict MODEL IMAGE [IMAGE ...]
     python main.py sweep --config FILE --vary PATH=V1,V2 [--vary ...] [--address ADDR] [--out DIR]
+    python main.py lr-find | replay | export-tensorboard ...   (model.cli_cockpit)
 
 Bad arguments and files end with a one-line ``error: ...`` and exit status 2, whatever
 they hold (messages are cut to one line of bounded length). TensorFlow's start-up notes
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from model import quiet
+from model import cli_cockpit, quiet
 from model.catalogue import data_title
 from model.config import DataSpec, RunConfig, SplitSpec, load_config
 from model.configpath import apply_assignments
@@ -46,6 +47,7 @@ from model.events import (
     RunControl,
     RunFinished,
     RunStarted,
+    TrainingListener,
     format_duration,
 )
 from model.words import count
@@ -248,6 +250,13 @@ def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
     if resume is not None and not resume.optimizer_state:
         print("note: the run holds no optimizer state for its epochs; the optimizer starts afresh", file=sys.stderr)
     print(f"device: {describe_device()}", file=sys.stderr)
+    if args.deterministic:
+        from model.replay import enable_determinism
+
+        enable_determinism(config.seed)  # before TensorFlow runs its first op
+    listener: TrainingListener = ConsoleListener(sys.stderr, RunContext.from_config(config))
+    if args.tensorboard:
+        listener, close_board = cli_cockpit.with_tensorboard(listener, args.tensorboard, prepared.class_names)
     control = RunControl()
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -261,7 +270,7 @@ def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
         result = train(
             config,
             split,
-            listener=ConsoleListener(sys.stderr, RunContext.from_config(config)),
+            listener=listener,
             control=control,
             resume=resume,
             checkpoint_dir=out,
@@ -283,6 +292,8 @@ def _train_into(out: Path, config: RunConfig, args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         print(f"test accuracy {result.evaluation.accuracy:.4f} · test loss {result.evaluation.loss:.4f}")
     print(f"run folder: {out}")
+    if args.tensorboard:
+        print(f"TensorBoard: {close_board()}")
     ended_well = (EndReason.COMPLETED, EndReason.EARLY_STOPPING, EndReason.STOPPED)
     return 0 if result.finished.reason in ended_well and not result.diverged else 1
 
@@ -432,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
         "a checkpoint is kept there after every epoch",
     )  # fmt: skip
     _verbose_option(p, argparse.SUPPRESS)
+    p.add_argument(
+        "--deterministic", action="store_true",
+        help="turn TensorFlow's op determinism on, so that `replay` can reproduce the run bit for bit (slower on a GPU)",
+    )  # fmt: skip
+    p.add_argument("--tensorboard", metavar="DIR", help="also write the run as TensorBoard event files in DIR, as it trains")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved model (a .keras file or a run folder)")
@@ -452,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     from model.experiments.command import add_sweep_command
 
     add_sweep_command(sub)
+    cli_cockpit.add_commands(sub, ConsoleListener)
     return parser
 
 
