@@ -7,6 +7,7 @@ what persists between sessions.
 
 from __future__ import annotations
 
+from .cockpit import CockpitView
 from .core import CLOSE_TIMEOUT_S, RunSession
 from .document import Document, MemoryStore, SettingsStore, recent_from_setting, updated_recent
 from .memory import ModelInMemory, WeightsOnly
@@ -17,6 +18,7 @@ __all__ = [
     "CLOSE_TIMEOUT_S",
     "ActionState",
     "ActiveRun",
+    "CockpitView",
     "Document",
     "Level",
     "MemoryStore",

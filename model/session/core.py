@@ -14,7 +14,8 @@ the session's thread:
   ``background``, as :class:`~model.tasks.LatestTask` jobs: only the newest answer counts.
 
 The parts: :mod:`~model.session.base` (state), :mod:`~model.session.workflows` (the
-document and its files), :mod:`~model.session.lifecycle` (runs). All public methods are
+document and its files), :mod:`~model.session.lifecycle` (runs), :mod:`~model.session.cockpit`
+(the range test, the initialization preview, replay and the TensorBoard export). All public methods are
 called from the session's thread (the GUI thread in the window).
 """
 
@@ -31,6 +32,7 @@ from model.errors import ProjectError
 from model.runner import ManagedRunner
 from model.tasks import Failure
 
+from .cockpit import CockpitTools
 from .document import CONFIG_KEY
 from .lifecycle import RunLifecycle
 from .workflows import FileWorkflows
@@ -44,7 +46,7 @@ CLOSE_TIMEOUT_S: Final = 10.0
 """How long closing waits for stopping runs before it gives the user control back."""
 
 
-class RunSession(FileWorkflows, RunLifecycle):
+class RunSession(FileWorkflows, RunLifecycle, CockpitTools):
     """One user's session with the app: see the module docstring (arguments: :class:`SessionBase`)."""
 
     # ================================================================== start-up
@@ -133,6 +135,7 @@ class RunSession(FileWorkflows, RunLifecycle):
     def shutdown(self) -> None:
         """Let the workers finish what they do, and end them (the session is unusable after)."""
         self._closed = True
+        self.shutdown_cockpit()
         self._counts.cancel()
         self._images.cancel()
         if isinstance(self.runner, ManagedRunner):
