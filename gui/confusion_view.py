@@ -386,13 +386,15 @@ class ConfusionView(QWidget):
 
     # ------------------------------------------------------------------ public API
 
-    def set_evaluation(self, evaluation: Evaluation, images: NDArray[Any]) -> None:
+    def set_evaluation(self, evaluation: Evaluation, images: NDArray[Any], header: str | None = None) -> None:
         """Show a model's test results.
 
         Args:
-            evaluation: The test-set figures, with per-sample labels and probabilities.
+            evaluation: The test-set figures, with per-sample labels and probabilities
+                (or none, for a matrix alone: an epoch of the confusion timeline).
             images: The test inputs in the order of ``evaluation.y_true``:
                 ``(N, 28, 28, 1)``, ``(N, 28, 28)`` or ``(N, 784)``.
+            header: The line above the matrix (default: the test accuracy and loss).
 
         Raises:
             ValueError: ``images`` has another shape or count (a programming error).
@@ -406,7 +408,7 @@ class ConfusionView(QWidget):
         self._fit_table()
         total = len(evaluation.y_true)
         self._header.setText(
-            f"Test accuracy {evaluation.accuracy:.1%} on {count(total, 'image')} · loss {evaluation.loss:.3f}"
+            header or f"Test accuracy {evaluation.accuracy:.1%} on {count(total, 'image')} · loss {evaluation.loss:.3f}"
         )
         self._show_cell_hint()
 
@@ -443,6 +445,11 @@ class ConfusionView(QWidget):
         else:
             what = f"{true_name} read as {pred_name}: {count(len(order), 'image')}, most confident mistake first"
         self._selected = (true_class, predicted_class)
+        if not len(evaluation.y_true):  # a matrix alone (an epoch of the timeline): no images
+            count = int(evaluation.confusion[true_class, predicted_class])
+            self._set_shown(order, f"{what.split(':')[0]}: {count:,} images. Images are listed for the test set only.")
+            self.cellSelected.emit(true_class, predicted_class)
+            return
         if len(order) > MAX_SHOWN:
             what += f" (showing {MAX_SHOWN})"
         self._set_shown(order[:MAX_SHOWN], what if len(order) else f"No {true_name} was read as {pred_name}.")
