@@ -83,6 +83,8 @@ TABLE: Final[tuple[Entry, ...]] = (
     ActionSpec("export.png", "Plots as &PNG…", "Export each plot as a PNG image", "files.on_export_png", menu="file.export"),
     ActionSpec("export.svg", "Plots as &SVG…", "Export each plot as an SVG drawing", "files.on_export_svg",
                menu="file.export"),
+    ActionSpec("export.tensorboard", "&TensorBoard Logs…", "Write the history as TensorBoard event files",
+               "cockpit.on_export_tensorboard", menu="file.export"),
     ActionSpec("export.script", "Training &Script (plain Keras)…", "A Python script that rebuilds and trains this network",
                "files.on_export_script", menu="file.export"),
     ActionSpec("file.quit", "&Quit", "Quit Gradient Lab", "close", "Ctrl+Q", "&File", "quit"),
@@ -105,6 +107,17 @@ TABLE: Final[tuple[Entry, ...]] = (
     # Esc asks first: a key pressed by mistake (to close a list, say) must not end a run.
     ActionSpec("run.stop_asking", "Stop…", "Stop training after asking", "session.stop_after_asking", "Esc",
                enabled=lambda s: s.can_pause, window_wide=True),
+    # F10 steps, as in debuggers; QAction repeats while the key is held.
+    ActionSpec("run.step", "S&tep", "While paused, run exactly one batch and show it (hold to keep stepping)",
+               "cockpit.on_step", "F10", "&Run", toolbar=True, enabled=lambda s: s.can_step, window_wide=True),
+    ActionSpec("run.lr_find", "Find &Learning Rate…", "Learning-rate range test: a short run with the rate rising, "
+               "and the rate where the loss falls fastest", "cockpit.on_lr_find", "Ctrl+L", "&Run", "tools",
+               enabled=lambda s: not s.running),
+    ActionSpec("run.init_preview", "Preview &Initialization…", "Each initializer's activations and gradients per "
+               "layer, before training", "cockpit.on_init_preview", "Ctrl+I", "&Run", "tools",
+               enabled=lambda s: not s.running),
+    ActionSpec("run.replay", "Re&play a Run…", "Train a saved run again with op determinism on and compare",
+               "cockpit.on_replay", None, "&Run", "tools"),
     ActionSpec("view.training", "&Training plots", "Show the live plots", "_on_show_training", "Ctrl+1", "&View"),
     ActionSpec("view.results", "&Results", "Show the test-set results", "_on_show_results", "Ctrl+2", "&View"),
     # Ctrl+3, in line with Ctrl+1 and Ctrl+2; Ctrl+D duplicates a layer in the designer.

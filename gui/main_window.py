@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import actions, dialogs, files, geometry, tf_loader
+from gui.cockpit import CockpitCommands
 from gui.designer import LayerDesigner
 from gui.designer_undo import bind_actions
 from gui.dispatch import QtDispatch
@@ -107,7 +108,6 @@ class MainWindow(QMainWindow):
         # What the late-built widgets show, kept until they exist.
         self._predictor: tuple[Predictor | None, str] = (None, "")
         self._class_names: tuple[str, ...] = ()
-        self._confusion_data: tuple[Evaluation, np.ndarray] | None = None
         self._filling = False
         self._tf_loaded = False
         self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
         self.help = HelpCommands(self)
+        self.cockpit = CockpitCommands(self, self.session)  # the Run menu's tools, the confusion timeline
         self._built = actions.build(self)
         self.actions = self._built.actions
         self.recent_menu = self._built.menus["file.recent"]
@@ -337,6 +338,7 @@ class MainWindow(QMainWindow):
     def run_started(self, info: RunStarted, prior: Sequence[EpochRecord], prior_batches: BatchHistory | None = None,
                     context: RunContext | None = None) -> None:  # fmt: skip
         self.plots.start_run(info, list(prior), prior_batches, context)
+        self.cockpit.run_started(list(prior))
         self.tabs.setTabText(RESULTS_TAB, "Results")
         if self.tabs.currentIndex() != DRAW_TAB:
             self.tabs.setCurrentWidget(self.plots)
@@ -346,6 +348,7 @@ class MainWindow(QMainWindow):
 
     def run_epoch(self, record: EpochRecord) -> None:
         self.plots.add_epoch(record)
+        self.cockpit.add_epoch(record)
 
     def run_ended(self, info: RunFinished) -> None:
         self.plots.refresh()
@@ -356,6 +359,7 @@ class MainWindow(QMainWindow):
     def show_history(self, records: Sequence[EpochRecord], layer_names: tuple[str, ...], steps_per_epoch: int,
                      batches: BatchHistory | None = None, context: RunContext | None = None) -> None:  # fmt: skip
         self.plots.show_history(list(records), layer_names, steps_per_epoch, batches, context)
+        self.cockpit.show_history(list(records))
 
     def show_results(self, finished: RunFinished | None, evaluation: Evaluation | None) -> None:
         if finished is None:
@@ -366,12 +370,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(RESULTS_TAB, title)
 
     def show_confusion(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
-        self._confusion_data = (evaluation, images) if evaluation is not None and images is not None else None
-        if self.confusion is not None:
-            if self._confusion_data is None:
-                self.confusion.clear()
-            else:
-                self.confusion.set_evaluation(*self._confusion_data)
+        self.cockpit.set_test(evaluation, images)  # the timeline shows it in the confusion view
 
     def show_predictor(self, predictor: Predictor | None, description: str) -> None:
         self._predictor = (predictor, description)
@@ -385,6 +384,7 @@ class MainWindow(QMainWindow):
 
     def show_class_names(self, names: tuple[str, ...]) -> None:
         self._class_names = names
+        self.cockpit.set_class_names(names)
         if self.predict_panel is not None:
             self.predict_panel.set_class_names(names)
 
@@ -477,12 +477,10 @@ class MainWindow(QMainWindow):
             from gui.confusion_view import ConfusionView
 
             self.confusion = ConfusionView()
-            self._results_split.addWidget(self.confusion)
+            self._results_split.addWidget(self.cockpit.results_column(self.confusion))
             self._results_split.setSizes([300, 1000])
             self.confusion.show()
             self._results_split.setStretchFactor(1, 2)
-            if self._confusion_data is not None:
-                self.confusion.set_evaluation(*self._confusion_data)
 
     # ================================================================== geometry and closing
 
