@@ -18,8 +18,10 @@ Run ``python -m gui.confusion_timeline`` for a look with a synthetic run.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -74,6 +76,10 @@ class ConfusionTimeline(QWidget):
         self.plot.setFixedHeight(170)
         self.epoch_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#7B3294", style=Qt.PenStyle.DashLine))
         item.addItem(self.epoch_line, ignoreBounds=True)
+        self.key = QLabel()  # which colour is which class (hovering a curve says so too)
+        self.key.setObjectName("class-key")
+        self.key.setTextFormat(Qt.TextFormat.RichText)
+        self.key.setWordWrap(True)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -88,6 +94,7 @@ class ConfusionTimeline(QWidget):
         layout.addLayout(row)
         layout.addWidget(view, 1)
         layout.addWidget(self.plot)
+        layout.addWidget(self.key)
         layout.addWidget(self.summary)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self._rebuild()
@@ -175,6 +182,14 @@ class ConfusionTimeline(QWidget):
             curve.setToolTip(f"class {name}")
             curve.setCurveClickable(True)
             self._curves.append(curve)
+        self.key.setText(
+            " &nbsp; ".join(f"<span style='color:{LAYER_COLORS[k % len(LAYER_COLORS)]}'>━</span>&nbsp;{escape(name)}"
+                            for k, name in enumerate(self._names()))
+            if len(x) else ""
+        )  # fmt: skip
+        # Whole epochs only (pyqtgraph would tick 1.5, 2.5); at most about a dozen labels.
+        every = max(1, math.ceil(len(x) / 12))
+        item.getAxis("bottom").setTicks([[(float(e), f"{int(e)}") for e in x[::every]]] if len(x) else None)
         if len(x):
             item.setXRange(0.5, x[-1] + 0.5, padding=0)
             low = float(np.nanmin(accuracy)) if np.isfinite(accuracy).any() else 0.0

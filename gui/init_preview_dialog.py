@@ -2,9 +2,11 @@
 
 :class:`InitPreviewDialog` shows an :class:`~model.init_preview.InitPreview`: a table with
 one row per initializer (its scale factor per layer and the verdict in words; the
-configured one and the steadiest marked), and two plots across the layers with weights,
-the activation spread and the gradient norm (log scales), one line per initializer, the
-selected row's drawn bold. "Apply" asks for the selected initializer with
+configured one and the steadiest marked, a swatch of its colour in the plots), and two
+plots across the layers with weights, the activation spread and the gradient norm (log
+scales), one line per initializer, the selected row's drawn bold. A zero spread or norm
+has no place on a log scale: it is left out of the line (the verdict says so in words),
+rather than drawn at a floor that would squash every other line into one. "Apply" asks for the selected initializer with
 :attr:`~InitPreviewDialog.initializerChosen`; "Recompute" asks for a new preview
 (:attr:`~InitPreviewDialog.refreshRequested`), after the stack changed.
 
@@ -37,9 +39,6 @@ from PySide6.QtWidgets import (
 
 from gui.plot_items import LAYER_COLORS
 from model.init_preview import InitPreview
-
-FLOOR: Final = 1e-12
-"""Zero spreads and norms are drawn here, so they stay on the log scale."""
 
 ABOUT: Final = (
     "One forward and one backward pass of a fixed batch through your stack, built once per initializer "
@@ -106,8 +105,8 @@ class InitPreviewDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(about)
-        layout.addWidget(self.table, 3)
-        layout.addLayout(plots, 2)
+        layout.addWidget(self.table, 2)
+        layout.addLayout(plots, 3)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
 
@@ -118,6 +117,7 @@ class InitPreviewDialog(QDialog):
         item.setTitle(title, color=foreground, size="9pt")
         item.setLabel("left", label, color=foreground.name())
         item.setLogMode(x=False, y=True)
+        item.getAxis("left").enableAutoSIPrefix(False)  # "std (x0.001)" and "3·10²" read as nonsense
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
         widget.setMouseEnabled(x=False, y=False)
@@ -183,7 +183,8 @@ class InitPreviewDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(figures.verdict)
                 if column == 0:
-                    item.setForeground(QColor(LAYER_COLORS[row % len(LAYER_COLORS)]))
+                    # A swatch, not coloured text: some line colours (yellow) cannot be read as text.
+                    item.setData(Qt.ItemDataRole.DecorationRole, QColor(LAYER_COLORS[row % len(LAYER_COLORS)]))
                     if figures.initializer == preview.current:
                         font = QFont(item.font())
                         font.setBold(True)
@@ -191,6 +192,15 @@ class InitPreviewDialog(QDialog):
                 if column == 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+        self._fit_table_height()
+
+    def _fit_table_height(self) -> None:
+        """No blank rows below the last: the plots get the room (one row spare for rewrapping)."""
+        self.table.resizeRowsToContents()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        spare = self.table.rowHeight(0) if self.table.rowCount() else 0
+        frame = 2 * self.table.frameWidth()
+        self.table.setMaximumHeight(self.table.horizontalHeader().height() + rows + spare + frame)
 
     def _draw_lines(self, preview: InitPreview) -> None:
         for std_line, grad_line in self._lines:
@@ -201,11 +211,15 @@ class InitPreviewDialog(QDialog):
         ticks = [[(i + 1, name.split("_", 1)[0] if len(preview.layer_names) > 6 else name) for i, name in enumerate(preview.layer_names)]]
         for plot in (self.std_plot, self.grad_plot):
             plot.getPlotItem().getAxis("bottom").setTicks(ticks)
+            # Half a layer of margin: a tick label at the very edge would be dropped.
+            plot.getPlotItem().setXRange(0.5, len(x) + 0.5, padding=0)
         for row, figures in enumerate(preview.rows):
             color = LAYER_COLORS[row % len(LAYER_COLORS)]
             lines = []
             for plot, values in ((self.std_plot, figures.activation_std), (self.grad_plot, figures.grad_norms)):
-                line = plot.getPlotItem().plot(x, np.maximum(values, FLOOR), pen=pg.mkPen(color), symbol="o",
+                positive = np.asarray(values) > 0  # zeros have no place on a log scale: gaps
+                shown = np.where(positive, values, np.nan) if positive.any() else np.array([])
+                line = plot.getPlotItem().plot(x[: len(shown)], shown, pen=pg.mkPen(color), symbol="o", connect="finite",
                                                symbolSize=5, symbolBrush=color, symbolPen=None, name=figures.title)  # fmt: skip
                 lines.append(line)
             self._lines.append((lines[0], lines[1]))

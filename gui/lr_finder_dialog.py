@@ -58,6 +58,21 @@ ABOUT: Final = (
 )
 
 
+def rate_text(rate: float) -> str:
+    """A rate as a tick label: ``0.001``, ``10``, ``1e-7`` (never pyqtgraph's mixed ``10¹``)."""
+    if 1e-3 <= rate < 1e3:
+        return f"{rate:g}"
+    mantissa, exponent = f"{rate:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+class RateAxis(pg.AxisItem):
+    """The learning-rate axis: log ticks labelled as the rates themselves."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - pyqtgraph's name
+        return [rate_text(10.0 ** v * scale) for v in values]
+
+
 class LrFinderDialog(QDialog):
     """The range test's options, curve and suggestion (non-modal)."""
 
@@ -119,13 +134,17 @@ class LrFinderDialog(QDialog):
 
         palette = self.palette()
         foreground = palette.color(QPalette.ColorRole.Text)
-        self.plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
+        self.plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base),
+                                  axisItems={"bottom": RateAxis("bottom")})  # fmt: skip
         item = self.plot.getPlotItem()
         item.setLogMode(x=True, y=False)
+        # Without this the log axis reads "1, 10¹" with "(x0.001)" beside the label.
+        item.getAxis("bottom").enableAutoSIPrefix(False)
         item.setLabel("bottom", "learning rate (log scale)", color=foreground.name())
         item.setLabel("left", "loss", color=foreground.name())
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
+        item.hideButtons()  # the auto-range "A" would sit where the clicks choose a rate
         faint = QColor(TRAIN_COLOR)
         faint.setAlpha(80)
         self.raw_curve = item.plot(pen=pg.mkPen(faint), name="batch loss")

@@ -199,8 +199,11 @@ class ReplayDialog(QDialog):
         comparison = outcome.comparison
         mark, color = ("✓", MATCH_COLOR) if comparison.matches else ("✗", PART_COLOR)
         notes = "".join(f"<br>Note: {w}." for w in outcome.warnings)
-        self.verdict.setText(f"<span style='color:{color}'><b>{mark} {comparison.describe()[0].upper()}"
-                             f"{comparison.describe()[1:]}.</b></span>{notes}")  # fmt: skip
+        line = comparison.describe()
+        # The tolerance is stated even for an exact match: "matches" always says against what.
+        tolerance = "" if "tolerance" in line else f" Tolerance: a relative difference of {comparison.tolerance:g}."
+        self.verdict.setText(f"<span style='color:{color}'><b>{mark} {line[0].upper()}{line[1:]}.</b></span>"
+                             f"{tolerance}{notes}")  # fmt: skip
         step = self._parting_step()
         if step is not None:
             self.part_line.setPos(step)

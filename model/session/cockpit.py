@@ -189,9 +189,18 @@ class CockpitTools(SessionBase):
     # ================================================================== replay
 
     def default_replay_folder(self) -> Path | None:
-        """The run folder the model in memory came from, if it did."""
+        """The run folder the model in memory came from, else the run folder last saved or opened.
+
+        A run trained here and then saved keeps its in-memory record (``memory.result``), not
+        a folder, so the recent files (where saving and opening put a run folder first) say
+        where it went.
+        """
+        from model import runfolder
+
         saved = self.memory.saved if self.memory is not None else None
-        return saved.folder if saved is not None and saved.folder != Path() else None
+        if saved is not None and saved.folder != Path():
+            return saved.folder
+        return next((Path(p) for p in self.recent_files() if runfolder.is_run_folder(Path(p))), None)
 
     def replay(self, folder: str | Path) -> bool:
         """Replay a run folder in a fresh process with op determinism on; whether it started."""

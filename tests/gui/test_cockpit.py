@@ -70,6 +70,16 @@ def test_the_lr_dialog_draws_the_curve_marks_the_suggestion_and_offers_a_clicked
     assert dialog.chosen_line.isVisible()
 
 
+def test_the_lr_axis_labels_are_rates_not_scaled_numbers(qtbot) -> None:
+    dialog = LrFinderDialog()
+    qtbot.addWidget(dialog)
+    rates, losses = _curve()
+    dialog.show_result(analyze(rates, losses, RangeTestSpec(), "done"), "")
+    axis = dialog.plot.getPlotItem().getAxis("bottom")
+    assert axis.labelUnitPrefix == "" and "x0.001" not in axis.labelString()
+    assert axis.tickStrings([-7.0, -3.0, 0.0, 1.0], axis.scale, 1.0) == ["1e-7", "0.001", "1", "10"]
+
+
 def test_the_lr_dialog_says_which_option_is_wrong(qtbot) -> None:
     dialog = LrFinderDialog()
     qtbot.addWidget(dialog)
@@ -116,8 +126,31 @@ def test_the_preview_dialog_lists_every_initializer_and_applies_the_selected(qtb
     assert dialog._lines[PREVIEW_INITIALIZERS.index("random_normal")][0].opts["pen"].width() == 3
     dialog.apply_button.click()
     assert chosen == ["random_normal"]
+    zeros = dialog._lines[PREVIEW_INITIALIZERS.index("zeros")][0].getOriginalDataset()[1]
+    assert zeros is not None and np.isfinite(zeros).all()  # positive figures: all drawn
     dialog.show_preview(None, "the layer stack cannot be built")
     assert dialog.status.text() == "the layer stack cannot be built" and dialog.apply_button.isEnabled()
+
+
+def test_the_preview_leaves_zero_figures_out_of_the_log_plots_and_labels_every_layer(qtbot) -> None:
+    preview = _preview()
+    rows = tuple(r if r.initializer != "zeros" else InitializerPreview("zeros", np.zeros(2), np.zeros(2), np.array([0.0, 0.3]),
+                                                                        2.3, 0.0, "all zero") for r in preview.rows)  # fmt: skip
+    dialog = InitPreviewDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.show_preview(InitPreview(preview.layer_names, preview.kernel_layers, 0.3, 256, rows, "he_uniform"), "")
+    std, grad = dialog._lines[PREVIEW_INITIALIZERS.index("zeros")]
+    assert std.getOriginalDataset()[1] is None  # all zero: no line at all
+    np.testing.assert_array_equal(grad.getOriginalDataset()[1], [np.nan, 0.3])
+    low, high = dialog.std_plot.getPlotItem().viewRange()[1]
+    assert low > -3, "a zero must not stretch the log axis down to a floor"
+    assert dialog.std_plot.getPlotItem().viewRange()[0] == [0.5, 2.5]  # both layers' labels fit
+    assert not dialog.std_plot.getPlotItem().getAxis("left").autoSIPrefix  # no "std (x0.001)"
+    swatch = dialog.table.item(0, 0).data(Qt.ItemDataRole.DecorationRole)
+    assert swatch is not None and swatch.isValid()
+    table = dialog.table
+    assert table.maximumHeight() < 400  # fitted to its eight rows: the plots get the rest
 
 
 def _epoch(epoch: int, loss: float) -> EpochRecord:
@@ -145,6 +178,7 @@ def test_the_replay_dialog_overlays_the_replay_and_gives_the_verdict(qtbot) -> N
     assert dialog.part_line.isVisible() and dialog.part_line.value() == 7
     dialog.show_outcome(ReplayOutcome(compare(saved, saved), ()), "")
     assert "✓ The replay matches the saved run exactly" in dialog.verdict.text()
+    assert "Tolerance: a relative difference of 1e-05." in dialog.verdict.text()
 
 
 def test_the_timeline_slides_over_epochs_and_the_test_set(qtbot) -> None:
@@ -168,6 +202,9 @@ def test_the_timeline_slides_over_epochs_and_the_test_set(qtbot) -> None:
     accuracy = timeline._curves[0].getOriginalDataset()[1]
     np.testing.assert_allclose(accuracy, [0.5, 0.9])
     assert "class 0 gained most (+40.0%)" in timeline.summary.text()
+    assert [name in timeline.key.text() for name in names] == [True] * 3
+    ticks = timeline.plot.getPlotItem().getAxis("bottom")._tickLevels
+    assert ticks == [[(1.0, "1"), (2.0, "2")]]  # whole epochs
     y = np.repeat(np.arange(3), 10)
     evaluation = synthetic_evaluation(y, names)
     timeline.set_test(evaluation, np.zeros((30, 28, 28), np.float32))
@@ -269,3 +306,71 @@ def test_the_initialization_preview_in_the_window_applies_an_initializer(make_wi
     dialog.select("he_normal")
     dialog.apply_button.click()
     assert window.current_config().initializer == "he_normal"
+
+
+class ScriptedReplay:
+    """Stands in for model.replay.ReplayProcess: replays the saved history from a thread of its own."""
+
+    def __init__(self, run_folder: Path, on_message) -> None:
+        import threading
+
+        from model import runfolder
+
+        self.run_folder = run_folder
+        saved, _ = runfolder.load_history(run_folder)
+
+        def play() -> None:
+            names = ("L2_Dense", "L3_Dense")
+            on_message(RunStarted(0, len(saved), 0, 2, 8, 16, 8, 8, names, 1e-3))
+            for record in saved:
+                for batch in range(2):
+                    step = record.epoch * 2 + batch
+                    on_message(BatchRecord(0, record.epoch, batch, step, record.loss, record.accuracy, 1e-3, G, G, 1, 0, 0))
+                on_message(record)
+            on_message(ReplayOutcome(compare(saved, saved), ()))
+
+        self._thread = threading.Thread(target=play, name="scripted-replay")
+        self._thread.start()
+
+    def stop(self) -> None:
+        pass
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+
+@pytest.mark.usefixtures("tensorflow_loaded")
+def test_a_saved_run_exports_to_tensorboard_and_replays_in_the_window(make_window, qtbot, tmp_path, monkeypatch) -> None:  # noqa: F811
+    from gui import dialogs
+    from tests.gui.test_main_window import settle, wait_idle
+    from tests.model.test_tb_export import read_events
+
+    window = make_window(ask_save=DISCARD)
+    window.session.set_config(DIGITS_MLP)
+    wait_ready(qtbot, window)
+    window.session.train()
+    wait_idle(qtbot, window)
+    run = tmp_path / "run"
+    assert settle(qtbot, window.session.save_model_to(run))
+    saved_loss = window.session.memory.result.history[-1].loss
+
+    monkeypatch.setattr(dialogs, "choose_folder", lambda parent, title, folder: tmp_path / "tb")
+    window.actions["export.tensorboard"].trigger()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("wrote "), timeout=RUN_TIMEOUT_MS)
+    assert window.warnings == []
+    events = read_events(tmp_path / "tb")
+    assert events["train/epoch_loss"][-1][1] == pytest.approx(saved_loss)
+
+    monkeypatch.setattr("model.replay.ReplayProcess", ScriptedReplay)
+    window.actions["run.replay"].trigger()
+    dialog = window.cockpit.replay_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert Path(dialog.folder_edit.text()) == run  # the run in memory was saved there
+    dialog.run_button.click()
+    assert not dialog.run_button.isEnabled() and dialog.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    assert dialog.verdict.text().count("✓ The replay matches the saved run exactly") == 1
+    assert dialog.run_button.isEnabled() and not window.session.replay_running
+    x, _ = dialog.curves["saved_loss"].getOriginalDataset()
+    assert len(x) == len(window.session.memory.result.history)
+    assert len(dialog.curves["batch_loss"].getOriginalDataset()[0]) == 2 * len(x)

@@ -126,6 +126,22 @@ def test_no_setting_changes_while_a_run_goes_on(h: Harness) -> None:
     assert h.warnings()[-1] == ("Cannot change the settings", "A run is in progress; change them once it has ended.")
 
 
+def test_replay_offers_the_run_folder_last_saved_or_opened(h: Harness, tmp_path: Path) -> None:
+    from model.runfolder.layout import REQUIRED_FILES
+
+    assert h.session.default_replay_folder() is None
+    config = tmp_path / "run.json"
+    assert h.session.save_config_to(config)  # a recent file that is not a run folder
+    assert h.session.default_replay_folder() is None
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in REQUIRED_FILES:
+        (run / name).write_text("")
+    h.session._remember_recent(run)  # what saving or opening a run folder does
+    assert h.session.save_config_to(tmp_path / "later.json")
+    assert h.session.default_replay_folder() == run
+
+
 def test_replay_refuses_what_is_not_a_run_folder(h: Harness, tmp_path: Path) -> None:
     view = cockpit(h)
     assert not h.session.replay(tmp_path)
