@@ -36,8 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import actions, dialogs, files, geometry, tf_loader
-from gui.cockpit import CockpitCommands
+from gui import actions, cockpit, dialogs, files, geometry, tf_loader
 from gui.designer import LayerDesigner
 from gui.designer_undo import bind_actions
 from gui.dispatch import QtDispatch
@@ -118,7 +117,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.export_plots_to)
         self.help = HelpCommands(self)
-        self.cockpit = CockpitCommands(self, self.session)  # the Run menu's tools, the confusion timeline
+        self.cockpit = cockpit.CockpitCommands(self, self.session)  # the Run menu's tools, the confusion timeline
         self._built = actions.build(self)
         self.actions = self._built.actions
         self.recent_menu = self._built.menus["file.recent"]

@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from model import quiet
 from model.config import DataSpec, RunConfig, load_config
 from model.configpath import apply_assignments
 from model.errors import ConfigError, ProjectError
 from model.events import BatchRecord, EpochRecord, RunFinished, RunStarted, TrainingListener
 
 ListenerFactory = Callable[[TextIO], TrainingListener]
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
@@ -63,7 +59,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     if prepared.notice:
         print(f"note: {prepared.notice}", file=sys.stderr)
     print(f"data: {prepared.source} · {prepared.description}", file=sys.stderr)
-    _quiet_tensorflow()
+    quiet.import_tensorflow()  # its start-up notes stay out of the terminal unless --verbose
     from model.lr_finder import run_range_test
 
     every = max(1, spec.steps // 10)
@@ -98,7 +94,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, console: ListenerFactory) -> int:
-    _quiet_tensorflow()
+    quiet.import_tensorflow()  # its start-up notes stay out of the terminal unless --verbose
     from model.replay import replay_here
 
     if not args.tolerance >= 0:
@@ -113,7 +109,7 @@ def cmd_replay(args: argparse.Namespace, console: ListenerFactory) -> int:
 
 
 def cmd_export_tensorboard(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
+    quiet.import_tensorflow()  # its start-up notes stay out of the terminal unless --verbose
     from model.tb_export import export_run_folder
 
     print(export_run_folder(args.run_folder, args.dir).describe())
@@ -149,7 +145,7 @@ def with_tensorboard(listener: TrainingListener, folder: str, class_names: tuple
     Returns the combined listener and a function that closes the files and says what
     was written. The folder is created now, so an unwritable one fails before training.
     """
-    _quiet_tensorflow()
+    quiet.import_tensorflow()  # its start-up notes stay out of the terminal unless --verbose
     from model.tb_export import TensorBoardListener
 
     board = TensorBoardListener(folder, class_names)
@@ -157,6 +153,14 @@ def with_tensorboard(listener: TrainingListener, folder: str, class_names: tuple
 
 
 # ---------------------------------------------------------------------- the parser
+
+
+def _verbose_option(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` after the command too, as :mod:`model.cli`'s own commands take it."""
+    parser.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="show TensorFlow's own log messages and warnings (hidden otherwise)",
+    )  # fmt: skip
 
 
 def add_commands(sub: argparse._SubParsersAction, console: ListenerFactory) -> None:  # type: ignore[type-arg]
@@ -179,6 +183,7 @@ def add_commands(sub: argparse._SubParsersAction, console: ListenerFactory) -> N
     p.add_argument("--end", type=float, default=DEFAULT_END, help=f"last learning rate (default {DEFAULT_END:g})")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"batches (default {DEFAULT_STEPS})")
     p.add_argument("--csv", help="write the curve (step, learning_rate, loss, smoothed_loss) to this CSV file")
+    _verbose_option(p)
     p.set_defaults(func=cmd_lr_find)
 
     p = sub.add_parser(
@@ -189,9 +194,11 @@ def add_commands(sub: argparse._SubParsersAction, console: ListenerFactory) -> N
     )
     p.add_argument("run_folder", help="a run folder written by train or Save Model")
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help=f"largest relative difference that still matches (default {TOLERANCE:g})")
+    _verbose_option(p)
     p.set_defaults(func=lambda args: cmd_replay(args, console))
 
     p = sub.add_parser("export-tensorboard", help="write a run folder's history as TensorBoard event files")
     p.add_argument("run_folder", help="a run folder written by train or Save Model")
     p.add_argument("dir", help="the TensorBoard log folder to write (train/ and validation/ go inside)")
+    _verbose_option(p)
     p.set_defaults(func=cmd_export_tensorboard)

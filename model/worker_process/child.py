@@ -16,7 +16,7 @@
    and end with ``os._exit``: a fresh process per run returns all of its memory, and
    TensorFlow's interpreter teardown is skipped.
 
-Requests (pause, resume, stop, a new learning rate) are applied to the run's
+Requests (pause, resume, stop, step, a new learning rate) are applied to the run's
 :class:`~model.events.RunControl` by the inbox thread as they arrive, so they take effect
 at the next batch end, exactly as in a thread runner.
 """
@@ -130,6 +130,8 @@ class Inbox:
                 control.resume()
             elif message.action == "stop":
                 control.stop()
+            elif message.action == "step":
+                control.step()
             elif message.action == "snapshot":
                 self._tap.request()
 

@@ -25,7 +25,7 @@ from model.results import RunResult
 from model.runner import RunRequest
 from model.tasks import Failure
 
-ControlAction = Literal["pause", "resume", "stop", "snapshot"]
+ControlAction = Literal["pause", "resume", "stop", "step", "snapshot"]
 
 
 class PlainWeights:
@@ -57,7 +57,7 @@ class StartRun:
 
 @dataclass(frozen=True)
 class Control:
-    """Down: pause, resume or stop the run, or send a weight snapshot at the next batch end."""
+    """Down: pause, resume, stop or step (one batch while paused) the run, or send a weight snapshot at the next batch end."""
 
     action: ControlAction
 

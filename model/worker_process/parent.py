@@ -198,6 +198,11 @@ class RemoteControl(RunControl):
         super().resume()
         self._request("resume")
 
+    def step(self) -> None:
+        # Only the worker's control lets the batch through; this copy has no batch to hold.
+        if self.paused and not self.stop_requested:
+            self._request("step")
+
     def set_learning_rate(self, value: float) -> None:
         super().set_learning_rate(value)  # checks it
         self.take_learning_rate()  # the worker applies it, not this copy

@@ -98,6 +98,34 @@ def test_remote_control_keeps_the_state_and_sends_every_request() -> None:
         control.set_learning_rate(0.0)
 
 
+def test_remote_control_sends_a_step_only_while_paused() -> None:
+    sent: list[object] = []
+    control = RemoteControl(lambda message: sent.append(message) or True)
+    control.step()  # running: nothing to step
+    control.pause()
+    control.step()
+    control.step()
+    control.stop()
+    control.step()  # stopping: ignored
+    assert sent == [Control("pause"), Control("step"), Control("step"), Control("stop")]
+
+
+def test_a_step_lets_exactly_one_batch_through_a_paused_worker(runner: ProcessRunner) -> None:
+    handle, sink = start(runner, WIDE, 22)
+    until(lambda: len(batches(sink)) >= 2)
+    live = handle.live_predictor((28, 28, 1))
+    handle.control.pause()
+    until(lambda: (s := live.snapshot) is not None and s.paused)
+    time.sleep(0.3)
+    held = len(batches(sink))
+    handle.control.step()
+    until(lambda: len(batches(sink)) == held + 1)
+    time.sleep(0.5)
+    assert len(batches(sink)) == held + 1, "a step let more than one batch through"
+    handle.control.stop()
+    assert handle.join(RUN_TIMEOUT_S) and not handle.alive()
+
+
 def test_a_run_reports_in_order_and_obeys_pause_learning_rate_resume_and_stop(runner: ProcessRunner) -> None:
     handle, sink = start(runner, WIDE, 21)
     until(lambda: len(batches(sink)) >= 3)
