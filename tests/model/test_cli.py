@@ -173,7 +173,7 @@ def test_one_writer_per_folder_a_checkpoint_every_epoch_and_resume_after_kill_9(
     saved = load_run(out)
     assert len(saved.history) == done + 1 and saved.optimizer_state
     assert sorted(p.name for p in out.iterdir()) == [
-        "batches.npz", "config.json", "history.csv", "metrics.json", "model.keras", "training_state.npz"
+        "batches.npz", "config.json", "epoch_confusion.npz", "history.csv", "metrics.json", "model.keras", "training_state.npz"
     ]
 
     # Rough edge 9: with --data, the data's own test set, and it says which.
