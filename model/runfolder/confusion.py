@@ -67,6 +67,11 @@ def read_confusion(path: Path, source: str = CONFUSION_FILE) -> dict[int, np.nda
             f"{source}: not a confusion timeline written by this app ({str(exc).removeprefix('it ')}); "
             "delete the file to open the run without it"
         ) from None
+    if "epochs" not in arrays or "confusion" not in arrays:
+        raise ModelFileError(
+            f"{source}: not a confusion timeline written by this app (it lacks 'epochs' or 'confusion'); "
+            "delete the file to open the run without it"
+        )
     epochs, matrices = arrays["epochs"], arrays["confusion"]
     if (
         epochs.ndim != 1
