@@ -446,8 +446,8 @@ class ConfusionView(QWidget):
             what = f"{true_name} read as {pred_name}: {count(len(order), 'image')}, most confident mistake first"
         self._selected = (true_class, predicted_class)
         if not len(evaluation.y_true):  # a matrix alone (an epoch of the timeline): no images
-            count = int(evaluation.confusion[true_class, predicted_class])
-            self._set_shown(order, f"{what.split(':')[0]}: {count:,} images. Images are listed for the test set only.")
+            cell = int(evaluation.confusion[true_class, predicted_class])
+            self._set_shown(order, f"{what.split(':')[0]}: {count(cell, 'image')}. Images are listed for the test set only.")
             self.cellSelected.emit(true_class, predicted_class)
             return
         if len(order) > MAX_SHOWN:
