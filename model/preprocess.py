@@ -94,12 +94,19 @@ class Preprocessed:
         stages: Each step's result in order, as ``(name, array)``: ``"drawn"``,
             ``"cropped"``, ``"thickness"`` (only when the stroke width was normalised),
             ``"20x20"`` and ``"28x28 centred"``. An empty canvas has only ``"drawn"``.
+            (:func:`model.ink.preprocess_strokes` names its steps in the same way.)
         empty: True when the canvas held too little ink to be a digit.
+        notice: Why a canvas with some ink is not read (``empty`` is then true), in
+            words for the person drawing; ``""`` otherwise.
+        scribble: How much pen path the drawing holds per unit of its size
+            (:func:`model.ink.scribble_score`); 0 when unknown (a picture file).
     """
 
     image: FloatImage
     stages: tuple[tuple[str, FloatImage], ...]
     empty: bool
+    notice: str = ""
+    scribble: float = 0.0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -273,7 +280,7 @@ def preprocess_drawing(canvas: NDArray[np.generic], *, normalize_thickness: bool
     stages: list[tuple[str, FloatImage]] = [("drawn", drawn)]
     blank = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
     if _is_empty(drawn):
-        return _result(blank, stages, empty=True)
+        return preprocessed(blank, stages, empty=True)
     box = _ink_bbox(drawn)
     assert box is not None  # not empty, so there is ink
     cropped = drawn[box].copy()
@@ -283,24 +290,50 @@ def preprocess_drawing(canvas: NDArray[np.generic], *, normalize_thickness: bool
     if normalize_thickness:
         work = _normalise_stroke_width(work)
         stages.append(("thickness", work))
+    framed = frame_like_mnist(work)
+    if framed is None:  # area-averaging spread sparse ink below the ink threshold
+        return preprocessed(blank, stages[:1], empty=True)
+    box20, image = framed
+    stages += [("20x20", box20), ("28x28 centred", image)]
+    return preprocessed(image, stages, empty=False)
+
+
+def frame_like_mnist(work: FloatImage) -> tuple[FloatImage, FloatImage] | None:
+    """Frame a digit drawn at a working resolution the way MNIST framed its digits.
+
+    Crops to the ink, scales the crop to fit a 20x20 box keeping its aspect ratio (by
+    area-averaging, MNIST's anti-aliasing), and places it in a 28x28 field with its
+    centre of mass at the centre.
+
+    Returns:
+        The scaled digit centred in a 20x20 box (for showing) and the 28x28 image, or
+        None when no ink is left at or above :data:`INK_THRESHOLD`.
+    """
     box = _ink_bbox(work)
-    if box is None:  # area-averaging spread sparse ink below the ink threshold
-        return _result(blank, stages[:1], empty=True)
+    if box is None:
+        return None
     digit = work[box]
     small = _resize(digit, *_fit(digit.shape, MNIST_BOX))
     if float(small.sum()) <= 0.0:
-        return _result(blank, stages[:1], empty=True)
-    stages.append(("20x20", _in_box(small)))
-    image = _centre_by_mass(small)
-    stages.append(("28x28 centred", image))
-    return _result(image, stages, empty=False)
+        return None
+    return _in_box(small), _centre_by_mass(small)
 
 
-def _result(image: FloatImage, stages: list[tuple[str, FloatImage]], *, empty: bool) -> Preprocessed:
+def preprocessed(
+    image: FloatImage,
+    stages: Sequence[tuple[str, FloatImage]],
+    *,
+    empty: bool,
+    notice: str = "",
+    scribble: float = 0.0,
+) -> Preprocessed:
+    """A :class:`Preprocessed` whose arrays are made read-only (for the other input paths)."""
     return Preprocessed(
         image=_frozen(image),
         stages=tuple((name, _frozen(array)) for name, array in stages),
         empty=empty,
+        notice=notice,
+        scribble=float(scribble),
     )
 
 
