@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from model.augment import distort, vary_stroke_width
 from model.config import AugmentationSpec, LayerSpec, OptimizerSpec, RunConfig
 from model.errors import BuildError
 from model.health import ActivationTap
@@ -225,19 +226,37 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         # saved or counted a second time.
         self._tap = ActivationTap.create(inner, layers)
         probe.attach_health(self._tap.relu, tuple(i for i, _ in self._tap.saturating), list(inner.trainable_weights))
+        # Pen-width variation and elastic distortion (model.augment), with their own seed.
+        # With elastic distortion, the shift, rotation and zoom join it in one resampling.
+        on = augmentation is not None and augmentation.enabled and len(inner.input_shape) == 4
+        self._spec = augmentation if on else None
+        self._elastic = on and augmentation is not None and augmentation.elastic > 0
         self._augment = (
             _augmenter(augmentation, seed)
-            if augmentation is not None and len(inner.input_shape) == 4
+            if augmentation is not None and len(inner.input_shape) == 4 and not self._elastic
             else None
         )
         self._thickness = augmentation.thickness if augmentation is not None and augmentation.enabled else 0.0
+        self._distortion_seed = keras.random.SeedGenerator(seed + 3) if on else None
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.inner(inputs, training=training)
 
     def _augment_batch(self, x: tf.Tensor) -> tf.Tensor:
-        if self._augment is not None:
+        spec = self._spec
+        if self._elastic and spec is not None:
+            x = distort(
+                x,
+                shift=spec.shift,
+                degrees=spec.rotation,
+                zoom=spec.zoom,
+                alpha=spec.elastic,
+                sigma=spec.elastic_sigma,
+                seed=self._distortion_seed,
+            )
+        elif self._augment is not None:
             x = self._augment(x, training=True)
+        if spec is not None and (self._augment is not None or self._elastic):
             if self._thickness > 0:
                 # Thicken (grey dilation) or thin (erosion) a random share of the strokes.
                 thick = tf.nn.max_pool2d(x, 3, 1, "SAME")
@@ -245,6 +264,8 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
                 pick = tf.random.uniform((tf.shape(x)[0], 1, 1, 1))
                 half = self._thickness / 2.0
                 x = tf.where(pick < half, thick, tf.where(pick < self._thickness, thin, x))
+            if spec.stroke_width > 0:
+                x = vary_stroke_width(x, spec.stroke_width, self._distortion_seed)
         return x
 
     def _layer_norms(self, tensors: Any) -> tf.Tensor:

@@ -97,6 +97,8 @@ DATASETS: Final = ("mnist", "fashion_mnist", "digits", "file")
 EXTRA_SHARE_DEFAULT: Final = 0.1
 """The share of the training part that ``data.extra_path``'s images make up by default."""
 EXTRA_SHARE_MAX: Final = 0.9
+PEN_DIGITS_MAX: Final = 0.5
+"""The largest share of the training part that ``data.pen_digits`` may ask for."""
 
 # Which optimizer parameters each optimizer uses; an editor shows only these.
 OPTIMIZER_PARAMS: Final[dict[str, tuple[str, ...]]] = {
@@ -351,6 +353,10 @@ class DataSpec:
     of it; validation and test stay the dataset's own, so their figures stay comparable.
     Both are left out of the JSON while they have their defaults, so files written before
     they existed read, and are written, as before.
+
+    ``pen_digits`` is the share of the *training* part made of the real pen digits the app
+    ships (:mod:`model.data.pendigits`), oversampled to that share; 0 (the default) mixes
+    none, and it is left out of the JSON then, so older files read and write as before.
     """
 
     name: str = "mnist"
@@ -358,6 +364,7 @@ class DataSpec:
     limit: int | None = None
     extra_path: str | None = None
     extra_share: float = EXTRA_SHARE_DEFAULT
+    pen_digits: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate("data")
@@ -373,6 +380,7 @@ class DataSpec:
         if self.extra_path is not None and (not isinstance(self.extra_path, str) or not self.extra_path):
             raise ConfigError(f"{path}.extra_path", f"must be a folder path, got {self.extra_path!r}")
         _check_float(f"{path}.extra_share", self.extra_share, 0.0, EXTRA_SHARE_MAX, low_open=True)
+        _check_float(f"{path}.pen_digits", self.pen_digits, 0.0, PEN_DIGITS_MAX)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -380,6 +388,8 @@ class DataSpec:
             del out["extra_path"]
         if self.extra_share == EXTRA_SHARE_DEFAULT:
             del out["extra_share"]
+        if self.pen_digits == 0.0:
+            del out["pen_digits"]
         return out
 
 
@@ -426,6 +436,11 @@ class AugmentationSpec:
 
     Shifts are fractions of the image size, rotation is in degrees, zoom a fraction, and
     ``thickness`` the probability of thickening or thinning a stroke by one pixel.
+    ``elastic`` is the strength (Simard et al.'s alpha) of elastic distortions whose
+    smoothness is ``elastic_sigma`` pixels, and ``stroke_width`` the largest random change
+    of every image's stroke width, in pixels either way (see :mod:`model.augment`). Both
+    are off (0) by default, so configurations written before they existed train as before;
+    at their defaults they are left out of the JSON.
     """
 
     enabled: bool = False
@@ -433,6 +448,9 @@ class AugmentationSpec:
     rotation: float = 10.0
     zoom: float = 0.1
     thickness: float = 0.3
+    elastic: float = 0.0
+    elastic_sigma: float = 4.0
+    stroke_width: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate("augmentation")
@@ -443,9 +461,20 @@ class AugmentationSpec:
         _check_float(f"{path}.rotation", self.rotation, 0.0, 90.0)
         _check_float(f"{path}.zoom", self.zoom, 0.0, 0.5)
         _check_float(f"{path}.thickness", self.thickness, 0.0, 1.0)
+        _check_float(f"{path}.elastic", self.elastic, 0.0, 100.0)
+        _check_float(f"{path}.elastic_sigma", self.elastic_sigma, 1.0, 10.0)
+        _check_float(f"{path}.stroke_width", self.stroke_width, 0.0, 2.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        # Left out while off, so files written before they existed are written as before.
+        for name, default in _LATER_AUGMENTATIONS.items():
+            if out[name] == default:
+                del out[name]
+        return out
+
+
+_LATER_AUGMENTATIONS: Final = {"elastic": 0.0, "elastic_sigma": 4.0, "stroke_width": 0.0}
 
 
 def _default_layers() -> tuple[LayerSpec, ...]:

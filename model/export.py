@@ -253,6 +253,10 @@ def _augmentation(config: RunConfig) -> str:
         lines.append(
             f"            keras.layers.RandomZoom(({-a.zoom!r}, {a.zoom!r}), fill_mode='constant', seed=SEED + 2),\n"
         )
+    if a.elastic > 0 or a.stroke_width > 0:
+        lines.append(
+            "            # Not exported: elastic distortions and stroke-width variation have no Keras layer.\n"
+        )
     return "".join(lines)
 
 

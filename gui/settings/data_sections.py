@@ -236,3 +236,12 @@ class AugmentationSection(Section):
         rows.field("augmentation.thickness", "Thickness", fraction(
             0.0, 1.0, 2, 0.1, "Probability of thickening or thinning the strokes by one pixel."
         ), depends_on=on)
+        rows.field("augmentation.stroke_width", "Pen width", fraction(
+            0.0, 2.0, 2, 0.25, "Largest random change of every image's stroke width, in pixels either way.", " px"
+        ), depends_on=on)
+        rows.field("augmentation.elastic", "Elastic", fraction(
+            0.0, 100.0, 1, 2.0, "Strength of elastic distortions that wobble strokes like a hand (Simard's alpha; 0 is off).",
+        ), depends_on=on)
+        rows.field("augmentation.elastic_sigma", "Smoothness", fraction(
+            1.0, 10.0, 1, 0.5, "How smooth the elastic distortions are: the width of their Gaussian, in pixels.", " px"
+        ), depends_on=on)

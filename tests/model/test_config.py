@@ -110,6 +110,10 @@ def test_old_schema_v1_fixture_still_loads() -> None:
         (lambda d: d.update(data={"name": "imagenet"}), "data.name", "mnist"),
         (lambda d: d.update(early_stopping={"monitor": "f1"}), "early_stopping.monitor", "val_loss"),
         (lambda d: d.update(augmentation={"rotation": 400}), "augmentation.rotation", "<= 90"),
+        (lambda d: d.update(augmentation={"elastic": -1}), "augmentation.elastic", ">= 0"),
+        (lambda d: d.update(augmentation={"elastic_sigma": 0.5}), "augmentation.elastic_sigma", ">= 1"),
+        (lambda d: d.update(augmentation={"stroke_width": 3}), "augmentation.stroke_width", "<= 2"),
+        (lambda d: d.update(data={"pen_digits": 0.9}), "data.pen_digits", "<= 0.5"),
         (lambda d: d.update(colour="blue"), "colour", "unknown field"),
         (lambda d: d.update(optimizer=[1, 2]), "optimizer", "JSON object"),
         (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "schema_version", "newer"),
@@ -332,3 +336,20 @@ def test_fields_a_layer_type_does_not_use_are_dropped_so_a_config_reads_back_the
 
 def test_a_dropout_rate_of_minus_zero_is_described_as_zero() -> None:
     assert LayerSpec("Dropout", rate=-0.0).describe() == "Dropout(0)"
+
+
+def test_later_fields_keep_older_files_as_they_were() -> None:
+    """Elastic distortion, pen-width variation and pen digits default to off, and are left
+    out of the JSON while off, so a file written before them reads and writes unchanged."""
+    old = load_config(FIXTURES / "config_v1.json")
+    assert (old.augmentation.elastic, old.augmentation.stroke_width, old.data.pen_digits) == (0.0, 0.0, 0.0)
+    written = old.to_dict()
+    assert set(written["augmentation"]) == {"enabled", "shift", "rotation", "zoom", "thickness"}
+    assert set(written["data"]) == {"name", "path", "limit"}
+    on = old.replace(
+        augmentation=AugmentationSpec(enabled=True, elastic=16.0, elastic_sigma=5.0, stroke_width=1.0),
+        data=DataSpec(name="mnist", pen_digits=0.1),
+    )
+    again = config_from_json(on.to_json())
+    assert again == on
+    assert again.to_dict()["augmentation"]["elastic_sigma"] == 5.0 and again.to_dict()["data"]["pen_digits"] == 0.1
