@@ -6,7 +6,8 @@ the source by name: :mod:`.keras_source` for ``mnist`` / ``fashion_mnist``, :mod
 for ``digits``, :mod:`.files` for ``file``. :func:`prepare` then splits it with the run's
 split, seed and limit and returns a :class:`Prepared`: the split plus what a frontend
 shows about it (the source actually used, the notices, the sizes); with
-``data.extra_path`` the training part also gets that folder's images
+``data.pen_digits`` the training part also gets the bundled pen digits
+(:mod:`.pendigits`), and with ``data.extra_path`` that folder's images
 (:mod:`.extra`). The command line, the
 training worker and the window's dataset counts all call :func:`prepare`, so they cannot
 drift apart.
@@ -26,6 +27,7 @@ from model.data.digits import _load_digits
 from model.data.extra import mix_into_training
 from model.data.files import _load_path
 from model.data.keras_source import _load_keras_dataset
+from model.data.pendigits import mix_pen_digits
 from model.data.split import Split, split_dataset
 from model.errors import DataError
 
@@ -113,6 +115,12 @@ def prepare(config: RunConfig, *, allow_download: bool = True) -> Prepared:
     split = split_dataset(dataset, config.split, config.seed, config.data.limit)
     notices = [n for n in (dataset.notice, split.notice) if n]
     description = split.describe()
+    if config.data.pen_digits > 0:
+        # After the split, into the training part only: the test figures stay the dataset's.
+        pen = mix_pen_digits(split, config.data.pen_digits, config.seed)
+        split = pen.split
+        description = f"{split.describe()} ({pen.description})" if pen.description else description
+        notices += [pen.notice] if pen.notice else []
     if config.data.extra_path is not None:
         # After the split, into the training part only: the test figures stay the dataset's.
         mixed = mix_into_training(split, config.data, config.seed)
