@@ -12,8 +12,8 @@ file) is fragile exactly there, where the strokes have merged into blobs.
 the strokes' centre lines, scales them so the digit's ink (centre lines plus pen) has a
 longest side of :data:`~model.preprocess.WORK_SIZE` pixels, and re-inks them with a round,
 anti-aliased pen of :data:`STROKE_WIDTH` times that side; then it frames the result the
-way MNIST did (:func:`model.preprocess.frame_like_mnist`: fit to 20x20 by area-averaging,
-centre of mass at the centre). The same strokes drawn at any size, anywhere, with any pen
+way MNIST did: fit to 20x20 by area-averaging (here exactly ten by ten pixels each, see
+:func:`reink`) and centre of mass at the centre (:func:`model.preprocess.centre_like_mnist`). The same strokes drawn at any size, anywhere, with any pen
 give the same input, up to the rounding of mouse positions.
 
 It also says when there is nothing worth reading: no strokes, a dot or a tick too small to
@@ -39,9 +39,10 @@ from model.errors import ProjectError
 from model.preprocess import (
     MNIST_SIZE,
     WORK_SIZE,
+    MNIST_BOX,
     FloatImage,
     Preprocessed,
-    frame_like_mnist,
+    centre_like_mnist,
     preprocessed,
 )
 
@@ -63,6 +64,7 @@ enough that no sum or difference of coordinates overflows."""
 TOO_LITTLE_MESSAGE: Final = "Too little to read: draw a whole digit"
 
 _STEP: Final = 0.5  # centre-line samples per work pixel: dense enough for a gap-free line
+_BLOCK: Final = WORK_SIZE // MNIST_BOX  # work pixels per pixel of the 20x20 box
 
 Strokes = Sequence[Sequence[Sequence[float]]]
 """Polylines in canvas pixels: each stroke a sequence of points ``(x, y)`` or
@@ -151,8 +153,9 @@ def _centre_line(strokes: Sequence[NDArray[np.float64]], shape: tuple[int, int])
             samples = np.concatenate(
                 [starts[segment] + (ends - starts)[segment] * t[:, None], stroke[-1:]]
             )
-        cols = np.clip(np.rint(samples[:, 0]).astype(np.int64), 0, shape[1] - 1)
-        rows = np.clip(np.rint(samples[:, 1]).astype(np.int64), 0, shape[0] - 1)
+        # Pixel i covers [i, i + 1): a point belongs to the pixel it falls in.
+        cols = np.clip(np.floor(samples[:, 0]).astype(np.int64), 0, shape[1] - 1)
+        rows = np.clip(np.floor(samples[:, 1]).astype(np.int64), 0, shape[0] - 1)
         mask[rows, cols] = True
     return mask
 
@@ -160,26 +163,38 @@ def _centre_line(strokes: Sequence[NDArray[np.float64]], shape: tuple[int, int])
 def reink(strokes: Sequence[NDArray[np.float64]], width: float = STROKE_WIDTH) -> FloatImage:
     """Draw the strokes' centre lines with a pen ``width`` times the ink's longest side.
 
-    The drawing is scaled so that its ink (centre lines plus the pen) spans
-    :data:`~model.preprocess.WORK_SIZE` pixels on its longer side, with a margin, and
-    inked by distance to the centre line with a one-pixel soft edge (anti-aliasing).
+    The drawing is scaled so that its ink (centre lines plus the pen) spans exactly
+    :data:`~model.preprocess.WORK_SIZE` pixels on its longer side, and inked by distance to
+    the centre line with a one-pixel soft edge (anti-aliasing). The image is that side long
+    and, across, the ink's width rounded up to whole blocks of :data:`_BLOCK` pixels with
+    the ink centred in it, so that averaging blocks gives the 20-pixel digit directly:
+    nothing is rounded to a whole number of final pixels but the width of the image, and
+    a digit drawn a hair wider or narrower comes out a hair wider or narrower, not a whole
+    pixel.
 
     Args:
         strokes: Polylines as from :func:`stroke_arrays`, with a positive :func:`extent`.
         width: The pen as a fraction of the ink's longest side, in (0, 1).
     """
-    size = extent(strokes)
     pen = width * WORK_SIZE
-    scale = (WORK_SIZE - pen) / size
-    margin = math.ceil(pen / 2.0) + 2
+    scale = (WORK_SIZE - pen) / extent(strokes)
     every = np.concatenate(strokes)
     low = every.min(axis=0)
-    span = (every.max(axis=0) - low) * scale
-    shape = (math.ceil(span[1]) + 2 * margin + 1, math.ceil(span[0]) + 2 * margin + 1)
-    placed = [(s - low) * scale + margin for s in strokes]
+    ink = (every.max(axis=0) - low) * scale + pen  # (across, down), the longer one WORK_SIZE
+    cells = np.maximum(1, np.ceil(ink / _BLOCK - 1e-9)).astype(np.int64) * _BLOCK
+    shape = (min(int(cells[1]), WORK_SIZE), min(int(cells[0]), WORK_SIZE))
+    offset = (np.array([shape[1], shape[0]]) - ink) / 2.0 + pen / 2.0
+    placed = [(s - low) * scale + offset for s in strokes]
     centre = _centre_line(placed, shape)
     distance = np.asarray(ndimage.distance_transform_edt(~centre), dtype=np.float32)
     return np.asarray(np.clip(np.float32(pen / 2.0 + 0.5) - distance, 0.0, 1.0), dtype=np.float32)
+
+
+def _fit_to_box(work: FloatImage) -> FloatImage:
+    """The re-inked digit at MNIST's size: each :data:`_BLOCK` x :data:`_BLOCK` block averaged."""
+    rows, cols = work.shape[0] // _BLOCK, work.shape[1] // _BLOCK
+    blocks = work[: rows * _BLOCK, : cols * _BLOCK].reshape(rows, _BLOCK, cols, _BLOCK)
+    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
 
 
 def preprocess_strokes(
@@ -215,10 +230,7 @@ def preprocess_strokes(
     if extent(lines) < MIN_EXTENT * canvas_size:
         return preprocessed(blank, [("drawn", shown)], empty=True, notice=TOO_LITTLE_MESSAGE)
     work = reink(lines)
-    framed = frame_like_mnist(work)
-    if framed is None:  # cannot happen for a positive extent; kept as a guard
-        return preprocessed(blank, [("drawn", shown)], empty=True, notice=TOO_LITTLE_MESSAGE)
-    box, image = framed
+    box, image = centre_like_mnist(_fit_to_box(work))
     stages = [("drawn", shown), ("re-inked", work), ("20x20", box), ("28x28 centred", image)]
     return preprocessed(image, stages, empty=False, scribble=scribble_score(lines))
 
@@ -238,8 +250,7 @@ def render_digit(strokes: Strokes, width: float = STROKE_WIDTH) -> FloatImage | 
     lines = stroke_arrays(strokes)
     if extent(lines) <= 0.0:
         return None
-    framed = frame_like_mnist(reink(lines, width))
-    return None if framed is None else framed[1]
+    return centre_like_mnist(_fit_to_box(reink(lines, width)))[1]
 
 
 def _drawn_stage(drawn: NDArray[np.generic] | None, canvas_size: int) -> FloatImage:

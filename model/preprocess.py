@@ -316,7 +316,13 @@ def frame_like_mnist(work: FloatImage) -> tuple[FloatImage, FloatImage] | None:
     small = _resize(digit, *_fit(digit.shape, MNIST_BOX))
     if float(small.sum()) <= 0.0:
         return None
-    return _in_box(small), _centre_by_mass(small)
+    return centre_like_mnist(small)
+
+
+def centre_like_mnist(digit: FloatImage) -> tuple[FloatImage, FloatImage]:
+    """A digit already fitted to the 20x20 box, shown in that box and placed in a 28x28
+    field with its centre of mass at the centre (rounded to whole pixels, as MNIST did)."""
+    return _in_box(digit), _centre_by_mass(digit)
 
 
 def preprocessed(
