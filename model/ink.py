@@ -27,7 +27,6 @@ Pure numpy and scipy, no Qt and no TensorFlow.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Final
 
@@ -37,9 +36,9 @@ from scipy import ndimage
 
 from model.errors import ProjectError
 from model.preprocess import (
+    MNIST_BOX,
     MNIST_SIZE,
     WORK_SIZE,
-    MNIST_BOX,
     FloatImage,
     Preprocessed,
     centre_like_mnist,
