@@ -128,7 +128,9 @@ class DrawingCanvas(QWidget):
         return len(self._strokes)
 
     def strokes(self) -> tuple[tuple[float, tuple[tuple[float, float, float], ...]], ...]:
-        """Each stroke's pen width and its points ``(x, y, pressure)``, in canvas pixels (copies)."""
+        """Each stroke's pen width and its points ``(x, y, pressure)``, in canvas pixels (copies),
+        oldest first. The points are what :func:`model.ink.preprocess_strokes` reads, whatever
+        the pen's width."""
         return tuple((stroke.width, tuple(stroke.points)) for stroke in self._strokes)
 
     def is_empty(self) -> bool:

@@ -13,11 +13,21 @@ from typing import Final
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QKeySequence, QPalette, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas
 from gui.predict_handwriting import HandwritingBox
 from gui.widgets import CollapsibleSection
+from model.verdict import AVERAGING_DEFAULT
 
 IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".bmp")
 IMAGE_FILTER: Final = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
@@ -43,6 +53,7 @@ class DrawingColumn(QWidget):
         clear_button: Erases the drawing.
         undo_button: Takes back the last stroke (also Ctrl+Z).
         open_button: Reads a picture file instead of the canvas.
+        averaging_box: Whether readings average over a few jittered copies of the input.
         handwriting: Labels the drawing for the user's handwriting set, inside
             :attr:`handwriting_section` (hidden while the panel has no set).
     """
@@ -58,7 +69,7 @@ class DrawingColumn(QWidget):
         self.width_slider.setRange(int(MIN_BRUSH_WIDTH), int(MAX_BRUSH_WIDTH))
         self.width_slider.setValue(int(self.canvas.brush_width()))
         self.width_slider.setToolTip(
-            "Sets the pen width for new strokes; preprocessing redraws very thin or thick strokes at MNIST's width."
+            "Sets the pen width for new strokes; the network reads the strokes at MNIST's width whatever the pen."
         )
         self._width_label = QLabel()
         self._width_label.setMinimumWidth(40)
@@ -74,6 +85,11 @@ class DrawingColumn(QWidget):
         self.open_button = QPushButton("Open image…")
         self.open_button.setToolTip(
             "Reads a PNG, JPEG or BMP picture of a digit with the same preprocessing (or drop a file here)."
+        )
+        self.averaging_box = QCheckBox("Average 3 copies")
+        self.averaging_box.setChecked(AVERAGING_DEFAULT)
+        self.averaging_box.setToolTip(
+            "Reads the input as drawn, 10% smaller and 10% larger, and shows the mean of the three answers."
         )
         self._source_label = QLabel()
         self._source_label.setWordWrap(True)
@@ -93,6 +109,7 @@ class DrawingColumn(QWidget):
         pen_row.addWidget(pen_label)
         pen_row.addWidget(self.width_slider, 1)
         pen_row.addWidget(self._width_label)
+        pen_row.addWidget(self.averaging_box)
         button_row = QHBoxLayout()
         button_row.addWidget(self.clear_button)
         button_row.addWidget(self.undo_button)

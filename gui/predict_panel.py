@@ -1,16 +1,22 @@
 """The "Draw" tab: draw a digit (or drop a picture of one) and watch a network read it.
 
 :class:`PredictPanel` is a thin view around a :class:`~gui.canvas.DrawingCanvas`. Each
-time the drawing changes it runs the pure-numpy preprocessing
-(:func:`model.preprocess.preprocess_drawing`) in the GUI thread and hands the 28x28 result
+time the drawing changes it runs the pure-numpy preprocessing in the GUI thread, from the
+canvas's strokes (:func:`model.ink.preprocess_strokes`: the same digit at any size, place
+and pen width gives the same input) or, for a picture file, from its pixels
+(:func:`model.preprocess.preprocess_drawing`), and hands the 28x28 result
 to a :class:`~model.inference.Predictor`, which answers with a future: at once for an idle
 model (:class:`~model.inference.DirectPredictor`), or from a run's training thread between
 batches (:class:`~model.inference.MailboxPredictor`). It then shows the predicted class,
 a bar chart of all class probabilities, the image the network was actually given, every
 preprocessing stage on request, and how the answer holds up when the digit is shifted,
-rotated, thinned or thickened. With "Show where it looked" on, the main request goes to
-the predictor's ``explain`` instead (:mod:`model.explain`: the same probabilities, a
-saliency map laid over the input and the first feature maps, from one call).
+rotated, thinned or thickened. :func:`model.verdict.judge` decides whether the answer is
+one: a scribble, or a network that is unsure, gets no confident answer, and the panel says
+so. With averaging on (the default), every reading is the mean over a few jittered copies
+of the input (:class:`model.verdict.AveragingPredictor`). With "Show where it looked" on,
+the main request goes to the predictor's ``explain`` instead (:mod:`model.explain`: the
+same probabilities, a saliency map laid over the input and the first feature maps, from
+one call; averaged probabilities, and the map of the drawing as drawn, when averaging).
 
 With a labeller (:meth:`PredictPanel.set_labeller`, the window's
 :class:`gui.handwriting_commands.HandwritingCommands`), "It was a …" saves the drawing on
@@ -68,6 +74,7 @@ from model.errors import ProjectError
 from model.explain import Explanation
 from model.handwriting import Drawing, Stroke
 from model.inference import Predictor, can_explain
+from model.ink import preprocess_strokes
 from model.preprocess import (
     Preprocessed,
     load_image_file,
@@ -75,6 +82,7 @@ from model.preprocess import (
     robustness_variants,
     to_network_input,
 )
+from model.verdict import AVERAGING_DEFAULT, AveragingPredictor, judge
 
 __all__ = [
     "DEBOUNCE_MS",
@@ -112,6 +120,9 @@ class ShownPrediction:
         image28: The 28x28 image the network was given (float32 in [0, 1], read-only).
         explanation: What the network looked at, when "Show where it looked" is on and the
             predictor can say (:mod:`model.explain`); else ``None``.
+        confident: Whether the panel shows ``predicted_class`` as its answer; when not,
+            it shows :attr:`note` instead (:func:`model.verdict.judge`).
+        note: Why there is no confident answer, as shown; ``""`` when there is one.
     """
 
     request_id: int
@@ -119,11 +130,8 @@ class ShownPrediction:
     predicted_class: int
     image28: NDArray[np.float32] = field(repr=False)
     explanation: Explanation | None = field(default=None, repr=False)
-
-
-def _readonly(array: NDArray[np.float32]) -> NDArray[np.float32]:
-    array.setflags(write=False)
-    return array
+    confident: bool = True
+    note: str = ""
 
 
 class PredictPanel(QWidget):
@@ -151,6 +159,8 @@ class PredictPanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self._predictor: Predictor | None = None
+        self._reader: Predictor | None = None  # the predictor, averaging when that is on
+        self._averaging = AVERAGING_DEFAULT
         self._class_names: tuple[str, ...] = tuple(str(k) for k in range(10))
         self._ledger = RequestLedger()
         self._shown: ShownPrediction | None = None
@@ -199,6 +209,7 @@ class PredictPanel(QWidget):
         self._drawing.clear_button.clicked.connect(self._on_clear_clicked)
         self._drawing.undo_button.clicked.connect(self._on_undo_clicked)
         self._drawing.open_button.clicked.connect(self._on_open_clicked)
+        self._drawing.averaging_box.toggled.connect(self._on_averaging_toggled)
         self.stages_section.header.toggled.connect(self._on_stages_toggled)
         self.robustness_section.header.toggled.connect(self._on_robustness_toggled)
         self.saliency_toggle.toggled.connect(self._on_saliency_toggled)
@@ -219,6 +230,7 @@ class PredictPanel(QWidget):
             description: Where the model comes from, e.g. "live model of run 3 (training)".
         """
         self._predictor = predictor
+        self._reader = predictor if predictor is None or not self._averaging else AveragingPredictor(predictor)
         self._drawing.set_description(description)
         self._ledger.drop_outstanding()
         self.predict_now()
@@ -231,6 +243,14 @@ class PredictPanel(QWidget):
     def predictor(self) -> Predictor | None:
         """The predictor in use, or ``None``."""
         return self._predictor
+
+    def set_averaging(self, on: bool) -> None:
+        """Read every drawing as the mean over a few jittered copies (``True``) or as it is."""
+        self._drawing.averaging_box.setChecked(on)  # its handler re-reads the drawing
+
+    def averaging(self) -> bool:
+        """Whether readings average over jittered copies of the input."""
+        return self._averaging
 
     def description(self) -> str:
         """Where the model comes from, as shown above the canvas."""
@@ -321,8 +341,15 @@ class PredictPanel(QWidget):
 
     # ------------------------------------------------------------------ requests
 
-    def _source_array(self) -> NDArray[np.float32]:
-        return self._file_image if self._file_image is not None else self.canvas.to_array()
+    def _preprocess(self) -> Preprocessed:
+        """The picture file's pixels, or the canvas's strokes, as the network's input."""
+        if self._file_image is not None:
+            return preprocess_drawing(self._file_image)
+        return preprocess_strokes(
+            [points for _, points in self.canvas.strokes()],
+            canvas_size=self.canvas.canvas_size(),
+            drawn=self.canvas.to_array(),
+        )
 
     def _request(self, *, settled: bool) -> None:
         """Preprocess the drawing and ask the predictor about it.
@@ -334,12 +361,12 @@ class PredictPanel(QWidget):
         """
         self._debounce.stop()
         request_id = self._ledger.new_request()
-        prep = preprocess_drawing(self._source_array())
-        predictor = self._predictor
+        prep = self._preprocess()
+        predictor = self._reader
         if prep.empty or predictor is None:
             self._ledger.drop_before(request_id)
             self._show_input(prep)
-            self._show_message(EMPTY_MESSAGE if prep.empty else NO_MODEL_MESSAGE)
+            self._show_message((prep.notice or EMPTY_MESSAGE) if prep.empty else NO_MODEL_MESSAGE)
             return
         try:
             x = to_network_input(prep.image, predictor.input_shape)
@@ -379,13 +406,15 @@ class PredictPanel(QWidget):
         if isinstance(outcome, str):
             self._show_message(outcome, error=True)
             return
-        probabilities = _readonly(outcome[0].copy())
+        verdict = judge(outcome[0], prep)
         shown = ShownPrediction(
             request_id=reply.request_id,
-            probabilities=probabilities,
-            predicted_class=int(np.argmax(probabilities)),
+            probabilities=verdict.probabilities,
+            predicted_class=verdict.predicted_class,
             image28=prep.image,
             explanation=explanation,
+            confident=verdict.confident,
+            note=verdict.note,
         )
         self._show_answer(shown)
         if explanation is not None:
@@ -417,7 +446,11 @@ class PredictPanel(QWidget):
     def _show_answer(self, shown: ShownPrediction) -> None:
         probabilities = shown.probabilities
         self._shown = shown
-        self._answer.show_answer(self._name(shown.predicted_class), float(probabilities[shown.predicted_class]))
+        name, top = self._name(shown.predicted_class), float(probabilities[shown.predicted_class])
+        if shown.confident:
+            self._answer.show_answer(name, top)
+        else:
+            self._answer.show_unsure(shown.note, name, top)
         count = len(probabilities)
         if count != len(self._class_names):
             self._set_bar_ticks(count)
@@ -455,7 +488,9 @@ class PredictPanel(QWidget):
         """Offer the label buttons while there is a drawing (Right while there is an answer)."""
         prep = self._shown_prep
         drawn = self._labeller is not None and prep is not None and not prep.empty
-        answer = self._name(self._shown.predicted_class) if self._shown is not None else None
+        shown = self._shown
+        # "Right" confirms an answer; with no confident one there is only "It was a …".
+        answer = self._name(shown.predicted_class) if shown is not None and shown.confident else None
         self.handwriting.set_labelling(drawn, answer)
 
     def _drawing_to_label(self) -> Drawing | None:
@@ -506,6 +541,11 @@ class PredictPanel(QWidget):
         self.canvas.undo()
         self._request(settled=True)
 
+    def _on_averaging_toggled(self, on: bool) -> None:
+        if on != self._averaging:
+            self._averaging = on
+            self.set_predictor(self._predictor, self.description())
+
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
         if path:
@@ -531,7 +571,7 @@ class PredictPanel(QWidget):
             self._on_clear_clicked()  # ready for the next drawing
 
     def _on_right_clicked(self) -> None:
-        if self._shown is not None:
+        if self._shown is not None and self._shown.confident:
             self._on_label_clicked(self._shown.predicted_class)
 
     # ------------------------------------------------------------------ drag and drop

@@ -98,6 +98,7 @@ class AnswerView(QWidget):
         self._probability_label.setFont(probability_font)
         self._probability_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._probability_label.setToolTip("How probable the network finds its answer.")
+        self._probability_label.setWordWrap(True)
         self._message_label = QLabel()
         self._message_label.setWordWrap(True)
         self._message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -110,7 +111,7 @@ class AnswerView(QWidget):
         self._input_label.setFrameShape(QFrame.Shape.Box)
         self._input_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._input_label.setToolTip(
-            "The 28x28 image the network is given: cropped, stroke width adjusted, scaled to 20x20 and centred."
+            "The 28x28 image the network is given: re-inked at MNIST's stroke width, scaled to 20x20 and centred."
         )
         input_caption = QLabel("Network input (28×28)")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -142,6 +143,14 @@ class AnswerView(QWidget):
         self._message_label.hide()
         self._digit_label.setText(name)
         self._probability_label.setText(f"{probability:.1%}")
+        self._digit_label.show()
+        self._probability_label.show()
+
+    def show_unsure(self, note: str, name: str, probability: float) -> None:
+        """Show that there is no confident answer: a question mark, ``note``, and the best guess."""
+        self._message_label.hide()
+        self._digit_label.setText("?")
+        self._probability_label.setText(f"{note}\n(best guess {name}, {probability:.0%})")
         self._digit_label.show()
         self._probability_label.show()
 

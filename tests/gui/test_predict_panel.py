@@ -31,7 +31,8 @@ from gui.predict_panel import (
 from model.config import DataSpec, LayerSpec, OptimizerSpec, RunConfig
 from model.events import PredictionMailbox, RecordingListener, RunControl
 from model.inference import DirectPredictor, MailboxPredictor
-from model.preprocess import load_image_file, preprocess_drawing
+from model.ink import preprocess_strokes
+from model.preprocess import Preprocessed, load_image_file, preprocess_drawing
 
 # The offscreen platform says this whenever a shown window's size limits change.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -116,10 +117,18 @@ class DeferredPredictor:
         return [future for x, future in self.requests if len(x) == 1]
 
 
+def canvas_input(panel: PredictPanel) -> Preprocessed:
+    """What the panel's preprocessing makes of the canvas: its strokes, re-inked."""
+    canvas = panel.canvas
+    return preprocess_strokes([points for _, points in canvas.strokes()], canvas_size=canvas.canvas_size(), drawn=canvas.to_array())
+
+
 @pytest.fixture
 def panel(qtbot: QtBot) -> PredictPanel:
     widget = PredictPanel()
     qtbot.addWidget(widget)
+    # These tests count the rows each request sends; averaging is tested on its own.
+    widget.set_averaging(False)
     widget.resize(980, 640)
     widget.show()
     qtbot.waitExposed(widget)
@@ -202,7 +211,7 @@ def test_strokes_are_read_by_a_trained_model_and_undo_returns_to_empty(
     assert shown.probabilities.shape == (10,)
     assert float(shown.probabilities.sum()) == pytest.approx(1.0, abs=1e-4)
     assert shown.predicted_class == int(np.argmax(shown.probabilities))
-    expected = preprocess_drawing(panel.canvas.to_array()).image
+    expected = canvas_input(panel).image
     np.testing.assert_array_equal(shown.image28, expected)
     np.testing.assert_allclose(panel.bar_values(), shown.probabilities, rtol=1e-6)
     assert panel.message() == ""
@@ -391,7 +400,8 @@ def test_preprocessing_steps_are_shown_when_unfolded(panel: PredictPanel) -> Non
     panel.set_predictor(ConstantPredictor())
     draw(panel, SEVEN)
     panel.stages_section.set_expanded(True)
-    assert panel.stage_captions() == [name for name, _ in preprocess_drawing(panel.canvas.to_array()).stages]
+    assert panel.stage_captions() == [name for name, _ in canvas_input(panel).stages]
+    assert panel.stage_captions() == ["drawn", "re-inked", "20x20", "28x28 centred"]
 
 
 # --------------------------------------------------------------------------- image files
@@ -421,7 +431,7 @@ def test_an_image_file_is_read_with_the_same_preprocessing(
     draw(panel, ONE)
     assert panel.reading_file() is None
     np.testing.assert_array_equal(
-        panel.shown_prediction().image28, preprocess_drawing(panel.canvas.to_array()).image
+        panel.shown_prediction().image28, canvas_input(panel).image
     )
 
 
@@ -619,3 +629,100 @@ def test_many_requests_without_replies_do_not_pile_up(panel: PredictPanel) -> No
     for _ in range(200):
         panel.predict_now()
     assert len(panel._ledger.pending) <= requests_module.MAX_PENDING
+
+
+# --------------------------------------------------------------------------- reading any drawing
+
+
+def scaled(strokes: Sequence[Stroke], scale: float, left: float, top: float) -> list[Stroke]:
+    """Strokes given in a unit box, scaled to ``scale`` of the drawing area at (left, top)."""
+    return [[(left + x * scale, top + y * scale) for x, y in stroke] for stroke in strokes]
+
+
+FOUR: list[Stroke] = [[(0.6, 0.0), (0.1, 0.65), (0.9, 0.65)], [(0.65, 0.3), (0.65, 1.0)]]
+
+
+def test_size_place_and_pen_do_not_change_what_the_network_reads(panel: PredictPanel) -> None:
+    """The same four drawn with real mouse events at 0.25x-0.85x of the canvas, in every
+    corner, with pens of 8-40 px gives nearly the same 28x28 input."""
+    panel.set_predictor(ConstantPredictor(winner=4))
+    panel.robustness_section.set_expanded(False)
+
+    def network_input(strokes: list[Stroke], pen: int) -> np.ndarray:
+        panel.canvas.clear()
+        panel.canvas.set_brush_width(pen)
+        draw(panel, strokes)
+        shown = panel.shown_prediction()
+        assert shown is not None and shown.request_id == panel.last_request_id()
+        return shown.image28
+
+    reference = network_input(scaled(FOUR, 0.85, 0.075, 0.075), 20)
+    differences = []
+    for scale in (0.25, 0.5, 0.85):
+        far = 0.96 - scale
+        for left, top in ((0.04, 0.04), (far, 0.04), (0.04, far), (far, far)):
+            for pen in (8, 20, 40):
+                image = network_input(scaled(FOUR, scale, left, top), pen)
+                differences.append(float(np.abs(image - reference).mean()))
+    # Only the rounding of mouse positions to whole pixels differs (MNIST's mean ink is 0.13;
+    # read from the pixels instead, the same drawings differed by up to 0.11).
+    assert max(differences) < 0.01, differences
+
+
+def test_verdicts_average_jittered_copies_by_default(qtbot: QtBot) -> None:
+    from model.verdict import JITTERS
+
+    panel = PredictPanel()
+    qtbot.addWidget(panel)
+    panel.resize(980, 640)
+    panel.show()
+    assert panel.averaging()
+    predictor = ConstantPredictor(winner=7)
+    panel.set_predictor(predictor)
+    draw(panel, SEVEN)
+    sizes = [len(x) for x in predictor.calls]
+    assert sizes[-2:] == [len(JITTERS), 9 * len(JITTERS)]  # the drawing, then its robustness check
+    assert panel.answer_text() == "7 82.0%"
+    assert panel.predictor() is predictor
+    predictor.calls.clear()
+    panel.set_averaging(False)  # re-reads the drawing at once, one copy per image
+    assert not panel.averaging()
+    assert [len(x) for x in predictor.calls] == [1, 9]
+
+
+def test_a_scribble_gets_no_confident_answer(panel: PredictPanel) -> None:
+    from model.verdict import SCRIBBLE_MESSAGE
+
+    panel.set_predictor(ConstantPredictor(winner=8))
+    zigzag = [[(0.1 + 0.8 * (k % 2), 0.1 + 0.8 * k / 24) for k in range(25)]]
+    draw(panel, zigzag)
+    shown = panel.shown_prediction()
+    assert shown is not None and not shown.confident and shown.note == SCRIBBLE_MESSAGE
+    assert panel.answer_text().startswith(f"? {SCRIBBLE_MESSAGE}")
+    assert "best guess 8" in panel.answer_text()
+
+
+def test_an_unsure_network_gets_no_confident_answer(panel: PredictPanel) -> None:
+    def unsure(x: np.ndarray) -> np.ndarray:
+        out = np.full((len(x), 10), 0.05, dtype=np.float32)
+        out[:, 4], out[:, 9] = 0.35, 0.25
+        return out
+
+    panel.set_predictor(ConstantPredictor(answer=unsure))
+    draw(panel, FOUR)
+    shown = panel.shown_prediction()
+    assert shown is not None and not shown.confident and shown.predicted_class == 4
+    assert panel.answer_text().startswith("? Not sure: it could be 4 or 9")
+
+
+def test_a_dot_is_too_little_to_read(panel: PredictPanel) -> None:
+    from model.ink import TOO_LITTLE_MESSAGE
+
+    predictor = ConstantPredictor()
+    panel.set_predictor(predictor)
+    point = canvas_point(panel, 0.5, 0.5)
+    QTest.mouseClick(panel.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    assert not panel.canvas.is_empty()
+    assert panel.message() == TOO_LITTLE_MESSAGE
+    assert panel.shown_prediction() is None and not predictor.calls
+    assert not panel.bar_values().any()
