@@ -100,6 +100,7 @@ class Preprocessed:
             words for the person drawing; ``""`` otherwise.
         scribble: How much pen path the drawing holds per unit of its size
             (:func:`model.ink.scribble_score`); 0 when unknown (a picture file).
+        stroke_count: How many strokes the drawing has; 0 when unknown (a picture file).
     """
 
     image: FloatImage
@@ -107,6 +108,7 @@ class Preprocessed:
     empty: bool
     notice: str = ""
     scribble: float = 0.0
+    stroke_count: int = 0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -332,6 +334,7 @@ def preprocessed(
     empty: bool,
     notice: str = "",
     scribble: float = 0.0,
+    stroke_count: int = 0,
 ) -> Preprocessed:
     """A :class:`Preprocessed` whose arrays are made read-only (for the other input paths)."""
     return Preprocessed(
@@ -340,6 +343,7 @@ def preprocessed(
         empty=empty,
         notice=notice,
         scribble=float(scribble),
+        stroke_count=int(stroke_count),
     )
 
 

@@ -14,6 +14,7 @@ from model.preprocess import preprocessed
 from model.verdict import (
     CONFIDENT,
     JITTERS,
+    MAX_STROKES,
     SCRIBBLE_LENGTH,
     SCRIBBLE_MESSAGE,
     AveragingPredictor,
@@ -62,6 +63,8 @@ def test_a_scribble_gives_no_answer_however_sure_the_network_is() -> None:
     assert not verdict.confident and verdict.note == SCRIBBLE_MESSAGE
     seven = [[(60.0, 60.0), (220.0, 60.0), (140.0, 240.0)]]
     assert judge(row(7, 0.99), preprocess_strokes(seven, canvas_size=280)).confident
+    hatched = seven + [[(60.0 + 20 * k, 100.0), (80.0 + 20 * k, 200.0)] for k in range(MAX_STROKES)]
+    assert not judge(row(7, 0.99), preprocess_strokes(hatched, canvas_size=280)).confident
 
 
 def test_a_picture_file_has_no_scribble_score_and_is_judged_by_the_network() -> None:
