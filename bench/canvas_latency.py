@@ -3,8 +3,10 @@
 Replays traced digits (:mod:`bench.strokes`: scikit-learn's digits, thinned and followed
 into pen strokes) into a :class:`~gui.predict_panel.PredictPanel` with real mouse events,
 and times each digit from the mouse release of its last stroke to the panel's
-``predictionShown`` signal, i.e. preprocessing, the network's forward pass and updating
-the answer, the bars and the input image. The network is the CNN preset.
+``predictionShown`` signal, i.e. preprocessing (from the strokes), the network's forward
+pass (over the three copies that test-time averaging reads, the panel's default; pass
+``--no-averaging`` for one) and updating the answer, the bars and the input image. The
+network is the CNN preset.
 
 1. *Idle*: the untrained CNN used directly. Two figures per digit: *shown*, release to
    ``predictionShown`` (the target: p95 < 30 ms, with "Show where it looked" off and on:
@@ -44,6 +46,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bench.strokes import TracedDigit, replay, traced_digits  # noqa: E402
 from gui.predict_panel import PredictPanel, ShownPrediction  # noqa: E402
+from model.ink import preprocess_strokes  # noqa: E402
 from model.preprocess import preprocess_drawing  # noqa: E402
 
 TARGET_P95_MS = 30.0
@@ -145,16 +148,21 @@ def run_direct(
 
 
 def preprocessing_cost(panel: PredictPanel, digits: Sequence[TracedDigit]) -> None:
-    """How much of the latency is preprocessing alone (numpy/scipy in the GUI thread)."""
-    costs = []
+    """How much of the latency is preprocessing alone (numpy/scipy in the GUI thread): the
+    canvas's path (from the strokes) and, for comparison, the picture-file path."""
+    strokes_ms, pixels_ms = [], []
     for digit in digits[:20]:
         panel.canvas.clear()
         replay(panel.canvas, digit.strokes, 20.0)
         image = panel.canvas.to_array()
         start = time.perf_counter()
+        preprocess_strokes([points for _, points in panel.canvas.strokes()], canvas_size=panel.canvas.canvas_size(), drawn=image)
+        middle = time.perf_counter()
         preprocess_drawing(image)
-        costs.append((time.perf_counter() - start) * 1000.0)
-    print(describe("of which preprocess_drawing alone", costs))
+        strokes_ms.append((middle - start) * 1000.0)
+        pixels_ms.append((time.perf_counter() - middle) * 1000.0)
+    print(describe("of which preprocess_strokes alone", strokes_ms))
+    print(describe("(preprocess_drawing, the picture-file path)", pixels_ms))
 
 
 def run_mailbox(panel: PredictPanel, digits: Sequence[TracedDigit]) -> None:
@@ -306,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-training", action="store_true", help="skip the while-training measurement")
     parser.add_argument("--mailbox", action="store_true", help="also measure the old thread-and-mailbox way")
     parser.add_argument("--mailbox-digits", type=int, default=20, help="digits to replay for --mailbox")
+    parser.add_argument("--no-averaging", action="store_true", help="read one copy, not three")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -322,9 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     panel = PredictPanel()
     panel.resize(980, 640)
     panel.show()
+    panel.set_averaging(not args.no_averaging)
     app.processEvents()
     print(
-        f"CNN preset, {args.digits} traced digits, pen widths 12/20/32 px, Qt platform {app.platformName()}"
+        f"CNN preset, {args.digits} traced digits, pen widths 12/20/32 px, averaging "
+        f"{'on' if panel.averaging() else 'off'}, Qt platform {app.platformName()}"
     )
     plain = run_direct(panel, model, digits[: args.digits])
     print()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as _dt
 import os
 import signal
@@ -156,7 +157,8 @@ def _data_spec(config: RunConfig, data: str | None) -> DataSpec:
     if data is None:
         return config.data
     name = config.data.name if config.data.name in ("mnist", "fashion_mnist") else "file"
-    return DataSpec(name=name, path=data, limit=config.data.limit)
+    # replace(), not a new DataSpec: the other data settings (pen digits, say) stay.
+    return dataclasses.replace(config.data, name=name, path=data)
 
 
 def _train_config(args: argparse.Namespace) -> RunConfig:
@@ -183,7 +185,7 @@ def _train_config(args: argparse.Namespace) -> RunConfig:
         changes["epochs"] = args.epochs
     spec = _data_spec(config, args.data)
     if args.limit is not None:
-        spec = DataSpec(name=spec.name, path=spec.path, limit=args.limit)
+        spec = dataclasses.replace(spec, limit=args.limit)
     changes["data"] = spec
     return config.replace(**changes)
 

@@ -114,19 +114,23 @@ def prepare(config: RunConfig, *, allow_download: bool = True) -> Prepared:
     dataset = load_dataset(config.data, allow_download=allow_download)
     split = split_dataset(dataset, config.split, config.seed, config.data.limit)
     notices = [n for n in (dataset.notice, split.notice) if n]
-    description = split.describe()
+    pen_description = extra_description = ""
     if config.data.pen_digits > 0:
         # After the split, into the training part only: the test figures stay the dataset's.
         pen = mix_pen_digits(split, config.data.pen_digits, config.seed)
-        split = pen.split
-        description = f"{split.describe()} ({pen.description})" if pen.description else description
+        split, pen_description = pen.split, pen.description
         notices += [pen.notice] if pen.notice else []
     if config.data.extra_path is not None:
         # After the split, into the training part only: the test figures stay the dataset's.
         mixed = mix_into_training(split, config.data, config.seed)
-        split = mixed.split
-        description = f"{split.describe()} ({mixed.description})"
+        split, extra_description = mixed.split, mixed.description
         notices += [mixed.notice] if mixed.notice else []
+    description = split.describe()
+    if pen_description:  # "train 58,823 (5,882 of them pen digits) · validation ..."
+        train, _, rest = description.partition(" · ")
+        description = f"{train} ({pen_description}) · {rest}"
+    if extra_description:
+        description = f"{description} ({extra_description})"
     return Prepared(
         split=split,
         name=dataset.name,

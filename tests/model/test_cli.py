@@ -263,3 +263,15 @@ def test_two_runs_started_in_one_second_get_two_folders(tmp_path: Path, monkeypa
         release.set()
         thread.join()
     assert [p.name for p in written] == ["20261202-030405-2", "20261202-030405-3"]
+
+
+def test_data_and_limit_options_keep_the_other_data_settings() -> None:
+    """--data and --limit change where the data comes from and how much, nothing else: the
+    drawing preset's pen digits stay mixed in."""
+    from model.cli import _data_spec
+    from model.config import load_preset
+
+    config = load_preset("cnn_drawing")
+    assert config.data.pen_digits > 0
+    spec = _data_spec(config, "/data/mnist.npz")
+    assert (spec.name, spec.path, spec.pen_digits) == ("mnist", "/data/mnist.npz", config.data.pen_digits)

@@ -101,6 +101,6 @@ def test_prepare_mixes_them_when_the_config_asks() -> None:
     plain = prepare(base, allow_download=False)
     mixed = prepare(base.replace(data=DataSpec(name="digits", limit=300, pen_digits=0.1)), allow_download=False)
     assert len(mixed.split.y_train) == 200 and len(plain.split.y_train) == 180
-    assert mixed.description == "train 200 · validation 60 · test 60 (20 of them pen digits)"
+    assert mixed.description == "train 200 (20 of them pen digits) · validation 60 · test 60"
     np.testing.assert_array_equal(mixed.split.x_test, plain.split.x_test)
     assert mixed.notice is None
