@@ -182,9 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  old preprocessing (main)    {np.mean(old_right):7.2%}")
         print(f"  paired old vs shown: {mcnemar(old_right, shown_right)}")
         print(
-            f"  no confident answer for {np.mean(unsure):.2%} of these digits "
-            f"({np.mean(unsure & shown_right):.2%} of them right all the same); counting those as "
-            f"wrong: {np.mean(shown_right & ~unsure):.2%}"
+            f"  no confident answer for {np.mean(unsure):.2%} of these digits (the best guess was right "
+            f"for {np.mean(shown_right[unsure]) if unsure.any() else 0.0:.0%} of those); counting them "
+            f"all as wrong: {np.mean(shown_right & ~unsure):.2%}"
         )
 
     print("\n=== not digits")
