@@ -13,14 +13,16 @@ gives the network, and scores the model on both, so the comparison is paired: th
 strokes, the same model. McNemar's counts (old right / new wrong, and the reverse) with
 an exact two-sided binomial p-value say whether the difference is more than noise. The
 recorded inputs are also scored with and without test-time averaging
-(:class:`model.verdict.AveragingPredictor`), whatever the panel used.
+(:class:`model.verdict.AveragingPredictor`), whatever the panel used. With ``--baseline``
+(a run of the drawing preset as main had it), the old inputs are scored on that model too:
+main end to end, old model and old preprocessing, against the new of both.
 
 Then non-digits: seeded scribbles (:mod:`bench.scribbles`) must get no confident answer,
 and so must real digits as rarely as possible (both rates are printed). And the model's
 accuracy on MNIST's official 10,000 test digits.
 
     python bench/pendigits_accuracy.py --run FOLDER [--writers held-out|all|dev]
-        [--per-writer N] [--averaging on|off] [--scribbles 300]
+        [--per-writer N] [--averaging on|off] [--scribbles 300] [--baseline FOLDER]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +120,45 @@ def mnist_accuracy(model: Any, path: Path) -> float | None:
     return float(np.mean(predicted == y))
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One condition's accuracies: as shown (a best guess without confidence counts when
+    right), with no confident answer counted as wrong, the old preprocessing on the same
+    model, and main end to end (``None`` without ``--baseline``)."""
+
+    condition: str
+    shown: float
+    confident: float
+    old: float
+    main: float | None
+
+
+def print_summary(summary: Sequence[Figures], mnist: float | None, mnist_main: float | None) -> None:
+    """The table, the average and worst condition of each column, and the new minus the old."""
+    columns = [("shown", [f.shown for f in summary]), ("sure only", [f.confident for f in summary]),
+               ("old prep.", [f.old for f in summary])]  # fmt: skip
+    if all(f.main is not None for f in summary):
+        columns.append(("main", [f.main or 0.0 for f in summary]))
+    print("\n" + f"{'condition':28s}" + "".join(f"{name:>11s}" for name, _ in columns) + "   shown - old prep.")
+    for row, figures in enumerate(summary):
+        cells = "".join(f"{values[row]:11.2%}" for _, values in columns)
+        print(f"{figures.condition:28s}{cells}   {100 * (figures.shown - figures.old):+6.2f} points")
+    for label, pick in (("average", np.mean), ("worst", np.min)):
+        cells = "".join(f"{float(pick(values)):11.2%}" for _, values in columns)
+        gap = float(pick([f.shown for f in summary])) - float(pick([f.old for f in summary]))
+        print(f"{label:28s}{cells}   {100 * gap:+6.2f} points")
+    shown = [f.shown for f in summary]
+    print(
+        f"PEN-DIGIT ACCURACY average {np.mean(shown):.2%}, worst condition {min(shown):.2%} "
+        f"(goal: >= 97% and >= 95%); old preprocessing, same model: average "
+        f"{np.mean([f.old for f in summary]):.2%}, worst {min(f.old for f in summary):.2%}"
+    )
+    if mnist is not None:
+        print(f"MNIST TEST ACCURACY {mnist:.2%} on the official 10,000 (goal: >= 99.0%)")
+    if mnist_main is not None:
+        print(f"  main's drawing preset (--baseline): {mnist_main:.2%}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a run folder (or .keras file) whose model reads the drawings")
@@ -125,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--averaging", choices=("on", "off"), default="on", help="the panel's test-time averaging")
     parser.add_argument("--scribbles", type=int, default=300, help="non-digit drawings to replay")
     parser.add_argument("--data", default=str(MNIST_NPZ), help="MNIST .npz for the test accuracy")
+    parser.add_argument("--baseline", help="a run folder of main's drawing preset, to score main end to end")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -132,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from model.modelio import load_model_safe
 
     model = load_model_safe(args.run)
+    baseline = load_model_safe(args.baseline) if args.baseline else None
     every = read_pendigits()
     chosen = {
         "held-out": lambda d: d.writer not in DEV_WRITERS,
@@ -173,7 +217,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_class = [float(np.mean(shown_right[labels == k])) for k in range(10)]
         worst = int(np.argmin(per_class))
         unsure = ~got["confident"]
-        summary.append((condition.name, float(np.mean(shown_right)), float(np.mean(old_right))))
+        base_right = (
+            np.argmax(scores(baseline, got["old"], False), axis=1) == labels if baseline is not None else None
+        )
+        summary.append(
+            Figures(
+                condition.name,
+                float(np.mean(shown_right)),
+                float(np.mean(shown_right & got["confident"])),
+                float(np.mean(old_right)),
+                None if base_right is None else float(np.mean(base_right)),
+            )
+        )
         print(f"\n=== {condition.name}  ({len(digits)} drawings in {seconds:.0f} s)")
         print(f"  shown by the panel          {np.mean(shown_right):7.2%}   (worst class {worst}: {per_class[worst]:.1%})")
         print("  per class   " + "  ".join(f"{k}:{a:.1%}" for k, a in enumerate(per_class)))
@@ -181,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  new preprocessing, averaged {np.mean(new_avg):7.2%}   ({mcnemar(new_plain, new_avg)} [plain vs averaged])")
         print(f"  old preprocessing (main)    {np.mean(old_right):7.2%}")
         print(f"  paired old vs shown: {mcnemar(old_right, shown_right)}")
+        if base_right is not None:
+            print(f"  main end to end (baseline model, old preprocessing) {np.mean(base_right):7.2%}")
+            print(f"  paired main vs shown: {mcnemar(base_right, shown_right)}")
         print(
             f"  no confident answer for {np.mean(unsure):.2%} of these digits (the best guess was right "
             f"for {np.mean(shown_right[unsure]) if unsure.any() else 0.0:.0%} of those); counting them "
@@ -202,15 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, flags in refused.items():
         print(f"  {name:7s} no confident answer for {np.mean(flags):6.1%} of {len(flags)}  (last said: {said[name]!r})")
 
-    mnist = mnist_accuracy(model, Path(args.data))
-    print("\ncondition                       shown   old (main)")
-    for name, new, old in summary:
-        print(f"  {name:28s} {new:7.2%}  {old:7.2%}")
-    average = float(np.mean([new for _, new, _ in summary]))
-    worst_condition = min(new for _, new, _ in summary)
-    print(f"PEN-DIGIT ACCURACY average {average:.2%}, worst condition {worst_condition:.2%} (goal: >= 97% and >= 95%)")
-    if mnist is not None:
-        print(f"MNIST TEST ACCURACY {mnist:.2%} on the official 10,000 (goal: >= 99.0%)")
+    print_summary(summary, mnist_accuracy(model, Path(args.data)), None if baseline is None else mnist_accuracy(baseline, Path(args.data)))
     panel.close()
     return 0
 
