@@ -23,7 +23,7 @@ from gui.settings.controls import check, combo, fraction, optional, spin
 from gui.settings.sections import Section
 from gui.widgets import with_range
 from model.catalogue import DATASET_TEXT
-from model.config import DATASETS, EXTRA_SHARE_MAX
+from model.config import DATASETS, EXTRA_SHARE_MAX, PEN_DIGITS_MAX
 
 OFFICIAL_TEST_DATASETS = ("mnist", "fashion_mnist")
 """The datasets that always ship a test set of their own (a data file may, or may not)."""
@@ -136,6 +136,10 @@ class DataSection(Section):
             0.01, EXTRA_SHARE_MAX, 2, 0.05,
             "The share of the training part those images make up; a few are repeated to reach it.",
         ), visible_when=lambda _path, value: value("data.extra_path") is not None)
+        rows.field("data.pen_digits", "Pen digits", fraction(
+            0.0, PEN_DIGITS_MAX, 2, 0.05,
+            "The share of the training part made of the shipped real pen digits (writers 1-15 of UCI's set; 0 is none).",
+        ))
 
     def _show_test_tip(self, _: object) -> None:
         if _test_used(self.binder.value):
