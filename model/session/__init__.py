@@ -1,6 +1,6 @@
 """The run session, Qt-free: see :mod:`model.session.core` for the design.
 
-``RunSession`` is what the window drives; ``SessionView`` is what it renders through;
+``RunSession`` is what the window drives (``ComparisonSession``, its Compare mode); ``SessionView`` is what it renders through;
 ``ActionState`` says which actions make sense; ``MemoryStore`` and ``SettingsStore`` hold
 what persists between sessions.
 """
@@ -8,6 +8,7 @@ what persists between sessions.
 from __future__ import annotations
 
 from .cockpit import CockpitView
+from .compare import ADDRESS_KEY, ComparisonSession, ComparisonView, CompareState
 from .core import CLOSE_TIMEOUT_S, RunSession
 from .document import Document, MemoryStore, SettingsStore, recent_from_setting, updated_recent
 from .memory import ModelInMemory, WeightsOnly
@@ -15,10 +16,14 @@ from .runs import ActiveRun, format_progress
 from .view import ActionState, Level, PanelState, SessionView
 
 __all__ = [
+    "ADDRESS_KEY",
     "CLOSE_TIMEOUT_S",
     "ActionState",
     "ActiveRun",
     "CockpitView",
+    "CompareState",
+    "ComparisonSession",
+    "ComparisonView",
     "Document",
     "Level",
     "MemoryStore",

@@ -33,12 +33,16 @@ from model.runner import ManagedRunner
 from model.tasks import Failure
 
 from .cockpit import CockpitTools
+from .compare import ComparisonSession, ComparisonView
 from .document import CONFIG_KEY
 from .lifecycle import RunLifecycle
 from .workflows import FileWorkflows
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from model.data import DataSummary
+    from model.experiments.engine import EngineName
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,19 @@ CLOSE_TIMEOUT_S: Final = 10.0
 class RunSession(FileWorkflows, RunLifecycle, CockpitTools):
     """One user's session with the app: see the module docstring (arguments: :class:`SessionBase`)."""
 
+    compare: ComparisonSession | None = None
+    """Compare mode, once :meth:`attach_compare` has given it a view."""
+
     # ================================================================== start-up
+
+    def attach_compare(
+        self, view: ComparisonView, comparisons_dir: Path, *, engine: EngineName = "ray", max_concurrent: int | None = None
+    ) -> ComparisonSession:
+        """Compare mode for this session, rendered by ``view``; closing the session stops its comparison."""
+        self.compare = ComparisonSession(
+            self, view, comparisons_dir=comparisons_dir, engine=engine, max_concurrent=max_concurrent
+        )
+        return self.compare
 
     def begin(self) -> None:
         """Show the initial state (call once the view is built)."""
@@ -127,6 +143,8 @@ class RunSession(FileWorkflows, RunLifecycle, CockpitTools):
                 "The run is still stopping (a long batch?); the window closes as soon as it has.", "warning"
             )
             return False
+        if self.compare is not None:
+            self.compare.close()  # every trial stops after its batch; Ray shuts down
         self._closed = True
         self.runs.clear()
         self.shutdown()
@@ -136,6 +154,8 @@ class RunSession(FileWorkflows, RunLifecycle, CockpitTools):
         """Let the workers finish what they do, and end them (the session is unusable after)."""
         self._closed = True
         self.shutdown_cockpit()
+        if self.compare is not None:
+            self.compare.close()
         self._counts.cancel()
         self._images.cancel()
         if isinstance(self.runner, ManagedRunner):
