@@ -66,6 +66,8 @@ TABLE: Final[tuple[Entry, ...]] = (
                "&File", "open", enabled=_can_open),
     ActionSpec("file.open_run", "Open &Run Folder…", "Open a saved run: its model, configuration and history",
                "files.on_open_run", "Ctrl+Shift+O", "&File", "open", enabled=_can_open),
+    ActionSpec("file.open_comparison", "Open &Comparison…", "Open a saved comparison: its results and every trial's curves",
+               "compare_panel.on_open_comparison", menu="&File", group="open"),
     SubmenuSpec("file.recent", "Open &Recent", "&File", "open", enabled=_can_open),
     SubmenuSpec("file.presets", "&Presets", "&File", "open", enabled=_can_open),
     ActionSpec("file.save", "&Save", "Save the configuration", "files.on_save", QKeySequence.StandardKey.Save,
@@ -128,6 +130,7 @@ TABLE: Final[tuple[Entry, ...]] = (
                menu="&Help"),
     ActionSpec("help.about", "&About Gradient Lab", "The versions of Gradient Lab and its libraries", "help.on_about",
                menu="&Help", group="about"),
+    ActionSpec("view.compare", "&Compare", "Compare configurations side by side", "compare_panel.reveal", "Ctrl+4", "&View"),
 )  # fmt: skip
 
 

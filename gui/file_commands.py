@@ -7,14 +7,19 @@ session's business. Kept apart from :mod:`gui.main_window` so the window stays c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from gui import dialogs
+from model.errors import ProjectError
 from model.session import RunSession
+from model.words import count
+
+if TYPE_CHECKING:
+    from gui.plots import TrainingPlots
 
 
 class FileCommands:
@@ -23,15 +28,13 @@ class FileCommands:
     Args:
         window: the dialogs' parent.
         session: where chosen paths go.
-        export_plots: writes the plots beside a base path in a format (the window's plots).
+        plots: the window's training plots, which Export → Plots writes.
     """
 
-    def __init__(
-        self, window: QWidget, session: RunSession, export_plots: Callable[[Path, str], list[Path]]
-    ) -> None:
+    def __init__(self, window: QWidget, session: RunSession, plots: TrainingPlots) -> None:
         self.window = window
         self.session = session
-        self._export_plots = export_plots
+        self.plots = plots
 
     def on_new(self) -> None:
         self.session.new()
@@ -92,7 +95,17 @@ class FileCommands:
         name = document.name or (document.path.stem if document.path else document.saved.name)
         title = f"Export plots (one file per plot: <name>-loss.{fmt}, …)"
         if path := self.ask_export(title, f"{Path(name).stem}.{fmt}", f"{fmt.upper()} (*.{fmt});;All files (*)", f".{fmt}"):
-            self._export_plots(path.with_suffix(""), fmt)
+            self.export_plots_to(path.with_suffix(""), fmt)
+
+    def export_plots_to(self, base: Path, fmt: str) -> list[Path]:
+        """Write each plot as ``<base>-loss.<fmt>`` etc. (``png`` or ``svg``); the files written."""
+        try:
+            written = self.plots.export_images(Path(base), fmt)
+        except ProjectError as exc:
+            self.session.view.warn("Cannot export plots", str(exc))
+            return []
+        self.session.view.show_status(f"Exported {count(len(written), 'plot')} beside {base}")
+        return written
 
     def on_export_script(self) -> None:
         name = "".join(c if c.isalnum() else "_" for c in self.session.config.name).strip("_") or "train"

@@ -1,4 +1,4 @@
-"""The file locations that need Qt: where the window autosaves its runs, and the user's handwriting.
+"""The file locations that need Qt: where the window autosaves its runs, the user's handwriting, comparisons.
 
 Everything about the run folder itself (what is one, saving it staged, reading it back,
 the autosave's status) lives in :mod:`model.runfolder`, which the command line shares; the
@@ -32,3 +32,8 @@ def recent_label(entry: str) -> str:
     if folder == home or folder.startswith(home + "/"):
         folder = "~" + folder[len(home):]
     return f"{path.name or entry}  —  {folder}".replace("&", "&&")  # not a mnemonic
+
+
+def default_comparisons_dir() -> Path:
+    """``<app data>/comparisons``: one folder per comparison the Compare tab runs."""
+    return default_autosave_dir().parent.parent / "comparisons"

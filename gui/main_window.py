@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import actions, cockpit, dialogs, files, geometry, tf_loader
+from gui.compare_panel import ComparePanel
 from gui.designer import LayerDesigner
 from gui.designer_undo import bind_actions
 from gui.dispatch import QtDispatch
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
             self, runner=runner or ProcessRunner(), dispatch=QtDispatch(self), store=self._settings, autosave_dir=autosave_dir
         )
         self._build_widgets()
-        self.files = FileCommands(self, self.session, self.export_plots_to)
+        self.files = FileCommands(self, self.session, self.plots)
         self.help = HelpCommands(self)
         self.cockpit = cockpit.CockpitCommands(self, self.session)  # the Run menu's tools, the confusion timeline
         self._built = actions.build(self)
@@ -156,6 +157,9 @@ class MainWindow(QMainWindow):
         self._results_split.addWidget(self.results)
         self.tabs.addTab(self._results_split, "Results")
         self.tabs.addTab(self._draw_tab, "Draw")
+        self.compare_panel = ComparePanel(self.session, files.default_comparisons_dir(), show_draw=self._on_show_draw,
+                                          reveal=lambda: self.tabs.setCurrentWidget(self.compare_panel))
+        self.tabs.addTab(self.compare_panel, "Compare")
         self.train_reason = QLabel()
         self.train_reason.setStyleSheet("color: palette(mid); padding-left: 8px;")
         self.device_label = QLabel(self._state.train_reason)
@@ -224,16 +228,6 @@ class MainWindow(QMainWindow):
     def current_config(self) -> RunConfig | None:
         """The configuration the panels show, or ``None`` while the settings are invalid."""
         return self.session.document.current
-
-    def export_plots_to(self, base: Path, fmt: str) -> list[Path]:
-        """Write each plot as ``<base>-loss.<fmt>`` etc. (``png`` or ``svg``); the files written."""
-        try:
-            written = self.plots.export_images(Path(base), fmt)
-        except ProjectError as exc:
-            self.warn("Cannot export plots", str(exc))
-            return []
-        self.show_status(f"Exported {count(len(written), 'plot')} beside {base}")
-        return written
 
     # ================================================================== SessionView
 

@@ -8,7 +8,7 @@ what persists between sessions.
 from __future__ import annotations
 
 from .cockpit import CockpitView
-from .compare import ADDRESS_KEY, ComparisonSession, ComparisonView, CompareState
+from .compare import ADDRESS_KEY, CompareState, ComparisonSession, ComparisonView
 from .core import CLOSE_TIMEOUT_S, RunSession
 from .document import Document, MemoryStore, SettingsStore, recent_from_setting, updated_recent
 from .memory import ModelInMemory, WeightsOnly

@@ -63,7 +63,7 @@ from .view import Level
 if TYPE_CHECKING:
     from model.results import SavedRun
 
-    from .core import RunSession
+    from .workflows import FileWorkflows
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class ComparisonSession:
     """Compare mode of one session (module docstring).
 
     Args:
-        session: the run session whose configuration, dispatch, settings store, Keras
+        session: the run session (a :class:`~model.session.RunSession`) whose configuration, dispatch, settings store, Keras
             worker and open-run workflow the comparisons use.
         view: what renders the comparison.
         comparisons_dir: where new comparison folders are made (one per comparison).
@@ -145,7 +145,7 @@ class ComparisonSession:
 
     def __init__(
         self,
-        session: RunSession,
+        session: FileWorkflows,
         view: ComparisonView,
         *,
         comparisons_dir: Path,

@@ -131,7 +131,7 @@ def test_window_shows_designer_settings_plots_and_draw_tab(make_window, qtbot) -
     assert window.settings_panel.isVisible()
     assert window.plots.isVisible()
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Training", "Results", "Draw"]
+    assert tabs == ["Training", "Results", "Draw", "Compare"]
     window.actions["view.draw"].trigger()
     assert window.predict_panel.canvas.isVisible()
     assert window.actions["view.draw"].shortcut() == QKeySequence("Ctrl+3")
