@@ -36,7 +36,7 @@ from model.series import HEATMAP_LEVELS, RunSeries
 
 HEATMAP_COLUMNS: Final = 4
 """Small multiples per row."""
-HEATMAP_HEIGHT: Final = 120
+HEATMAP_HEIGHT: Final = 96
 
 _STYLES: Final = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
@@ -84,6 +84,7 @@ class _TrialCurves:
     def __init__(self, index: int, label: str, loss: pg.PlotItem, accuracy: pg.PlotItem, foreground: QColor) -> None:
         self.index = index
         self.series = RunSeries()
+        self.partial: list[bool] = []  # per epoch record: cut short by a stop or a NaN
         pen = trial_pen(index)
         color = trial_color(index)
         self.loss = loss.plot(pen=pen, name=label)
@@ -103,7 +104,12 @@ class _TrialCurves:
 
     def start(self, layer_names: tuple[str, ...], steps_per_epoch: int) -> None:
         self.series.reset(layer_names, max(1, steps_per_epoch))
+        self.partial = []
         self._ticks()
+
+    def add_epoch(self, record: EpochRecord) -> None:
+        self.series.add_epoch(record)
+        self.partial.append(record.partial)
 
     def _ticks(self) -> None:
         names = self.series.layer_names
@@ -122,7 +128,11 @@ class _TrialCurves:
         set_curve(self.loss, x, b[:, 2])
         set_curve(self.accuracy, x, b[:, 4])
         e = s.epochs.view
-        ex = (e[:, 0] + 1.0) / per
+        # An epoch's figures at its end: the reported batches are throttled, so the last one
+        # reported may lie well before it (a fast epoch after the first batch's tracing).
+        ex = np.arange(1.0, len(e) + 1.0)
+        if len(e) and len(b) and self.partial[-1:] == [True]:
+            ex[-1] = min(ex[-1], float(x[-1]))
         set_curve(self.val_loss, ex, e[:, 3])
         set_curve(self.val_accuracy, ex, e[:, 4])
         image, first, span = s.heatmap(max_columns=256)
@@ -204,11 +214,12 @@ class ComparePlots(QWidget):
         for i, run in enumerate(state.trials):
             shown = _TrialCurves(i, labels[i], self.loss_plot, self.accuracy_plot, self._foreground)
             shown.series = _series_of(run)
+            shown.partial = [r.partial for r in run.history]
             shown._ticks()
             self.trials.append(shown)
             widget = TimedPlotWidget(self._pacer.paint_seconds, background=self._background, plotItem=shown.heat_plot)
             widget.setMinimumHeight(HEATMAP_HEIGHT)
-            widget.setMaximumHeight(int(HEATMAP_HEIGHT * 1.4))
+            widget.setMaximumHeight(int(HEATMAP_HEIGHT * 1.5))
             shown.heat_plot.setXRange(0, epochs, padding=0)
             self._heat_grid.addWidget(widget, i // HEATMAP_COLUMNS, i % HEATMAP_COLUMNS)
             self._heat_widgets.append(widget)
@@ -227,7 +238,7 @@ class ComparePlots(QWidget):
         elif isinstance(record, BatchRecord):
             trial.series.add_batch(record)
         elif isinstance(record, EpochRecord):
-            trial.series.add_epoch(record)
+            trial.add_epoch(record)
         else:
             return
         self._pacer.schedule()

@@ -54,8 +54,20 @@ def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-def row_texts(row: TrialSummary) -> list[str]:
-    """The texts of a row's figure cells, in :data:`COLUMNS` order (without the buttons)."""
+def shared_paths(table: ResultsTable) -> tuple[str, ...]:
+    """The setting paths every row varies, when they are the same for all (then only values are shown)."""
+    paths = {tuple(path for path, _ in row.settings) for row in table.rows}
+    if len(paths) != 1:
+        return ()
+    (only,) = paths
+    return only if only and "variant" not in only else ()
+
+
+def row_texts(row: TrialSummary, shared: tuple[str, ...] = ()) -> list[str]:
+    """The texts of a row's figure cells, in :data:`COLUMNS` order (without the buttons).
+
+    With ``shared`` paths (the header names them), the trial cell holds only their values.
+    """
     target = ""
     if row.epochs_to_target is not None:
         target = f"{row.epochs_to_target} ep · {_seconds(row.seconds_to_target)}"
@@ -64,7 +76,7 @@ def row_texts(row: TrialSummary) -> list[str]:
     best = "" if row.best_epoch is None else f"{row.best_epoch} of {row.epochs}"
     return [
         str(row.trial_id + 1),
-        row.label,
+        ", ".join(value for _, value in row.settings) if shared else row.label,
         str(row.state),
         _percent(row.final_val_accuracy),
         _percent(row.test_accuracy),
@@ -128,6 +140,9 @@ class TrialTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(28)
+        # Four rows and the header stay visible however the splitter is dragged.
+        self.setMinimumHeight(4 * 28 + 30)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -145,8 +160,12 @@ class TrialTable(QTableWidget):
                 self.setCellWidget(i, len(COLUMNS) - 1, actions)
                 self._actions.append(actions)
         self.rows = table.rows
+        shared = shared_paths(table)
+        header = self.horizontalHeaderItem(1)
+        if header is not None:
+            header.setText(", ".join(shared) if shared else "trial")
         for i, row in enumerate(table.rows):
-            for column, text in enumerate(row_texts(row)):
+            for column, text in enumerate(row_texts(row, shared)):
                 item = self.item(i, column)
                 if item is None:
                     item = QTableWidgetItem()
