@@ -141,8 +141,8 @@ class TrialTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(28)
-        # Four rows and the header stay visible however the splitter is dragged.
-        self.setMinimumHeight(4 * 28 + 30)
+        # Three rows and the header stay visible however the splitter is dragged.
+        self.setMinimumHeight(3 * 28 + 30)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

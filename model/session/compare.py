@@ -415,7 +415,7 @@ class ComparisonSession:
         folder = Path(folder)
         title = "Cannot open the comparison"
         if self.comparison is not None or self._busy:
-            self.session.view.warn(title, self.compare_state().start_reason + " ")
+            self.session.view.warn(title, self._busy or "A comparison is running; stop it first.")
             return done(False)
         outcome: Future[bool] = Future()
 

@@ -216,6 +216,8 @@ def test_closing_the_session_stops_the_comparison(c: CompareHarness) -> None:
     c.h.until(lambda: any(isinstance(r, BatchRecord) for r in c.records(0)), TIMEOUT)
     comparison = c.compare.comparison
     assert comparison is not None
+    assert not c.compare.open_comparison(comparison.out_dir).result()
+    assert c.h.warnings()[-1] == ("Cannot open the comparison", "A comparison is running; stop it first.")
     assert c.h.session.close()
     assert comparison.done()
     assert not c.compare.start("batch")
