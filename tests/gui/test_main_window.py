@@ -777,7 +777,7 @@ def test_exports_write_csv_plots_and_a_script(make_window, qtbot, tmp_path: Path
     wait_idle(qtbot, window)
     assert window.session.export_history_to(tmp_path / "history.csv")
     assert (tmp_path / "history.csv").read_text().startswith("epoch,loss,accuracy")
-    written = window.export_plots_to(tmp_path / "plots", "png") + window.export_plots_to(tmp_path / "plots", "svg")
+    written = window.files.export_plots_to(tmp_path / "plots", "png") + window.files.export_plots_to(tmp_path / "plots", "svg")
     assert sorted(p.name for p in written) == sorted(
         f"plots-{name}.{fmt}" for name in ("loss", "accuracy", "gradients", "heatmap") for fmt in ("png", "svg")
     )
