@@ -153,6 +153,7 @@ class ComparePanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message.setVisible(False)  # until there is something to say
         self.plots = ComparePlots()
         self.table = TrialTable()
 
@@ -282,6 +283,7 @@ class ComparePanel(QWidget):
 
     def show_comparison_message(self, text: str, level: Level) -> None:
         self.message.setText(text)
+        self.message.setVisible(bool(text))
         self.message.setStyleSheet(f"color: {_LEVEL_COLORS.get(level, 'palette(text)')};")
         self.message.setToolTip(text)
 
