@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -90,6 +91,15 @@ class ComparePanel(QWidget):
         self._connect()
         self._on_experiment_changed()
         self.show_compare_state(self.compare.compare_state())
+
+    @classmethod
+    def add_to(
+        cls, tabs: QTabWidget, session: RunSession, comparisons_dir: Path, show_draw: Callable[[], None]
+    ) -> ComparePanel:
+        """A Compare tab added to ``tabs`` (the window's), which shows itself when it has to."""
+        panel = cls(session, comparisons_dir, show_draw=show_draw, reveal=lambda: tabs.setCurrentWidget(panel))
+        tabs.addTab(panel, "Compare")
+        return panel
 
     # ================================================================== construction
 

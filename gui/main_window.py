@@ -1,8 +1,8 @@
 """The main window: the view of a :class:`~model.session.RunSession`, and nothing more.
 
 Layout: the layer designer and the training settings on the left (in a splitter; the settings scroll), the
-run's live plots in the middle with the results and the drawing canvas one tab away, a message bar for what
-went wrong, and a status bar with the device, the dataset and the run's progress.
+run's live plots in the middle with the results, the drawing canvas and Compare mode (:mod:`gui.compare_panel`)
+a tab away, a message bar for what went wrong, and a status bar with the device, the dataset and the run's progress.
 
 The session owns the state (the document, its runs, the model in memory, the background work); this window
 builds the widgets, turns the user's input into the session's intents (menu and button handlers, named
@@ -157,9 +157,7 @@ class MainWindow(QMainWindow):
         self._results_split.addWidget(self.results)
         self.tabs.addTab(self._results_split, "Results")
         self.tabs.addTab(self._draw_tab, "Draw")
-        self.compare_panel = ComparePanel(self.session, files.default_comparisons_dir(), show_draw=self._on_show_draw,
-                                          reveal=lambda: self.tabs.setCurrentWidget(self.compare_panel))
-        self.tabs.addTab(self.compare_panel, "Compare")
+        self.compare_panel = ComparePanel.add_to(self.tabs, self.session, files.default_comparisons_dir(), self._on_show_draw)
         self.train_reason = QLabel()
         self.train_reason.setStyleSheet("color: palette(mid); padding-left: 8px;")
         self.device_label = QLabel(self._state.train_reason)
