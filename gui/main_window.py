@@ -50,7 +50,6 @@ from model.config import RunConfig
 from model.errors import ProjectError
 from model.runner import Runner
 from model.session import ActionState, Level, PanelState, RunSession
-from model.words import count
 from model.worker_process import ProcessRunner
 
 if TYPE_CHECKING:
