@@ -6,7 +6,9 @@ saturated shares of :mod:`model.health`) and returns what is wrong, worst first:
 
 ``diverging`` (error)
     the loss became NaN or infinite, rose steadily over the last
-    :data:`RISING_WINDOW` batches by :data:`RISING_FACTOR` or more, or sits at
+    :data:`RISING_WINDOW` batches by :data:`RISING_FACTOR` or more *and* by at least
+    :data:`RISING_SHARE_OF_START` of its value at the start (so that noise at a low loss,
+    0.14 to 0.21 after starting from 2.3, is no rise), or sits at
     :data:`BLOWN_UP_FACTOR` times its value at the start or more;
 ``exploding`` (error; a warning when only the update ratio says so)
     a layer's gradient norm is above :data:`EXPLODING_GRAD_NORM` or not finite, or its
@@ -75,6 +77,11 @@ RISING_WINDOW: Final = 60
 """The loss counts as rising when it rose over this many reported batches ..."""
 RISING_FACTOR: Final = 1.5
 """... from the first third of them to the last by this factor or more."""
+RISING_SHARE_OF_START: Final = 0.25
+"""... and by this share of the loss at the start or more: a healthy run whose loss fell from
+2.3 to 0.15 wanders by a few hundredths from batch to batch, which the factor alone takes
+for a rise (0.142 to 0.214 is 1.5x), while a run that diverges climbs back a good part of
+the way it came down."""
 BLOWN_UP_FACTOR: Final = 3.0
 """A loss this many times its value at the start (the lowest of the first batches) has diverged."""
 START_BATCHES: Final = 5
@@ -241,7 +248,9 @@ def _diverging(e: Evidence) -> Diagnosis | None:
         elif n >= RISING_WINDOW:
             thirds = np.array_split(np.asarray(e.loss[-RISING_WINDOW:], dtype=np.float64), 3)
             m1, m2, m3 = (float(np.median(t)) for t in thirds)
-            if m1 < m2 < m3 and m3 >= RISING_FACTOR * m1:
+            # Without a positive loss at the start to compare with, the factor alone decides.
+            large = not start > 0 or m3 - m1 >= RISING_SHARE_OF_START * start
+            if m1 < m2 < m3 and m3 >= RISING_FACTOR * m1 and large:
                 finding = f"the loss rose over the last {RISING_WINDOW} reported batches, from {m1:.3g} to {m3:.3g}"
     if not finding:
         return None
