@@ -259,6 +259,7 @@ def test_a_diagnosis_round_trips_through_json() -> None:
 
 pytest.importorskip("tensorflow")
 
+from model.runfolder import load_run, save_run  # noqa: E402
 from model.training import train  # noqa: E402
 
 
@@ -271,14 +272,21 @@ def mnist_slice(n: int) -> Split:
 
 
 @pytest.mark.skipif(not MNIST.exists(), reason="needs the MNIST file of the shared data")
-def test_the_mlp_preset_at_learning_rate_10_is_found_diverging() -> None:
+def test_the_mlp_preset_at_learning_rate_10_is_found_diverging(tmp_path: Path) -> None:
     # The case: the MLP preset with SGD at 10 (its loss reached about 2.6e10 and nothing said so).
     config = load_config(PRESETS / "mlp.json").replace(epochs=2, batch_size=64, optimizer=OptimizerSpec(name="sgd", learning_rate=10.0))
     result = train(config, mnist_slice(640), evaluate=False)
     assert result.batches is not None and len(result.batches)
-    diagnoses = diagnose_run(result.batches, RunContext.from_config(config))
+    context = RunContext.from_config(config)
+    diagnoses = diagnose_run(result.batches, context)
     assert kinds(diagnoses)[0] == "diverging", kinds(diagnoses)
     assert "from 10 to 1" in diagnoses[0].remedies[0]
+    # Saved: metrics.json says the same, and the saved batches diagnose the same again.
+    folder = save_run(result, tmp_path / "run")
+    saved = load_run(folder)
+    assert saved.batches is not None and diagnose_run(saved.batches, context) == diagnoses
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["diagnoses"] == [d.to_dict() for d in diagnoses]
 
 
 def test_a_deep_sigmoid_stack_with_small_weights_is_found_vanishing() -> None:
