@@ -24,6 +24,25 @@ def mnist_path() -> Path:
     return MNIST_NPZ
 
 
+@pytest.fixture(scope="session")
+def digits_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real MNIST where it is present; otherwise scikit-learn's 1,797 handwritten digits
+    (shipped with it) scaled to 28x28 and written in MNIST's npz layout, so tests that need
+    some real digits, not MNIST's figures, run on any machine."""
+    if MNIST_NPZ.is_file():
+        return MNIST_NPZ
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.kron(digits.images / 16.0, np.ones((3, 3)))  # 8x8 -> 24x24
+    images = (np.pad(images, ((0, 0), (2, 2), (2, 2))) * 255).astype(np.uint8)
+    labels = digits.target.astype(np.uint8)
+    path = tmp_path_factory.mktemp("digits") / "digits-as-mnist.npz"
+    np.savez(path, x_train=images[:1500], y_train=labels[:1500], x_test=images[1500:], y_test=labels[1500:])
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a Python thread of its own running."""

@@ -32,7 +32,7 @@ TRAIN_MS = 300_000
 
 
 @pytest.fixture
-def make_panel(qtbot, tmp_path: Path, mnist_path: Path) -> Iterator[Callable[..., ComparePanel]]:
+def make_panel(qtbot, tmp_path: Path, digits_path: Path) -> Iterator[Callable[..., ComparePanel]]:
     sessions: list[RunSession] = []
 
     def make(engine: str = "in-process", **changes: object) -> ComparePanel:
@@ -41,7 +41,7 @@ def make_panel(qtbot, tmp_path: Path, mnist_path: Path) -> Iterator[Callable[...
         view = MagicMock(spec=SessionView)
         view.ask.return_value = True
         view.ask_save.return_value = "discard"
-        store = MemoryStore({"config": tiny_mnist(mnist_path, **changes).to_json()})
+        store = MemoryStore({"config": tiny_mnist(digits_path, **changes).to_json()})
         session = RunSession(view, runner=FakeRunner(), dispatch=QtDispatch(holder), store=store,
                              autosave_dir=tmp_path / "autosave")  # fmt: skip
         session.begin()
@@ -207,7 +207,7 @@ def window(qtbot, settings: QSettings, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_the_window_has_a_compare_tab_view_action_and_open_comparison(
-    window: MainWindow, qtbot, tmp_path: Path, mnist_path: Path, monkeypatch: pytest.MonkeyPatch
+    window: MainWindow, qtbot, tmp_path: Path, digits_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert tabs[-1] == "Compare"
@@ -217,7 +217,7 @@ def test_the_window_has_a_compare_tab_view_action_and_open_comparison(
     file_menu = window.menuBar().actions()[0].menu()
     assert "Open &Comparison…" in [a.text() for a in file_menu.actions()]
     # A comparison saved elsewhere (as the sweep command writes one) opens with its curves.
-    experiment = experiment_from_vary(tiny_mnist(mnist_path, epochs=1), ["optimizer.learning_rate=0.1,0.01"])
+    experiment = experiment_from_vary(tiny_mnist(digits_path, epochs=1), ["optimizer.learning_rate=0.1,0.01"])
     folder = tmp_path / "sweep"
     assert start_comparison(experiment, out_dir=folder, engine="in-process").wait(TRAIN_MS / 1000)
     window.tabs.setCurrentIndex(0)

@@ -66,8 +66,8 @@ def make_compare(tmp_path: Path, config: RunConfig | None, *, engine: str = "in-
 
 
 @pytest.fixture
-def c(tmp_path: Path, mnist_path: Path) -> Iterator[CompareHarness]:
-    harness = make_compare(tmp_path, tiny_mnist(mnist_path))
+def c(tmp_path: Path, digits_path: Path) -> Iterator[CompareHarness]:
+    harness = make_compare(tmp_path, tiny_mnist(digits_path))
     yield harness
     harness.h.session.shutdown()
 
@@ -246,9 +246,9 @@ def ray_marked(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_a_comparison_on_a_local_ray_instance_the_engine_starts(
-    ray_marked: str, tmp_path: Path, mnist_path: Path
+    ray_marked: str, tmp_path: Path, digits_path: Path
 ) -> None:
-    ch = make_compare(tmp_path, tiny_mnist(mnist_path, epochs=1), engine="ray")
+    ch = make_compare(tmp_path, tiny_mnist(digits_path, epochs=1), engine="ray")
     try:
         assert ch.compare.start(vary=[("optimizer.name", "sgd, adam")])
         assert "2 trials on a local Ray instance" in ch.messages()[-1][0]
