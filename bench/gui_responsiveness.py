@@ -271,7 +271,11 @@ def main() -> int:
         clocks: list[EpochCpuClock] = []
         # Autosave stays on (it is part of every GUI run) but writes into the temporary folder.
         runner = ThreadRunner() if args.thread else None
-        window = MainWindow(settings, runner=runner, autosave_dir=Path(folder) / "autosave")
+        # Closing asks about the unsaved model the rounds leave behind: discard it, unasked.
+        window = MainWindow(
+            settings, runner=runner, autosave_dir=Path(folder) / "autosave",
+            ask=lambda *_: True, ask_save=lambda *_: "discard",
+        )  # fmt: skip
         window.session.runner = TimedRunner(window.session.runner, clocks)  # the session's, wrapped
         window.resize(1440, 900)
         window.show()
