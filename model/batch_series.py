@@ -3,23 +3,20 @@
 :class:`BatchSeries` is what the TensorBoard export writes as ``batch_*`` scalars and what
 a replay compares step by step. A live run builds one from its
 :class:`~model.events.BatchRecord` s (:meth:`BatchSeries.of`); a saved run folder gives
-one through :func:`saved_batches` once it keeps its batch history.
-
-:func:`saved_batches` is the hook for the batch history of issue 11 (item 4:
-``batches.npz`` beside ``history.csv``, written and read by :mod:`model.runfolder`): it
-answers ``None`` until run folders carry it, and the export and the replay then work from
-the epoch history alone. Numpy only.
+one from its ``batches.npz`` (:meth:`BatchSeries.from_history` of
+:func:`model.runfolder.load_batches`); folders written before that file existed have none,
+and the export and the replay then work from the epoch history alone. Numpy only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from model.batches import BatchHistory
 from model.events import BatchRecord
 
 
@@ -47,10 +44,18 @@ class BatchSeries:
             norms,
         )
 
+    @classmethod
+    def from_history(cls, history: BatchHistory) -> BatchSeries:
+        """The figures of a saved batch history (``batches.npz``, :func:`model.runfolder.load_batches`)."""
+        return cls(
+            np.asarray(history.step, dtype=np.int64),
+            np.asarray(history.loss, dtype=np.float64),
+            np.asarray(history.accuracy, dtype=np.float64),
+            np.asarray(history.learning_rate, dtype=np.float64),
+            np.asarray(history.grad_norms, dtype=np.float64),
+        )
+
     def __len__(self) -> int:
         return len(self.steps)
 
 
-def saved_batches(folder: Path) -> BatchSeries | None:
-    """The per-batch history the run folder ``folder`` saved, or ``None`` when it has none."""
-    return None

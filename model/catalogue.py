@@ -101,6 +101,20 @@ SCHEDULE_TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
 }
 
+INITIALIZER_TITLES: Final[dict[str, str]] = {
+    "glorot_uniform": "Glorot uniform",
+    "glorot_normal": "Glorot normal",
+    "he_uniform": "He uniform",
+    "he_normal": "He normal",
+    "lecun_uniform": "LeCun uniform",
+    "lecun_normal": "LeCun normal",
+    "random_normal": "random normal (std 0.05)",
+    "random_uniform": "random uniform (±0.05)",
+    "orthogonal": "orthogonal",
+    "zeros": "zeros",
+}
+"""How each weight initializer is named for people (the initialization preview's rows)."""
+
 MONITOR_TEXT: Final[dict[str, str]] = {
     "val_loss": "validation loss",
     "val_accuracy": "validation accuracy",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from model.catalogue import INITIALIZER_TITLES
 from model.errors import DataError
 
 if TYPE_CHECKING:
@@ -45,18 +46,6 @@ PREVIEW_INITIALIZERS: Final = (
 )
 """The initializers compared, in the order shown."""
 
-TITLES: Final[dict[str, str]] = {
-    "glorot_uniform": "Glorot uniform",
-    "glorot_normal": "Glorot normal",
-    "he_uniform": "He uniform",
-    "he_normal": "He normal",
-    "lecun_uniform": "LeCun uniform",
-    "lecun_normal": "LeCun normal",
-    "random_normal": "random normal (std 0.05)",
-    "random_uniform": "random uniform (±0.05)",
-    "orthogonal": "orthogonal",
-    "zeros": "zeros",
-}
 
 PREVIEW_BATCH: Final = 256
 """Samples in the fixed batch: the first of the training split (the split is seeded)."""
@@ -86,7 +75,7 @@ class InitializerPreview:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.initializer, self.initializer)
+        return INITIALIZER_TITLES.get(self.initializer, self.initializer)
 
 
 @dataclass(frozen=True)
@@ -118,7 +107,7 @@ class InitPreview:
         lines = [f"{len(self.layer_names)} layers with weights, one batch of {self.batch_size} (input std {self.input_std:.3g})"]
         lines += [f"{row.title}: {row.verdict}" for row in self.rows]
         if self.recommended is not None:
-            lines.append(f"steadiest: {TITLES.get(self.recommended, self.recommended)}")
+            lines.append(f"steadiest: {INITIALIZER_TITLES.get(self.recommended, self.recommended)}")
         if self.overridden:
             lines.append(f"{', '.join(self.overridden)} keep their own initializer")
         return "\n".join(lines)
@@ -162,7 +151,7 @@ def verdict(
     spread but pass back almost nothing), so it comes first. ``batch_norm`` says the stack
     has batch normalization, which rescales activations during training.
     """
-    title = TITLES.get(initializer, initializer)
+    title = INITIALIZER_TITLES.get(initializer, initializer)
     if scale == 0.0 or (len(stds) and max(stds) <= DEAD):
         dead = next((n for n, s in zip(names, stds, strict=True) if s <= DEAD), names[0] if names else "the first layer")
         return (

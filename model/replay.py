@@ -116,26 +116,43 @@ def compare(
 ) -> Comparison:
     """Compare a replay with its saved run.
 
-    With both batch traces (``(steps, losses)``), the per-batch losses at the steps both
-    have are compared, and a difference is placed at its step; otherwise the epoch figures
-    (:data:`EPOCH_FIGURES`) of the saved run's complete epochs, placed at their epoch.
+    The epoch figures (:data:`EPOCH_FIGURES`) of the saved run's complete epochs are
+    compared, a difference placed at its epoch; with both batch traces (``(steps,
+    losses)``) the per-batch losses at the steps both have are compared first, a
+    difference placed at its step, and a match is reported as theirs.
     """
-    if saved_batches is not None and replayed_batches is not None:
-        new = dict(zip((int(s) for s in replayed_batches[0]), (float(v) for v in replayed_batches[1]), strict=True))
-        pairs = [(int(s), float(v), new[int(s)]) for s, v in zip(*saved_batches, strict=True) if int(s) in new]
-        worst, exact = 0.0, True
-        for step, a, b in pairs:
-            difference = _relative(a, b)
-            exact = exact and (a == b or (math.isnan(a) and math.isnan(b)))
-            worst = max(worst, difference)
-            if difference > tolerance:
-                return Comparison(
-                    False, False, tolerance, "per-batch losses", len(pairs), difference,
-                    parted_step=step, parted_epoch=step // max(1, steps_per_epoch),
-                    detail=f"batch loss {a:.7g} saved, {b:.7g} replayed",
-                )  # fmt: skip
-        return Comparison(bool(pairs), exact and bool(pairs), tolerance, "per-batch losses", len(pairs), worst)
+    epochs = _compare_epochs(saved, replayed, tolerance)
+    if saved_batches is None or replayed_batches is None:
+        return epochs
+    batches = _compare_batches(saved_batches, replayed_batches, steps_per_epoch, tolerance)
+    if not batches.compared or epochs.parted_epoch is not None and batches.parted_step is None:
+        return epochs  # no batch in common, or the batches agree where an epoch figure does not
+    return batches
 
+
+def _compare_batches(
+    saved_batches: tuple[Sequence[int], Sequence[float]],
+    replayed_batches: tuple[Sequence[int], Sequence[float]],
+    steps_per_epoch: int,
+    tolerance: float,
+) -> Comparison:
+    new = dict(zip((int(s) for s in replayed_batches[0]), (float(v) for v in replayed_batches[1]), strict=True))
+    pairs = [(int(s), float(v), new[int(s)]) for s, v in zip(*saved_batches, strict=True) if int(s) in new]
+    worst, exact = 0.0, True
+    for step, a, b in pairs:
+        difference = _relative(a, b)
+        exact = exact and (a == b or (math.isnan(a) and math.isnan(b)))
+        worst = max(worst, difference)
+        if difference > tolerance:
+            return Comparison(
+                False, False, tolerance, "per-batch losses", len(pairs), difference,
+                parted_step=step, parted_epoch=step // max(1, steps_per_epoch),
+                detail=f"batch loss {a:.7g} saved, {b:.7g} replayed",
+            )  # fmt: skip
+    return Comparison(bool(pairs), exact and bool(pairs), tolerance, "per-batch losses", len(pairs), worst)
+
+
+def _compare_epochs(saved: Sequence[EpochRecord], replayed: Sequence[EpochRecord], tolerance: float) -> Comparison:
     by_epoch = {r.epoch: r for r in replayed}
     worst, exact, count = 0.0, True, 0
     for record in saved:
@@ -262,14 +279,14 @@ def replay_here(
         ProjectError: the folder is not a run folder, its files are damaged, or its data
             cannot be loaded.
     """
-    from model.batch_series import saved_batches
-    from model.runfolder import CONFIG_FILE, is_run_folder, load_history
+    from model.runfolder import CONFIG_FILE, is_run_folder, load_batches, load_history
 
     folder = Path(run_folder)
     if not is_run_folder(folder):
         raise ProjectError(f"{folder} is not a run folder (it needs model.keras and config.json); give a folder written by train or Save Model")
     config = load_config(folder / CONFIG_FILE)
-    history, _ = load_history(folder)
+    history, names = load_history(folder)
+    saved = load_batches(folder, names if history else None)
     plan = plan_replay(config, history)
     enable_determinism(plan.config.seed)
     from model.data import prepare
@@ -278,8 +295,7 @@ def replay_here(
     control = control or RunControl()
     recorder = _Recorder(listener or NullListener(), control, plan.stop_after_epoch)
     result = train(plan.config, prepare(plan.config).split, listener=recorder, control=control, evaluate=False)
-    saved = saved_batches(folder)
-    trace = (list(saved.steps), list(saved.losses)) if saved is not None else None
+    trace = (saved.step.tolist(), saved.loss.tolist()) if saved is not None else None
     comparison = compare(
         history,
         result.history,

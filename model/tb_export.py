@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from model.batch_series import BatchSeries, saved_batches
+from model.batch_series import BatchSeries
 from model.confusion_timeline import per_class_accuracy
 from model.errors import ProjectError
 from model.events import BatchRecord, EpochRecord, NullListener, RunFinished, RunStarted
@@ -184,7 +184,7 @@ def export_run_folder(run_folder: str | Path, folder: str | Path) -> Written:
     Raises:
         ProjectError: the run folder is not one, or ``folder`` cannot be written.
     """
-    from model.runfolder import is_run_folder, load_history
+    from model.runfolder import is_run_folder, load_batches, load_history
 
     source = Path(run_folder)
     if not is_run_folder(source):
@@ -192,7 +192,9 @@ def export_run_folder(run_folder: str | Path, folder: str | Path) -> Written:
     history, names = load_history(source)
     if not history:
         raise ProjectError(f"{source} has no training history (history.csv) to export")
-    return write_history(folder, history, names, batches=saved_batches(source), class_names=_class_names(source))
+    saved = load_batches(source, names)
+    batches = BatchSeries.from_history(saved) if saved is not None else None
+    return write_history(folder, history, names, batches=batches, class_names=_class_names(source))
 
 
 def _class_names(run_folder: Path) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from model.runfolder.layout import (
     remove_folder,
     replace_folder,
 )
-from model.runfolder.load import load_history, load_run, weights_are_finite
+from model.runfolder.load import load_batches, load_history, load_run, weights_are_finite
 from model.runfolder.metrics import (
     diverged_from_metrics,
     end_reason_from_metrics,
@@ -81,6 +81,7 @@ __all__ = [
     "is_claimed",
     "is_run_folder",
     "library_versions",
+    "load_batches",
     "load_history",
     "load_run",
     "load_training_state",

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from model.batches import BatchHistory
 from model.config import load_config
 from model.errors import ModelFileError, ProjectError
 from model.events import EpochRecord
@@ -73,6 +74,27 @@ def load_history(folder: Path) -> tuple[list[EpochRecord], tuple[str, ...]]:
     return history, names
 
 
+def load_batches(folder: Path, layer_names: tuple[str, ...] | None = None) -> BatchHistory | None:
+    """A run folder's batch history (``batches.npz``), ``None`` for folders without one.
+
+    Args:
+        layer_names: the layers of the folder's ``history.csv``, when it has one: a batch
+            history of other layers is refused.
+
+    Raises:
+        ModelFileError: naming the damaged file.
+    """
+    if not is_regular_file(folder / BATCHES_FILE):
+        return None
+    batches = read_batches(folder / BATCHES_FILE, f"{folder.name}/{BATCHES_FILE}")
+    if layer_names is not None and batches.layer_names != layer_names:
+        raise ModelFileError(
+            f"{folder.name}/{BATCHES_FILE}: its layers ({', '.join(batches.layer_names[:3])}) are not those of "
+            f"{HISTORY_FILE}; remove it to open the run without its batch curves"
+        )
+    return batches
+
+
 def load_run(folder: str | Path) -> SavedRun:
     """Read a run folder written by :func:`~model.runfolder.save.save_run` (or an autosave).
 
@@ -96,14 +118,7 @@ def load_run(folder: str | Path) -> SavedRun:
         raise ModelFileError(f"{folder.name}/{CONFIG_FILE}: {exc}") from None
     model = load_model_safe(folder / MODEL_FILE)
     history, names = load_history(folder)
-    batches = None
-    if is_regular_file(folder / BATCHES_FILE):
-        batches = read_batches(folder / BATCHES_FILE, f"{folder.name}/{BATCHES_FILE}")
-        if history and batches.layer_names != names:
-            raise ModelFileError(
-                f"{folder.name}/{BATCHES_FILE}: its layers ({', '.join(batches.layer_names[:3])}) are not those of "
-                f"{HISTORY_FILE}; remove it to open the run without its batch curves"
-            )
+    batches = load_batches(folder, names if history else None)
     metrics: dict[str, Any] = {}
     if is_regular_file(folder / METRICS_FILE):
         label = f"{folder.name}/{METRICS_FILE}"
