@@ -24,11 +24,9 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QFrame,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTabWidget,
@@ -112,12 +110,18 @@ class MainWindow(QMainWindow):
         self._handwriting_dir = handwriting_dir or files.default_handwriting_dir()
         autosave_dir = autosave_dir if autosave_dir is not None else files.default_autosave_dir()
         self.session = RunSession(
-            self, runner=runner or ProcessRunner(), dispatch=QtDispatch(self), store=self._settings, autosave_dir=autosave_dir
+            self,
+            runner=runner or ProcessRunner(),
+            dispatch=QtDispatch(self),
+            store=self._settings,
+            autosave_dir=autosave_dir,
         )
         self._build_widgets()
         self.files = FileCommands(self, self.session, self.plots)
         self.help = HelpCommands(self)
-        self.cockpit = cockpit.CockpitCommands(self, self.session)  # the Run menu's tools, the confusion timeline
+        self.cockpit = cockpit.CockpitCommands(
+            self, self.session
+        )  # the Run menu's tools, the confusion timeline
         self._built = actions.build(self)
         self.actions = self._built.actions
         self.recent_menu = self._built.menus["file.recent"]
@@ -128,7 +132,9 @@ class MainWindow(QMainWindow):
             action.setStatusTip(f"Load the preset “{title}”")
         self._built.toolbar.addWidget(self.train_reason)
         self._build_layout()
-        bind_actions(self.designer.undo_stack, self.actions["edit.undo"], self.actions["edit.redo"], self.designer)
+        bind_actions(
+            self.designer.undo_stack, self.actions["edit.undo"], self.actions["edit.redo"], self.designer
+        )
         self._connect()
         self.session.begin()
         geometry.restore(self, self._settings, (self.main_splitter, self.left_splitter))
@@ -156,7 +162,9 @@ class MainWindow(QMainWindow):
         self._results_split.addWidget(self.results)
         self.tabs.addTab(self._results_split, "Results")
         self.tabs.addTab(self._draw_tab, "Draw")
-        self.compare_panel = ComparePanel.add_to(self.tabs, self.session, files.default_comparisons_dir(), self._on_show_draw)
+        self.compare_panel = ComparePanel.add_to(
+            self.tabs, self.session, files.default_comparisons_dir(), self._on_show_draw
+        )
         self.train_reason = QLabel()
         self.train_reason.setStyleSheet("color: palette(mid); padding-left: 8px;")
         self.device_label = QLabel(self._state.train_reason)
@@ -171,16 +179,12 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
 
     def _build_layout(self) -> None:
-        settings_scroll = QScrollArea()
-        settings_scroll.setWidgetResizable(True)
-        settings_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        settings_scroll.setWidget(self.settings_panel)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
         self.left_splitter.setObjectName("left-splitter")
         self.left_splitter.addWidget(self.designer)
-        self.left_splitter.addWidget(settings_scroll)
+        self.left_splitter.addWidget(self.settings_panel)  # two pages, each scrolling on its own
         self.left_splitter.setStretchFactor(0, 2)
-        self.left_splitter.setStretchFactor(1, 3)  # the settings: the learning rate and the data above the fold
+        self.left_splitter.setStretchFactor(1, 3)
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
@@ -462,7 +466,9 @@ class MainWindow(QMainWindow):
             self.predict_panel.set_predictor(*self._predictor)
             from gui.handwriting_commands import HandwritingCommands
 
-            self.handwriting = HandwritingCommands(self, self.session, self.predict_panel, self._handwriting_dir)
+            self.handwriting = HandwritingCommands(
+                self, self.session, self.predict_panel, self._handwriting_dir
+            )
         if self.confusion is None:
             from gui.confusion_view import ConfusionView
 
@@ -482,4 +488,3 @@ class MainWindow(QMainWindow):
             return
         geometry.save(self, self._settings, (self.main_splitter, self.left_splitter))
         event.accept()
-

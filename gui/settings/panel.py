@@ -6,6 +6,13 @@ It shows only the parameters that apply (``OPTIMIZER_PARAMS``, ``SCHEDULE_PARAMS
 into collapsible sections to fit a narrow side panel, and explains the gradient-descent
 mode in words ("Mini-batch: 438 updates per epoch of 56,000 samples").
 
+The sections sit on two pages, "Training" and "Data" (:data:`PAGES`), each scrolling on its
+own: below a layer designer at 1280x800 a single scrolling column left the dataset chooser
+below the fold. The learning rate heads the Training page, the dataset the Data page, and
+the Data tab names the dataset chosen, so both are in view or one click away; pausing a
+run shows the Training page (:meth:`TrainingSettings.set_learning_rate_editable_only`),
+where the one control editable while paused is. An error in a field shows its page.
+
 The panel is a stack of sections (:mod:`gui.settings.sections`,
 :mod:`gui.settings.data_sections`), each declaring its widgets once by config path, and
 one :class:`~gui.binding.FormBinder` that all of them bind to. The panel holds no
@@ -23,7 +30,17 @@ import sys
 from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.binding import FormBinder, FormRows
 from gui.settings.controls import error_label
@@ -37,18 +54,20 @@ from gui.settings.sections import (
     WeightsSection,
 )
 from gui.widgets import CollapsibleSection, guard_wheel
+from model.catalogue import DATASET_TEXT
 from model.config import RunConfig
 from model.errors import ConfigError
 
-SECTIONS: tuple[type[Section], ...] = (
-    LossAndOptimizerSection,
-    ScheduleSection,
-    WeightsSection,
-    BatchesSection,
-    EarlyStoppingSection,
-    DataSection,
-    AugmentationSection,
+PAGES: tuple[tuple[str, tuple[type[Section], ...]], ...] = (
+    (
+        "Training",
+        (LossAndOptimizerSection, ScheduleSection, WeightsSection, BatchesSection, EarlyStoppingSection),
+    ),
+    ("Data", (DataSection, AugmentationSection)),
 )
+"""The panel's pages, each a title and its sections from top to bottom."""
+
+SECTIONS: tuple[type[Section], ...] = tuple(kind for _title, kinds in PAGES for kind in kinds)
 
 S = TypeVar("S", bound=Section)
 
@@ -99,6 +118,7 @@ class TrainingSettings(QWidget):
         """
         self._binder.fill(config)
         self._config = config
+        self._name_data_tab()
         self._revalidate()
 
     def apply_to(self, config: RunConfig) -> RunConfig:
@@ -144,37 +164,78 @@ class TrainingSettings(QWidget):
         """
         if only:
             self._binder.lock_all_except("optimizer.learning_rate")
+            self.show_page("Training")
         else:
             self._binder.unlock()
+
+    def show_page(self, title: str) -> None:
+        """Show the page called ``title`` ("Training" or "Data")."""
+        self.pages.setCurrentIndex(self._page_titles.index(title))
+
+    def current_page(self) -> str:
+        """The title of the page shown now."""
+        return self._page_titles[self.pages.currentIndex()]
 
     # ------------------------------------------------------------------ construction
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         general = error_label()
         layout.addWidget(general)
         self._binder.add_error_target(general, ("",))  # errors no section owns, e.g. about layers
+        self.pages = QTabWidget()
+        self.pages.setObjectName("settings-pages")
+        self.pages.setDocumentMode(True)
+        layout.addWidget(self.pages, 1)
+        self._page_titles = [title for title, _kinds in PAGES]
         self._sections: list[Section] = []
         forms: list[QFormLayout] = []
-        for kind in SECTIONS:
-            body = QWidget()
-            form = QFormLayout(body)
-            form.setContentsMargins(4, 2, 0, 4)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-            collapsible = CollapsibleSection(kind.title, body, kind.about, kind.expanded)
-            errors = error_label()
-            target = self._binder.add_error_target(
-                errors, kind.owns, reveal=lambda c=collapsible: c.set_expanded(True)
-            )
-            self._sections.append(kind(FormRows(form, self._binder, target), self))
-            form.addRow(errors)
-            forms.append(form)
-            layout.addWidget(collapsible)
-        layout.addStretch(1)
+        for index, (title, kinds) in enumerate(PAGES):
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(6, 6, 6, 6)
+            column.setSpacing(6)
+            for kind in kinds:
+                body = QWidget()
+                form = QFormLayout(body)
+                form.setContentsMargins(4, 2, 0, 4)
+                form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+                form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+                collapsible = CollapsibleSection(kind.title, body, kind.about, kind.expanded)
+                errors = error_label()
+                target = self._binder.add_error_target(
+                    errors, kind.owns, reveal=lambda c=collapsible, i=index: self._reveal(i, c)
+                )
+                self._sections.append(kind(FormRows(form, self._binder, target), self))
+                form.addRow(errors)
+                forms.append(form)
+                column.addWidget(collapsible)
+            column.addStretch(1)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(page)
+            scroll.setMinimumHeight(40)  # the window's minimum height stays what it was with one page
+            self.pages.addTab(scroll, title)
+        for button in self.pages.tabBar().findChildren(QToolButton):  # shown when the tabs do not fit
+            button.setToolTip("Show the other settings pages.")
         self._align_labels(forms)
+
+    def _reveal(self, page: int, section: CollapsibleSection) -> None:
+        """Show a section with an error: its page, unfolded."""
+        self.pages.setCurrentIndex(page)
+        section.set_expanded(True)
+
+    def _name_data_tab(self) -> None:
+        """The Data tab says which dataset is chosen ("Data: MNIST"), seen from the Training page."""
+        name = str(self._binder.value("data.name"))
+        label = DATASET_TEXT.get(name, (name, ""))[0]
+        index = self._page_titles.index("Data")
+        self.pages.setTabText(index, f"Data: {label}")
+        self.pages.setTabToolTip(index, "The dataset, its split and augmentation.")
 
     def _section(self, kind: type[S]) -> S:
         return next(s for s in self._sections if isinstance(s, kind))
@@ -196,6 +257,7 @@ class TrainingSettings(QWidget):
     # ------------------------------------------------------------------ handlers
 
     def _on_edited(self, path: str) -> None:
+        self._name_data_tab()
         self._revalidate()
         self.configChanged.emit()
         if _reloads_data(path):
@@ -213,15 +275,11 @@ class TrainingSettings(QWidget):
 
 
 def main() -> int:
-    """Show the panel on its own in a scroll area, printing the configuration on each change."""
+    """Show the panel on its own, printing the configuration on each change."""
     app = QApplication.instance() or QApplication(sys.argv)
     panel = TrainingSettings()
-    scroll = QScrollArea()
-    scroll.setWidget(panel)
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setWindowTitle("Gradient Lab - training settings")
-    scroll.resize(370, 800)
+    panel.setWindowTitle("Gradient Lab - training settings")
+    panel.resize(370, 800)
 
     def on_changed() -> None:
         print(panel.error() or panel.apply_to(RunConfig()).to_json(), flush=True)
@@ -229,7 +287,7 @@ def main() -> int:
     panel.configChanged.connect(on_changed)
     panel.dataChanged.connect(lambda: print("data changed: reload counts", flush=True))
     panel.set_train_count(56_000)
-    scroll.show()
+    panel.show()
     return app.exec()
 
 

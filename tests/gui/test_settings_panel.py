@@ -324,6 +324,7 @@ def test_a_split_that_cannot_sum_to_one_shows_an_error(qtbot, panel: TrainingSet
 
 
 def test_split_fields_rebalance_on_commit_not_per_keystroke(qtbot, panel: TrainingSettings) -> None:
+    panel.show_page("Data")  # where the split is
     panel.show()
     qtbot.waitExposed(panel)
     validation = control(panel, "split.validation")
@@ -473,6 +474,7 @@ def test_data_changed_only_for_data_settings(qtbot, panel: TrainingSettings) -> 
 
 
 def test_split_counts_are_shown(panel: TrainingSettings) -> None:
+    panel.show_page("Data")  # where the counts are
     counts = control(panel, "split_counts")
     assert not counts.isVisibleTo(panel)
     panel.set_split_counts("train 0: 5,523  1: 6,302")
