@@ -62,9 +62,15 @@ MAX_SHOWN: Final = 60
 """The most images one cell lists; a big diagonal cell has hundreds."""
 
 THUMB_SIDE: Final = 56
-CELL_WIDTH: Final = 46
+CELL_WIDTH: Final = 36
+"""Room for a four-digit count; the matrix is narrow enough that at 1280x800 the images
+beside it get two columns of thumbnails."""
 CELL_HEIGHT: Final = 30
-ACCURACY_WIDTH: Final = 84
+ACCURACY_WIDTH: Final = 64
+THUMB_GRID: Final = QSize(THUMB_SIDE + 26, THUMB_SIDE + 38)
+"""One thumbnail with its two-line caption (true -> answer, then the confidence)."""
+SHOWN_COLUMNS: Final = 2
+"""The image list is never narrower than this many thumbnails."""
 
 CORRECT_COLOUR: Final = QColor(33, 102, 172)
 MISTAKE_COLOUR: Final = QColor(203, 24, 29)
@@ -339,7 +345,11 @@ class ConfusionView(QWidget):
         self.images = QListWidget()
         self.images.setViewMode(QListView.ViewMode.IconMode)
         self.images.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
-        self.images.setGridSize(QSize(THUMB_SIDE + 64, THUMB_SIDE + 26))
+        self.images.setGridSize(THUMB_GRID)
+        self.images.setWordWrap(True)
+        self.images.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.images.setMinimumWidth(SHOWN_COLUMNS * THUMB_GRID.width() + scrollbar + 2 * self.images.frameWidth() + 4)
         self.images.setResizeMode(QListView.ResizeMode.Adjust)
         self.images.setMovement(QListView.Movement.Static)
         self.images.setWrapping(True)
@@ -517,7 +527,7 @@ class ConfusionView(QWidget):
             probabilities = evaluation.probabilities[index]
             true_class = int(evaluation.y_true[index])
             predicted = int(np.argmax(probabilities))
-            caption = f"true {names[true_class]} → {names[predicted]} ({float(probabilities[predicted]):.0%})"
+            caption = f"true {names[true_class]} → {names[predicted]}\n{float(probabilities[predicted]):.0%}"
             item = QListWidgetItem(thumbnail(self._images[index]), caption)
             top = np.argsort(-probabilities, kind="stable")[:3]
             item.setToolTip(

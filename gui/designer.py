@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStyle,
     QToolButton,
@@ -420,7 +421,15 @@ class LayerDesigner(QWidget):
         layout.addWidget(self._totals)
         layout.addWidget(self._banner)
         self._editor = LayerEditor()
-        layout.addWidget(self._editor)
+        # The editor scrolls rather than squeezing its rows: a Conv2D's nine settings need
+        # more height than the designer gets at 1280x800, and squeezed rows cut the text.
+        self._editor_scroll = QScrollArea()
+        self._editor_scroll.setObjectName("layer_editor_scroll")
+        self._editor_scroll.setWidget(self._editor)
+        self._editor_scroll.setWidgetResizable(True)
+        self._editor_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self._editor_scroll, 1)
 
     def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str) -> QAction:
         action = QAction(text, self)
@@ -600,6 +609,25 @@ class LayerDesigner(QWidget):
     def _fill_editor(self) -> None:
         row = self._current_row()
         self._editor.show_layer(self.layers()[row] if row >= 0 else None, row + 1)
+        self._fit_editor()
+
+    EDITOR_SHARE = 0.4
+    """The most of the column's height (the designer's parent's) the layer editor takes
+    before it scrolls; of the column, not the designer, which grows with the editor."""
+
+    def _fit_editor(self) -> None:
+        """Show the whole editor where it fits in its share of the height; the list takes the rest."""
+        editor = self._editor
+        width = self._editor_scroll.viewport().width()
+        need = editor.heightForWidth(width) if editor.hasHeightForWidth() and width > 0 else -1
+        if need < 0:
+            need = editor.sizeHint().height()
+        column = self.parentWidget() or self
+        self._editor_scroll.setMinimumHeight(min(need, int(column.height() * self.EDITOR_SHARE)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_editor()
 
 
 def main() -> int:

@@ -32,6 +32,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
+from model import quiet
 from model.config import RunConfig
 from model.events import BatchRecord, DataReady, EpochRecord, RunControl, RunFinished, RunStarted, SnapshotTap
 from model.machine import machine_memory
@@ -199,7 +200,11 @@ def main(records: Connection, requests: Connection, parent_pid: int, niceness: i
     tap = SnapshotTap(outbox.send, snapshot_interval_s)
     inbox = Inbox(requests, parent_pid, control, tap)
     inbox.start()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The window's terminal stays as quiet as the window's own import keeps it: the
+    # environment carries TF_CPP_MIN_LOG_LEVEL (and --verbose), and Abseil's notes from
+    # before its logging starts are held back here as they are there.
+    quiet.configure(quiet.is_verbose())
+    quiet.import_tensorflow()
     import model.training  # noqa: F401 - TensorFlow, imported before the user presses Train
 
     # TensorFlow leaves some 300,000 long-lived objects; frozen, the collector skips them.

@@ -119,7 +119,7 @@ def test_clicking_a_mistake_lists_its_images_most_confident_first(qtbot: QtBot, 
     assert list(view.shown_indices()) == expected == [42, 43, 41]
     assert view.cell_title() == "4 read as 9: 3 images, most confident mistake first"
     items = [view.images.item(k) for k in range(view.images.count())]
-    assert [item.text() for item in items] == ["true 4 → 9 (90%)", "true 4 → 9 (75%)", "true 4 → 9 (60%)"]
+    assert [item.text() for item in items] == ["true 4 → 9\n90%", "true 4 → 9\n75%", "true 4 → 9\n60%"]
     assert items[0].toolTip() == "Test image #42, true class 4\nTop 3: 9 90.0%, 0 1.1%, 1 1.1%"
     assert not items[0].icon().isNull()
     assert view.table.currentIndex().row() == 4 and view.table.currentIndex().column() == 9

@@ -131,6 +131,72 @@ def test_the_settings_get_the_larger_part_of_the_left_column(window: MainWindow,
     assert settings > designer  # was 3:2 for the designer: the learning rate was below the fold
 
 
+def _in_view(widget) -> bool:
+    """Whether some of ``widget`` is on screen now (not scrolled out of its panel)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def test_the_learning_rate_and_the_dataset_are_in_view_at_1280x800(window: MainWindow, qtbot) -> None:
+    from PySide6.QtWidgets import QComboBox, QWidget
+
+    from gui.settings_panel import TrainingSettings
+
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.left_splitter.sizes()[1] > 0)
+    panel: TrainingSettings = window.settings_panel
+    rate = panel.findChild(QWidget, "optimizer.learning_rate")
+    dataset = panel.findChild(QWidget, "data.name")
+    assert isinstance(dataset, QComboBox)
+    qtbot.waitUntil(lambda: _in_view(rate))
+    assert panel.pages.tabText(1) == "Data: MNIST digits"  # the dataset named from the Training page
+    panel.show_page("Data")
+    qtbot.waitUntil(lambda: _in_view(dataset))  # was below the fold, under six sections
+    window.settings_panel.set_learning_rate_editable_only(True)  # a run paused
+    assert panel.current_page() == "Training"
+    qtbot.waitUntil(lambda: _in_view(rate))
+
+
+def test_the_confusion_images_get_two_uncut_columns_at_1280x800(window: MainWindow, qtbot) -> None:
+    import numpy as np
+    from PySide6.QtGui import QFontMetrics
+
+    from gui.confusion_view import synthetic_evaluation
+
+    window.resize(1280, 800)
+    window._build_late_widgets()
+    window.tabs.setCurrentIndex(1)
+    view = window.confusion
+    assert view is not None
+    labels = np.repeat(np.arange(10), 30)
+    view.set_evaluation(synthetic_evaluation(labels, [str(i) for i in range(10)]), np.zeros((300, 28, 28)))
+    view.select_cell(4, 9)
+    images = view.images
+    qtbot.waitUntil(lambda: images.isVisible() and images.count() > 0)
+    qtbot.wait(200)  # the splitters settle
+    grid = images.gridSize()
+    assert images.viewport().width() >= 2 * grid.width()  # was about 70 px: not one thumbnail
+    metrics = QFontMetrics(images.font())
+    for row in range(images.count()):
+        for line in images.item(row).text().splitlines():
+            assert metrics.horizontalAdvance(line) <= grid.width()  # captions were cut
+
+
+@pytest.mark.parametrize("kind", ["Dense", "Conv2D", "Dropout", "Flatten"])
+def test_layer_descriptions_are_never_cut_at_1280x800(window: MainWindow, qtbot, kind: str) -> None:
+    from model.config import LayerSpec
+
+    window.resize(1280, 800)
+    designer = window.designer
+    designer.set_layers([LayerSpec(type="Flatten"), LayerSpec(type=kind)])
+    designer._select_row(1)
+    editor = designer._editor
+    about = editor._about
+    qtbot.waitUntil(lambda: about.isVisible() and about.text() != "")
+    qtbot.wait(50)  # the layouts settle
+    assert about.height() >= about.heightForWidth(about.width())  # Dense: 19 px of the 28 its two lines need
+    assert editor.height() >= editor.heightForWidth(editor.width())  # rows scroll, never squeezed
+
+
 def test_an_opened_image_shows_on_the_canvas_until_the_next_stroke(qtbot, tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image

@@ -75,3 +75,24 @@ def test_tensorflow_is_imported_quietly_unless_verbose(verbose: bool) -> None:
         assert any("retracing" in line for line in notes)
     else:
         assert notes == [] and out.stderr.strip() == "done"
+
+
+def test_the_window_s_worker_process_imports_tensorflow_quietly() -> None:
+    pytest.importorskip("tensorflow")
+    # What the window does: main.py configures, then the runner warms a spare worker, a
+    # spawned interpreter that imports TensorFlow (it printed Abseil's oneDNN and CUDA notes).
+    code = (
+        "import sys\n"
+        "from model import quiet\n"
+        "quiet.configure(False)\n"
+        "from model.worker_process import ProcessRunner\n"
+        "runner = ProcessRunner()\n"
+        "runner.prewarm()\n"
+        "assert runner.wait_warm(240), 'the worker never became ready'\n"
+        "runner.close()\n"
+        "print('done', file=sys.stderr)\n"
+    )
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert [line for line in out.stderr.splitlines() if is_chatter(line)] == []
+    assert out.stderr.strip() == "done"
