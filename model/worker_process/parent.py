@@ -334,6 +334,8 @@ class ProcessRun:
                 sink.on_run_start(message)
             elif isinstance(message, RunFinished):
                 sink.on_run_end(message)
+                if self._started is None:  # stopped before training began: no result follows
+                    self._outcome = True
             elif isinstance(message, ResultParcel):
                 self._outcome = True
                 self._deliver_result(message, sink)

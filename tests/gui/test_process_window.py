@@ -29,9 +29,11 @@ TIMEOUT_MS = 240_000
 @pytest.mark.usefixtures("tensorflow_loaded")
 def test_a_killed_worker_is_reported_the_window_trains_again_and_closes_clean(qtbot, settings: QSettings, tmp_path: Path) -> None:
     warnings: list[str] = []
+    questions: list[str] = []
     window = MainWindow(
         settings, loader=InstantLoader(), autosave_dir=tmp_path / "autosave",
         warn=lambda _parent, _title, text: warnings.append(text), ask_save=lambda *_: "discard",
+        ask=lambda _parent, title, _text: questions.append(title) or True,
     )
     qtbot.addWidget(window)
     window.show()
@@ -66,8 +68,19 @@ def test_a_killed_worker_is_reported_the_window_trains_again_and_closes_clean(qt
     assert panel.description().startswith("model of run 2")
     assert window.message_bar.level != "error" and not warnings
 
+    # Esc + Yes while the data loads: the run ends stopped, not as a dead process, and
+    # quitting then asks nothing about a run in progress.
+    qtbot.waitUntil(lambda: len(runner.pids()) == 1, timeout=10_000)  # the next spare
+    window.actions["run.train"].trigger()
+    window.actions["run.stop_asking"].trigger()
+    assert questions[-1:] == ["Stop training?"], questions
+    qtbot.waitUntil(lambda: not window.session.running, timeout=TIMEOUT_MS)
+    assert window.message_bar.level != "error", window.message_bar.text()
+    assert "stopped before training began" in window.progress_label.text(), window.progress_label.text()
     qtbot.waitUntil(lambda: len(runner.pids()) == 1, timeout=10_000)  # the next spare
     pids = runner.pids()
+    asked = len(questions)
     window.close()
+    assert "Quit while training?" not in questions[asked:]
     assert not wait_ended(pids, 5.0) and not set(pids) & our_children()
     assert runner.pids() == []

@@ -126,6 +126,18 @@ def test_a_step_lets_exactly_one_batch_through_a_paused_worker(runner: ProcessRu
     assert handle.join(RUN_TIMEOUT_S) and not handle.alive()
 
 
+def test_a_run_stopped_while_its_data_loads_ends_stopped_not_failed(runner: ProcessRunner) -> None:
+    # Esc + Yes while MNIST loads: the worker ends the run "stopped before training began"
+    # and exits; that is its outcome (it was reported as "ended ... without reporting a result").
+    handle, sink = start(runner, WIDE, 23)
+    handle.control.stop()  # reaches the worker while it prepares the data
+    assert sink.exited.wait(RUN_TIMEOUT_S)
+    assert sink.kinds() == ["data", "end", "exit"], sink.events
+    end = next(value for kind, value, _ in sink.events if kind == "end")
+    assert end.reason is EndReason.STOPPED and end.message == "stopped before training began"
+    assert handle.join(5.0) and not handle.alive()
+
+
 def test_a_run_reports_in_order_and_obeys_pause_learning_rate_resume_and_stop(runner: ProcessRunner) -> None:
     handle, sink = start(runner, WIDE, 21)
     until(lambda: len(batches(sink)) >= 3)
