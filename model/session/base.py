@@ -279,9 +279,11 @@ class SessionBase:
         memory = self.memory
         if memory is None or not memory.unsaved or self.runs:
             return True
+        head, *rest = memory.description.split(" · ")  # "model of run 3 · test accuracy 97.1%"
+        named = f"The {head} ({', '.join(rest)})" if rest else f"The {head}"
         answer = self.view.ask_save(
-            "Unsaved model",
-            f"The {memory.description} was never saved. Save the model (Save Model…) first?",
+            "Save the trained model?",
+            f"{named} has not been saved, and it is dropped now. Save it first, or discard it?",
         )
         if answer == "discard":
             return True

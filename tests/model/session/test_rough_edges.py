@@ -128,7 +128,8 @@ def test_quitting_after_training_an_unsaved_model_asks(h: Harness, answer: str, 
     h.view.ask_save.return_value = answer
     assert h.session.close() is closes
     title, text = h.view.ask_save.call_args.args
-    assert title == "Unsaved model" and "model of run 1" in text and "never saved" in text
+    assert title == "Save the trained model?"
+    assert text.startswith("The model of run 1") and "has not been saved" in text
 
 
 def test_save_model_on_quit_saves_then_closes(h: Harness, tmp_path: Path) -> None:
