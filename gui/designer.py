@@ -611,7 +611,7 @@ class LayerDesigner(QWidget):
         self._editor.show_layer(self.layers()[row] if row >= 0 else None, row + 1)
         self._fit_editor()
 
-    EDITOR_SHARE = 0.4
+    EDITOR_SHARE = 0.3
     """The most of the column's height (the designer's parent's) the layer editor takes
     before it scrolls; of the column, not the designer, which grows with the editor."""
 

@@ -154,6 +154,13 @@ def test_the_learning_rate_and_the_dataset_are_in_view_at_1280x800(window: MainW
     window.settings_panel.set_learning_rate_editable_only(True)  # a run paused
     assert panel.current_page() == "Training"
     qtbot.waitUntil(lambda: _in_view(rate))
+    window.settings_panel.set_learning_rate_editable_only(False)
+    from model.config import LayerSpec
+
+    window.designer.set_layers((LayerSpec("Conv2D"), LayerSpec("Flatten"), LayerSpec("Dense", units=10)))
+    window.designer._select_row(0)  # the tallest layer editor: it scrolls, the settings keep their room
+    qtbot.wait(50)
+    assert _in_view(rate)
 
 
 def test_the_confusion_images_get_two_uncut_columns_at_1280x800(window: MainWindow, qtbot) -> None:
