@@ -22,10 +22,12 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -264,6 +267,20 @@ class LayerStackModel(QAbstractListModel):
         self.analyzed.emit()
 
 
+class _LayerList(QListView):
+    """The layer list, as tall as its rows (one spare for dropping), between its minimum and 12 rows."""
+
+    MAX_ROWS = 12
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().sizeHint()
+        model = self.model()
+        rows = model.rowCount() if model is not None else 0
+        row = self.sizeHintForRow(0) if rows else self.fontMetrics().height() + 8
+        hint.setHeight(max(self.minimumHeight(), min(self.MAX_ROWS, rows + 1) * row + 2 * self.frameWidth()))
+        return hint
+
+
 class LayerDesigner(QWidget):
     """Design a layer stack and see at once whether, and how, it builds.
 
@@ -331,8 +348,10 @@ class LayerDesigner(QWidget):
     # ------------------------------------------------------------------ construction
 
     def _build(self) -> None:
-        self._list = QListView()
+        self._list = _LayerList()
         self._list.setModel(self._model)
+        for changed in (self._model.rowsInserted, self._model.rowsRemoved, self._model.modelReset):
+            changed.connect(self._list.updateGeometry)
         self._list.setItemDelegate(LayerRowDelegate(self._list))
         self._list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
@@ -415,7 +434,7 @@ class LayerDesigner(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._header)
-        layout.addWidget(self._list, 1)
+        layout.addWidget(self._list)  # as tall as its rows; the editor below takes the rest
         layout.addLayout(add_row)
         layout.addLayout(edit_row)
         layout.addWidget(self._totals)
@@ -609,25 +628,43 @@ class LayerDesigner(QWidget):
     def _fill_editor(self) -> None:
         row = self._current_row()
         self._editor.show_layer(self.layers()[row] if row >= 0 else None, row + 1)
-        self._fit_editor()
+        QTimer.singleShot(0, self, self._fit_editor)  # once the editor's rows are laid out
 
-    EDITOR_SHARE = 0.3
-    """The most of the column's height (the designer's parent's) the layer editor takes
-    before it scrolls; of the column, not the designer, which grows with the editor."""
+    DESIGNER_SHARE = 0.62
+    """The most of the column (the splitter around the designer) the designer grows to
+    when the selected layer's editor needs more height; beyond that the editor scrolls."""
 
     def _fit_editor(self) -> None:
-        """Show the whole editor where it fits in its share of the height; the list takes the rest."""
-        editor = self._editor
-        width = self._editor_scroll.viewport().width()
+        """Give the layer editor the height it needs by growing the designer in its splitter.
+
+        Only ever grows it, up to :data:`DESIGNER_SHARE` of the column, and only when a
+        layer is shown: the user's own splitter position otherwise stands. No minimum size
+        is set, so the window's minimum size stays what it was.
+        """
+        splitter = self.parentWidget()
+        if not isinstance(splitter, QSplitter) or not self.isVisible():
+            return
+        editor, scroll = self._editor, self._editor_scroll
+        width = scroll.viewport().width()
         need = editor.heightForWidth(width) if editor.hasHeightForWidth() and width > 0 else -1
         if need < 0:
             need = editor.sizeHint().height()
-        column = self.parentWidget() or self
-        self._editor_scroll.setMinimumHeight(min(need, int(column.height() * self.EDITOR_SHARE)))
+        missing = need - scroll.viewport().height()
+        if missing <= 0:
+            return
+        sizes = splitter.sizes()
+        mine = splitter.indexOf(self)
+        total = sum(sizes)
+        grown = min(sizes[mine] + missing, int(total * self.DESIGNER_SHARE))
+        if grown <= sizes[mine] or len(sizes) != 2:
+            return
+        sizes[1 - mine] = total - grown
+        sizes[mine] = grown
+        splitter.setSizes(sizes)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._fit_editor()
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._fit_editor)  # once the splitter has its sizes
 
 
 def main() -> int:

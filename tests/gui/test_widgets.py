@@ -110,13 +110,12 @@ def test_every_number_field_and_combo_of_the_forms_is_guarded(qtbot, make) -> No
 
 def test_beta_2_does_not_move_under_the_wheel_in_the_settings_panel(qtbot) -> None:
     panel = TrainingSettings()
-    area = QScrollArea()
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.resize(380, 300)
-    qtbot.addWidget(area)
-    area.show()
-    qtbot.waitExposed(area)
+    panel.resize(380, 300)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    area = panel.pages.currentWidget()  # the Training page scrolls on its own
+    assert isinstance(area, QScrollArea)
     beta_2 = panel.findChild(QDoubleSpinBox, "optimizer.beta_2")
     before = beta_2.value()
     for _ in range(10):
