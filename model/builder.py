@@ -7,10 +7,21 @@ Two models come out of a configuration:
   ``keras.saving.load_model(..., safe_mode=True)`` in a process that has never imported
   this project;
 - the *training model* (:class:`InstrumentedModel`): a thin wrapper around the inference
-  model whose ``train_step`` also records each layer's gradient and weight norms from the
-  gradients it already computes (no second backward pass), and applies optional data
-  augmentation. Its ``test_step`` also sums the validation pass's confusion matrix from
-  the predictions it makes anyway. None of that machinery is part of the saved model.
+  model whose training step also records each layer's gradient norms from the gradients
+  it already computes (no second backward pass) and, every :data:`WEIGHT_NORM_EVERY`-th
+  step, the weight norms and the layer health, and applies optional data augmentation.
+  Its ``test_step`` also sums the validation pass's confusion matrix from the predictions
+  it makes anyway. None of that machinery is part of the saved model.
+
+Why two traced steps, chosen per batch in Python (:meth:`InstrumentedModel.make_train_function`),
+rather than one step that branches in the graph: on a CPU every op of a step costs a few
+microseconds of executor time, and a ``tf.switch_case`` between "measure", "copy the
+weights" and "carry over" cost about 6% of an MLP step on every step, the cheap ones
+included. Now nine steps in ten run :meth:`~InstrumentedModel.train_step`, which adds to
+Keras's own step only the gradient norms, the batch's accuracy and two writes to the
+probe; the tenth runs :meth:`~InstrumentedModel.measuring_train_step`, which also reads
+the weights before the optimizer's update in the same step, so the update
+``W_after - W_before`` needs no copy of the weights kept between steps.
 
 The stack is checked with :func:`model.shapes.analyze` before anything is built, so an
 impossible stack fails with the per-layer message and fix, never with a Keras trace.
@@ -44,6 +55,11 @@ __all__ = [
     "tracked_layers",
 ]
 from model.shapes import Shape, analyze, layer_name
+
+# The keys under which a training step returns its probe rows (see model.probe); the train
+# function takes them out of the logs before Keras sees them.
+FAST_ROW = "probe_fast_row"
+SLOW_ROW = "probe_slow_row"
 
 # How often (in steps) the training step refreshes the per-layer weight norms (and the
 # other slow figures: update norms, saturation; see model.probe).
@@ -192,16 +208,26 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
     """Trains ``inner`` and records per-layer gradient and weight norms and layer health on the way.
 
     The gradients come from the one ``tape.gradient`` call that the update itself needs;
-    norms are a few reductions over tensors already in memory. The forward pass is the
-    inference model's own, through an :class:`~model.health.ActivationTap` that also
-    returns the ReLU, sigmoid and tanh layers' outputs, so dead and saturated units cost a
-    few reductions per layer, not a second pass. The update size ``‖ΔW‖`` is the applied
-    update itself (the weights after the optimizer step minus a copy taken before it), so
-    it is right for every optimizer (Adam's normalised steps, momentum, weight decay); the
-    copy and the full passes over the weights (and the saturation test) are made every
-    :data:`WEIGHT_NORM_EVERY` steps only. Results go to a :class:`TrainingProbe`, which the streaming callback reads
-    at its reporting interval.
+    norms are a few reductions over tensors already in memory. Two training steps, each
+    traced once (see the module docstring for why), are chosen per batch by the Python
+    side of :meth:`make_train_function` from the optimizer's step counter:
+
+    - :meth:`train_step` (nine steps in ten): Keras's step, plus this batch's loss,
+      accuracy and per-layer gradient norms written to the probe;
+    - :meth:`measuring_train_step` (the steps whose counter before the update is a
+      multiple of :data:`WEIGHT_NORM_EVERY`, the first included): also the weight norms,
+      the update size ``‖ΔW‖`` (the weights after the optimizer's update minus the same
+      weights read before it, in the same step, so it is right for every optimizer:
+      Adam's normalised steps, momentum, weight decay), and, through an
+      :class:`~model.health.ActivationTap` that makes the one forward pass also return
+      the ReLU, sigmoid and tanh layers' outputs, the dead and saturated shares of that
+      batch.
+
+    Results go to a :class:`TrainingProbe`, which the streaming callback reads at its
+    reporting interval.
     """
+
+    train_function: Any  # Keras's attribute; see make_train_function
 
     def __init__(
         self,
@@ -225,7 +251,10 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         # it: its functional model shares the inference model's layers and must not be
         # saved or counted a second time.
         self._tap = ActivationTap.create(inner, layers)
-        probe.attach_health(self._tap.relu, tuple(i for i, _ in self._tap.saturating), list(inner.trainable_weights))
+        probe.attach_health(self._tap.relu, tuple(i for i, _ in self._tap.saturating))
+        # The optimizer's step counter as the Python side of the train function counts it
+        # (None: read it from the optimizer before the next step; see make_train_function).
+        self._steps_done: int | None = None
         # Pen-width variation and elastic distortion (model.augment), with their own seed.
         # With elastic distortion, the shift, rotation and zoom join it in one resampling.
         on = augmentation is not None and augmentation.enabled and len(inner.input_shape) == 4
@@ -273,24 +302,70 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         halves = tf.stack([tf.nn.l2_loss(t) for t in tensors])
         return tf.sqrt(tf.linalg.matvec(tf.constant(self._norm_matrix), halves))
 
-    def _measure(self, weights: list[Any], activations: list[tf.Tensor]) -> tf.Tensor:
-        """The slow figures now: ``[‖W‖..., ‖W - snapshot‖... per layer, saturated shares..., dead shares...]``."""
-        probe = self._probe
-        updates = self._layer_norms([w - copy for w, copy in zip(weights, probe.snapshot, strict=True)])
-        shares = [self._tap.saturated_shares(activations), self._tap.dead_shares(activations)]
-        probe.slow_sums.assign_add(tf.concat([updates, *shares, [1.0]], axis=0))
-        return tf.concat([self._layer_norms(weights), updates, *shares], axis=0)
+    def make_train_function(self, force: bool = False) -> Any:
+        """Keras's train function, running :meth:`measuring_train_step` when a measurement is due.
 
-    def _copy_weights(self, weights: list[Any], step: tf.Tensor) -> tf.Tensor:
-        """Copy the weights for the next step's update; the slow figures carry over."""
-        probe = self._probe
-        for copy, weight in zip(probe.snapshot, weights, strict=True):
-            copy.assign(weight)
-        assert probe.snapshot_step is not None
-        probe.snapshot_step.assign(step)
-        return probe.batch_stats[probe.slow]
+        Keras's TensorFlow trainer turns a step into a function of the data iterator with
+        its private ``_make_function`` (``steps_per_execution``, the distribution strategy,
+        ``tf.function`` unless ``run_eagerly``; the same in Keras 3.14 and 3.15); both
+        steps go through it, so each is traced the way Keras traces its own. The choice is
+        made in Python, per call, from the optimizer's step counter counted along: read
+        from the optimizer once per ``fit`` (Keras calls this method at the start of each,
+        so a resumed run or a restored optimizer is counted from where it is), and before
+        every call when a call runs several steps (``steps_per_execution > 1``: the last
+        call of an epoch may run fewer). Such a call measures all its steps when one of
+        them is due.
+        """
+        self._steps_done = None
+        if self.train_function is not None and not force:
+            return self.train_function
+        plain = self._make_function(self.train_step)
+        measuring = self._make_function(self.measuring_train_step)
+        per_call = int(self.steps_per_execution)
+
+        def train_function(iterator: Any) -> Any:
+            step = self._steps_done
+            if step is None or per_call > 1:
+                step = int(self.optimizer.iterations.numpy())
+            # Due: a step of this call whose counter before its update is a multiple of the period.
+            due = -(-step // WEIGHT_NORM_EVERY) * WEIGHT_NORM_EVERY < step + per_call
+            logs = (measuring if due else plain)(iterator)
+            self._steps_done = step + 1 if per_call == 1 else None
+            self._probe.take(logs.pop(FAST_ROW), logs.pop(SLOW_ROW, None))
+            return logs
+
+        self.train_function = train_function
+        return train_function
+
+    def _head(self, loss: tf.Tensor, y: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        """``[loss, accuracy]`` of this batch (Keras's metrics hold running means)."""
+        correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
+        return tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
 
     def train_step(self, data: Any) -> Any:
+        """Keras's step plus this batch's loss, accuracy and gradient norms (see :mod:`model.probe`)."""
+        x, y = data[0], data[1]
+        x = self._augment_batch(x)
+        with tf.GradientTape() as tape:
+            y_pred = self.inner(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        weights = self.inner.trainable_weights
+        grads = tape.gradient(loss, weights)
+        self.optimizer.apply_gradients(zip(grads, weights, strict=True))
+
+        grad_norms = self._layer_norms(grads)
+        self._probe.epoch_sums.assign_add(tf.concat([grad_norms, [1.0]], axis=0))
+        fast = tf.concat([self._head(loss, y, y_pred), grad_norms], axis=0)
+        return {**self.compute_metrics(x, y, y_pred), FAST_ROW: fast}
+
+    def measuring_train_step(self, data: Any) -> Any:
+        """:meth:`train_step`, also measuring the weight and update norms and the layer health.
+
+        Also returns the probe's slow row ``[weight norms, update norms, saturated
+        shares, dead shares]`` and adds the update norms and shares to the epoch's sums
+        over measured steps.
+        """
         x, y = data[0], data[1]
         x = self._augment_batch(x)
         tap = self._tap
@@ -300,34 +375,21 @@ class InstrumentedModel(keras.Model):  # type: ignore[misc]
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
         weights = self.inner.trainable_weights
         grads = tape.gradient(loss, weights)
+        # Read before the update: TensorFlow runs the ops on one variable in program order,
+        # and the update copies a weight's buffer rather than change it under this read.
+        before = [tf.convert_to_tensor(w) for w in weights]
         self.optimizer.apply_gradients(zip(grads, weights, strict=True))
 
         probe = self._probe
-        assert probe.snapshot_step is not None
         grad_norms = self._layer_norms(grads)
-        # Weights move little from one batch to the next, so the slow figures (weight and
-        # update norms: full passes over every weight; the dead and saturated shares of
-        # that step's batch) are measured on every WEIGHT_NORM_EVERY-th step, the first
-        # included, and carried over in between; epoch-end weight norms are exact (see
-        # StreamingCallback). The update is measured against a copy of the weights taken
-        # after the step before (one switch per step: measure, copy, or carry over).
-        step = self.optimizer.iterations  # after this step's update
-        branch = tf.where(
-            tf.equal(step - 1, probe.snapshot_step), 0, tf.where(tf.equal(step % WEIGHT_NORM_EVERY, 0), 1, 2)
-        )
-        slow = tf.switch_case(
-            tf.cast(branch, tf.int32),
-            [
-                lambda: self._measure(weights, activations),
-                lambda: self._copy_weights(weights, step),
-                lambda: probe.batch_stats[probe.slow],
-            ],
-        )
-        correct = tf.cast(tf.equal(tf.argmax(y_pred, axis=-1), tf.argmax(y, axis=-1)), tf.float32)
-        head = tf.stack([tf.cast(loss, tf.float32), tf.reduce_mean(correct)])
-        probe.batch_stats.assign(tf.concat([head, grad_norms, slow], axis=0))
+        after = [tf.convert_to_tensor(w) for w in weights]
+        updates = self._layer_norms([new - old for new, old in zip(after, before, strict=True)])
+        shares = [tap.saturated_shares(activations), tap.dead_shares(activations)]
         probe.epoch_sums.assign_add(tf.concat([grad_norms, [1.0]], axis=0))
-        return self.compute_metrics(x, y, y_pred)
+        probe.slow_sums.assign_add(tf.concat([updates, *shares, [1.0]], axis=0))
+        fast = tf.concat([self._head(loss, y, y_pred), grad_norms], axis=0)
+        slow = tf.concat([self._layer_norms(after), updates, *shares], axis=0)
+        return {**self.compute_metrics(x, y, y_pred), FAST_ROW: fast, SLOW_ROW: slow}
 
     def test_step(self, data: Any) -> Any:
         """Keras's test step, plus the confusion matrix of its predictions (no extra pass)."""

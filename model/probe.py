@@ -1,36 +1,38 @@
 """The probe: what the training step measures per batch, and how a report reads it.
 
-:class:`TrainingProbe` is a plain holder of ``tf.Variable``: the training step
-(:class:`model.builder.InstrumentedModel`) writes the batch's figures into it, the
-streaming callback reads them when it reports (:meth:`TrainingProbe.read_all`: one
-device read, whatever the number of layers). It is kept outside Keras's object tree, so
-nothing in it is saved with the model or counted as its weights.
+:class:`TrainingProbe` holds what the training step (:class:`model.builder.InstrumentedModel`)
+measured: the streaming callback reads it when it reports (:meth:`TrainingProbe.read_all`),
+whatever the number of layers, without running an op. It is kept outside Keras's object
+tree, so nothing in it is saved with the model or counted as its weights.
 
-Its variables, and why they are packed as they are (every op in the step costs a few
-microseconds of executor time, so the step writes few, wide variables):
+What it holds, and why so (every op of a step, and every op run between two steps, costs
+a few microseconds of executor time on a CPU: the step writes few, wide tensors):
 
-``batch_stats``
-    ``[loss, accuracy, grad norms (n)..., weight norms (n)..., update norms (n)...,
-    saturated shares (sigmoid/tanh layers)..., dead shares (ReLU layers)...]`` of the
-    last batch. All but the loss, accuracy and gradient norms are the *slow* figures,
-    measured every :data:`MEASURE_EVERY` steps (on that step's batch) and carried over
-    in between as one slice (:attr:`TrainingProbe.slow`): measured on every step, the
-    layer health cost 4-5% of an MLP step on a CPU, against a 5% budget for all the
-    instrumentation.
-``epoch_sums``
+the last batch's rows
+    ``fast_row`` is ``[loss, accuracy, grad norms (n)...]`` of the last batch and
+    ``slow_row`` ``[weight norms (n)..., update norms (n)..., saturated shares
+    (sigmoid/tanh layers)..., dead shares (ReLU layers)...]`` of the last *measured*
+    step: the slow figures are measured every :data:`MEASURE_EVERY` steps (on that
+    step's batch: measured on every step, the layer health cost 4-5% of an MLP step on a
+    CPU, against a 5% budget for all the instrumentation). The training step returns
+    them with its outputs and the train function hands them here (:meth:`TrainingProbe.take`),
+    as eager tensors whose buffers a report copies: reading a variable instead runs an
+    op between two steps, which cost about 4% of an MLP step.
+``epoch_sums`` (a ``tf.Variable``)
     ``[grad norms..., 1]`` summed over the epoch's batches (the last entry counts them),
-    one ``assign_add`` per step.
-``slow_sums``
+    one ``assign_add`` per step, in the step (so a call that runs several steps counts
+    them all).
+``slow_sums`` (a ``tf.Variable``)
     ``[update norms..., saturated shares..., dead shares..., 1]`` summed over the
     epoch's measured steps.
-``snapshot``, ``snapshot_step``
-    a copy of the weights as they were after step ``snapshot_step`` (the optimizer's
-    step counter): the next step's update is the weights after it minus this copy.
+
+The update norms need no copy of the weights kept here: the measuring step reads the
+weights before and after its own update.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -63,22 +65,28 @@ def _zeros(shape: tuple[int, ...]) -> tf.Variable:
     return tf.Variable(tf.zeros(shape, dtype=tf.float32), trainable=False)
 
 
+def _row(length: int) -> np.ndarray:
+    """A row of figures before any step: zeros, as a step that measured nothing would leave."""
+    return np.zeros(length, np.float32)
+
+
 @dataclass
 class TrainingProbe:
-    """Per-batch figures the training step writes and the callback reads when it reports.
+    """Per-batch figures the training step measures and the callback reads when it reports.
 
     :meth:`create` sizes it for gradient and weight norms; the training step's
     :meth:`attach_health` makes room for the layer health of the layers it taps.
+    ``fast_row`` and ``slow_row`` are numpy arrays or eager tensors (see the module
+    docstring); only :meth:`take` sets them.
     """
 
     n_layers: int
-    batch_stats: tf.Variable
+    fast_row: Any
+    slow_row: Any
     epoch_sums: tf.Variable
     slow_sums: tf.Variable
     relu: tuple[int, ...] = ()  # positions of the ReLU layers among the n_layers
     saturating: tuple[int, ...] = ()  # positions of the sigmoid/tanh layers
-    snapshot: list[tf.Variable] = field(default_factory=list)
-    snapshot_step: tf.Variable | None = None
     health: bool = False  # whether attach_health made room for the update norms and shares
     # The validation pass's confusion matrix (true x predicted counts), summed by the test
     # step from the predictions it makes anyway; None when the run has no validation data.
@@ -90,7 +98,7 @@ class TrainingProbe:
         confusion = (
             tf.Variable(tf.zeros((num_classes, num_classes), dtype=tf.int64), trainable=False) if num_classes else None
         )
-        probe = cls(n_layers, _zeros((2 + 3 * n_layers,)), _zeros((n_layers + 1,)), _zeros((n_layers + 1,)))
+        probe = cls(n_layers, _row(2 + n_layers), _row(2 * n_layers), _zeros((n_layers + 1,)), _zeros((n_layers + 1,)))
         probe.val_confusion = confusion
         return probe
 
@@ -102,29 +110,23 @@ class TrainingProbe:
         """The validation confusion matrix summed so far (``int64``), or ``None`` without one."""
         return None if self.val_confusion is None else np.asarray(self.val_confusion.numpy(), dtype=np.int64)
 
-    def attach_health(self, relu: tuple[int, ...], saturating: tuple[int, ...], weights: list[Any]) -> None:
-        """Make room for the health of the ``relu`` and ``saturating`` layers; copy ``weights`` now.
-
-        The copy is what the first step's update is measured against; the optimizer's step
-        counter is taken to be 0 (a resumed run's first measurement waits for a new copy).
-        """
+    def attach_health(self, relu: tuple[int, ...], saturating: tuple[int, ...]) -> None:
+        """Make room for the update norms and the health of the ``relu`` and ``saturating`` layers."""
         n = self.n_layers
         self.relu, self.saturating, self.health = relu, saturating, True
-        self.batch_stats = _zeros((2 + 3 * n + len(saturating) + len(relu),))
+        self.fast_row, self.slow_row = _row(2 + n), _row(2 * n + len(saturating) + len(relu))
         self.epoch_sums = _zeros((n + 1,))
         self.slow_sums = _zeros((n + len(saturating) + len(relu) + 1,))
-        self.snapshot = [tf.Variable(w, trainable=False, dtype=w.dtype) for w in weights]
-        self.snapshot_step = tf.Variable(0, trainable=False, dtype=tf.int64)
 
-    @property
-    def slow(self) -> slice:
-        """Where the figures measured every :data:`MEASURE_EVERY` steps sit in ``batch_stats``."""
-        n = self.n_layers
-        return slice(2 + n, 2 + 3 * n + len(self.saturating) + len(self.relu))
+    def take(self, fast_row: Any, slow_row: Any = None) -> None:
+        """Keep a step's rows (``slow_row`` from a measuring step only; the last one stays until the next)."""
+        self.fast_row = fast_row
+        if slow_row is not None:
+            self.slow_row = slow_row
 
     def read_all(self) -> ProbeReading:
-        """The last batch's figures (one device read)."""
-        stats = np.asarray(self.batch_stats.numpy(), dtype=np.float32)
+        """The last batch's figures (two buffer copies, no op run)."""
+        stats = np.concatenate([np.asarray(self.fast_row, dtype=np.float32), np.asarray(self.slow_row, dtype=np.float32)])
         n, k = self.n_layers, len(self.saturating)
         weights, updates = stats[2 + n : 2 + 2 * n], stats[2 + 2 * n : 2 + 3 * n]
         with np.errstate(divide="ignore", invalid="ignore"):

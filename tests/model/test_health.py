@@ -121,3 +121,71 @@ def test_the_saturation_threshold_is_where_the_slope_is_that_share_of_its_peak()
     a = 0.5 + 0.5 * offset  # sigmoid: slope a(1 - a), 1/4 at its peak
     assert a * (1 - a) / 0.25 == pytest.approx(SATURATION_SLOPE)
     assert 1 - offset**2 == pytest.approx(SATURATION_SLOPE)  # tanh: slope 1 - a², 1 at its peak
+
+
+def layer_norms(arrays: list[np.ndarray]) -> np.ndarray:
+    """Per-layer L2 norms of a (kernel, bias) per layer list, as ``get_weights`` returns it."""
+    return np.array([math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays[i : i + 2]))
+                     for i in range(0, len(arrays), 2)])  # fmt: skip
+
+
+def test_slow_figures_are_measured_every_tenth_step_on_its_update_and_carried_over_between() -> None:
+    from model.events import SnapshotTap, WeightSnapshot
+    from model.probe import MEASURE_EVERY
+
+    layers = (LayerSpec("Flatten"), LayerSpec("Dense", units=16, activation="relu"), LayerSpec("Dense", units=10, activation="softmax"))
+    config = small_config(layers=layers, batch_size=16, epochs=1)  # Adam: its steps are not lr x the gradient
+    snapshots: list[WeightSnapshot] = []
+    listener = RecordingListener()
+    train(config, synthetic_split(n_train=400, n_val=0, n_test=0), listener=listener,
+          snapshots=SnapshotTap(snapshots.append, interval_s=0.0))  # fmt: skip
+    after = {s.steps_done: s.weights for s in snapshots}  # the weights after that many steps
+    assert len(listener.batches) == 25
+    for record in listener.batches:
+        measured = record.step - record.step % MEASURE_EVERY  # the last measured step, this one or before
+        old, new = layer_norms(after[measured]), layer_norms(after[measured + 1])
+        np.testing.assert_allclose(record.weight_norms, new, rtol=1e-5)
+        change = layer_norms([b - a for a, b in zip(after[measured], after[measured + 1], strict=True)])
+        np.testing.assert_allclose(record.update_ratios, change / new, rtol=1e-4)
+        assert not np.allclose(old, new)
+
+
+def _trainer(steps_per_execution: int) -> tuple[keras.Model, object]:
+    from model.builder import InstrumentedModel, TrainingProbe, make_loss, make_optimizer
+
+    layers = (LayerSpec("Flatten"), LayerSpec("Dense", units=12, activation="relu"), LayerSpec("Dense", units=10, activation="softmax"))
+    config = small_config(layers=layers)
+    inner = build_inference_model(config, SHAPE, 10)
+    probe = TrainingProbe.create(len(tracked_layers(inner)))
+    trainer = InstrumentedModel(inner, probe)
+    trainer.compile(optimizer=make_optimizer(config.optimizer), loss=make_loss(config.loss),
+                    steps_per_execution=steps_per_execution)  # fmt: skip
+    return trainer, probe
+
+
+@pytest.mark.parametrize(("steps_per_execution", "measured"), [(1, [0, 10, 20, 30]), (3, [0, 1, 2, 9, 10, 11, 18, 19, 20, 28, 29, 30])])
+def test_the_measuring_step_runs_when_the_optimizer_step_is_due_counted_across_fits(
+    steps_per_execution: int, measured: list[int]
+) -> None:
+    from model.builder import one_hot
+
+    trainer, probe = _trainer(steps_per_execution)
+    split = synthetic_split(n_train=25 * 8, n_val=0, n_test=0)
+    x, y = split.x_train, one_hot(split.y_train, 10)
+    seen: list[int] = []  # the steps each call measured
+
+    class Calls(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_batch_begin(self, batch: int, logs: object = None) -> None:
+            self.first, self.count = int(trainer.optimizer.iterations.numpy()), probe.slow_sums.numpy()[-1]  # type: ignore[attr-defined]
+
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            last, count = int(trainer.optimizer.iterations.numpy()), probe.slow_sums.numpy()[-1]  # type: ignore[attr-defined]
+            if count > self.count:
+                assert count - self.count == last - self.first  # a call measures all its steps or none
+                seen.extend(range(self.first, last))
+
+    # Steps 0..24, then 25..34; with 3 steps a call: [0-2], [3-5], ..., [24], then [25-27], ..., [34].
+    trainer.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[Calls()])
+    trainer.fit(x[:80], y[:80], batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[Calls()])
+    assert int(trainer.optimizer.iterations.numpy()) == 35
+    assert seen == measured
