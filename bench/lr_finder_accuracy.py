@@ -1,0 +1,93 @@
+"""Benchmark: does the learning-rate finder's suggestion train the MLP preset as well as its own rate?
+
+Runs the range test (:func:`model.lr_finder.run_range_test`, its default range and
+batches) on the MLP preset (784-512-256-128-10, Adam at 1e-3, batch 128) with full MNIST,
+prints the suggested rate and its ratio to 1e-3, then trains the preset twice, at its own
+rate and at the suggested one, with the same seed, split and epochs (the preset's), and
+prints both runs' validation and test accuracies.
+
+Targets: the suggestion is within a factor of 3 of 1e-3 (Adam's usual rate, and the
+preset's), and the run at the suggested rate reaches at least the preset's test accuracy
+in the same epochs.
+
+    python bench/lr_finder_accuracy.py [--data ../shared/data/mnist.npz] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.config import DataSpec, RunConfig, load_preset  # noqa: E402
+from model.data import Split, prepare  # noqa: E402
+from model.lr_finder import run_range_test  # noqa: E402
+from model.training import train  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist.npz"
+ADAM_RATE = 1e-3
+WITHIN = 3.0  # the suggestion counts as right within this factor of ADAM_RATE
+
+
+def accuracies(config: RunConfig, split: Split) -> tuple[float, float]:
+    """(last epoch's validation accuracy, test accuracy) of a run of ``config``."""
+    started = time.perf_counter()
+    result = train(config, split)
+    last = result.history[-1]
+    assert result.evaluation is not None and last.val_accuracy is not None
+    print(
+        f"  learning rate {config.optimizer.learning_rate:.3g}: validation {last.val_accuracy:.4f}, "
+        f"test {result.evaluation.accuracy:.4f} after {len(result.history)} epochs "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+    return last.val_accuracy, result.evaluation.accuracy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST .npz")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the preset's)")
+    args = parser.parse_args()
+    if not Path(args.data).is_file():
+        print(f"skip: {args.data} not found (needs the shared MNIST file)")
+        return 0
+
+    config = load_preset("mlp")
+    config = config.replace(data=DataSpec(name="mnist", path=args.data))
+    if args.epochs is not None:
+        config = config.replace(epochs=args.epochs)
+    prepared = prepare(config)
+    split = prepared.split
+    print(f"MLP preset ({config.optimizer.name}, rate {config.optimizer.learning_rate:g}, batch {config.batch_size}, "
+          f"{config.epochs} epochs, seed {config.seed}) on {prepared.description}")  # fmt: skip
+
+    started = time.perf_counter()
+    test = run_range_test(config, split)
+    print(f"range test ({time.perf_counter() - started:.0f} s): {test.summary()}")
+    if test.suggestion is None:
+        print("no suggestion: target NOT met")
+        return 0
+    rate = test.suggestion.rate
+    ratio = rate / ADAM_RATE
+    within = 1 / WITHIN <= ratio <= WITHIN
+    print(f"suggested {rate:.3g} = {ratio:.2f} x {ADAM_RATE:g} (within a factor of {WITHIN:g}: {'yes' if within else 'NO'})")
+
+    print("training, same seed, split and epochs:")
+    _, preset_test = accuracies(config, split)
+    _, suggested_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=rate)), split)
+    reached = suggested_test >= preset_test
+    print(
+        f"suggested rate's test accuracy {suggested_test:.4f} vs the preset's {preset_test:.4f} "
+        f"({suggested_test - preset_test:+.4f}): {'reached' if reached else 'NOT reached'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
