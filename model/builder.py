@@ -16,7 +16,8 @@ Two models come out of a configuration:
 Why two traced steps, chosen per batch in Python (:meth:`InstrumentedModel.make_train_function`),
 rather than one step that branches in the graph: on a CPU every op of a step costs a few
 microseconds of executor time, and a ``tf.switch_case`` between "measure", "copy the
-weights" and "carry over" cost about 6% of an MLP step on every step, the cheap ones
+weights" and "carry over" cost several per cent of an MLP step on every step (a scratch
+profile, one thread, interleaved blocks of steps, put it near 6%), the cheap ones
 included. Now nine steps in ten run :meth:`~InstrumentedModel.train_step`, which adds to
 Keras's own step only the gradient norms, the batch's accuracy and two writes to the
 probe; the tenth runs :meth:`~InstrumentedModel.measuring_train_step`, which also reads

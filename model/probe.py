@@ -17,7 +17,8 @@ the last batch's rows
     CPU, against a 5% budget for all the instrumentation). The training step returns
     them with its outputs and the train function hands them here (:meth:`TrainingProbe.take`),
     as eager tensors whose buffers a report copies: reading a variable instead runs an
-    op between two steps, which cost about 4% of an MLP step.
+    op between two steps, which a scratch profile (one thread, interleaved blocks of
+    steps) put at a few per cent of an MLP step.
 ``epoch_sums`` (a ``tf.Variable``)
     ``[grad norms..., 1]`` summed over the epoch's batches (the last entry counts them),
     one ``assign_add`` per step, in the step (so a call that runs several steps counts
