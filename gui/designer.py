@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -665,6 +665,12 @@ class LayerDesigner(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         QTimer.singleShot(0, self, self._fit_editor)  # once the splitter has its sizes
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        # The window resized (or the splitter dragged): grow back if the editor lost room.
+        # Growing only, up to a share of the column, this settles after one more resize.
+        QTimer.singleShot(0, self, self._fit_editor)
 
 
 def main() -> int:
