@@ -189,13 +189,15 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def _snapshot(self, batch: int, paused: bool = False) -> None:
         """Hand a copy of the weights to the snapshot tap (a few ms for a large model)."""
         assert self.snapshots is not None
+        asked = self.control.asked_at("pause") if paused else None
         self.snapshots.take(
-            WeightSnapshot(self.run_id, self._step, self._epoch, batch, self.inner.get_weights(), paused)
+            WeightSnapshot(self.run_id, self._step, self._epoch, batch, self.inner.get_weights(), paused, asked)
         )
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._run_start = self._report_time = self._now()
         self._report_step = self._step
+        self.control.batch_ended(self._step)
         if self.snapshots is not None:
             self._snapshot(-1)  # the model before its first batch (or as resumed)
 
@@ -208,6 +210,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._step += 1
+        self.control.batch_ended(self._step)
         self._batches_in_epoch = batch + 1
         # Report first, so the batch that just ended is shown before a pause or stop acts.
         # A batch run by a step is always reported: stepping is for watching each batch.
@@ -223,9 +226,12 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
             )
             return
         control = self.control
-        if self.snapshots is not None and (control.paused or self.snapshots.due()):
-            self._snapshot(batch, paused=control.paused)
-        if control.paused:
+        # Read once: a pause that lands between the snapshot and the gate would otherwise
+        # hold the run with no paused snapshot sent (the window never learns it paused).
+        paused = control.paused
+        if self.snapshots is not None and (paused or self.snapshots.due()):
+            self._snapshot(batch, paused=paused)
+        if paused:
             paused_at = self._now()
             self._stepping = control.wait_if_paused(self.mailbox)
             pause = self._now() - paused_at

@@ -141,7 +141,8 @@ class EndReason(str, Enum):
 class RunFinished:
     """Sent once at the end, whatever the reason.
 
-    ``reason`` says why (:class:`EndReason`); ``message`` explains it in words.
+    ``reason`` says why (:class:`EndReason`); ``message`` explains it in words. For a run
+    stopped by the user, ``stop_asked_at`` is the steps it had done when the request reached it.
     """
 
     run_id: int
@@ -150,6 +151,7 @@ class RunFinished:
     epochs_completed: int
     test_accuracy: float | None = None
     test_loss: float | None = None
+    stop_asked_at: int | None = None
 
 
 def format_duration(seconds: float) -> str:
@@ -230,14 +232,21 @@ class RunControl:
         self._step = threading.Event()
         self._lock = threading.Lock()
         self._new_learning_rate: float | None = None
+        # The steps the run had done when each pause / stop request reached it (written by
+        # the training thread at every batch end): "within one batch" measured where the
+        # request lands, not where a record of it is read (a pipe may lag by batches).
+        self._steps_done = 0
+        self._asked_at: dict[str, int] = {}
 
     # --- requests (any thread)
     def stop(self) -> None:
+        self._asked_at.setdefault("stop", self._steps_done)
         self._stop.set()
         self._running.set()  # wake a paused run so it can stop
 
     def pause(self) -> None:
         if not self._stop.is_set():
+            self._asked_at["pause"] = self._steps_done
             self._step.clear()
             self._running.clear()
 
@@ -269,7 +278,15 @@ class RunControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def asked_at(self, request: str) -> int | None:
+        """The steps done when the last ``"pause"`` (or the first ``"stop"``) request arrived."""
+        return self._asked_at.get(request)
+
     # --- training thread
+    def batch_ended(self, steps_done: int) -> None:
+        """Note the steps done so far (the training thread, at every batch end; O(1))."""
+        self._steps_done = steps_done
+
     def take_learning_rate(self) -> float | None:
         """The pending learning-rate change, if any (clears it)."""
         with self._lock:
@@ -298,7 +315,9 @@ class WeightSnapshot:
     """A copy of a run's weights as they were after ``steps_done`` training steps.
 
     ``epoch`` and ``batch`` (0-based) name the last batch trained; before the first batch of
-    a fresh run ``steps_done`` is 0 and ``batch`` -1. ``paused`` says the run was paused then.
+    a fresh run ``steps_done`` is 0 and ``batch`` -1. ``paused`` says the run was paused then;
+    ``pause_asked_at`` is then the steps the run had done when the pause request reached it
+    (``steps_done`` is at most one more: the batch in progress is finished).
     """
 
     run_id: int
@@ -307,6 +326,7 @@ class WeightSnapshot:
     batch: int
     weights: list[np.ndarray] = field(compare=False, repr=False)
     paused: bool = False
+    pause_asked_at: int | None = None
 
 
 class SnapshotTap:

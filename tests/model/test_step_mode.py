@@ -122,3 +122,49 @@ def test_each_step_runs_exactly_one_batch_of_a_real_run(report_every: int) -> No
     assert results[0].finished.epochs_completed == 1
     steps = listener.steps()
     assert steps[-1] == 31 and steps == sorted(set(steps))
+
+
+def test_a_request_remembers_the_steps_done_when_it_arrived() -> None:
+    control = RunControl()
+    assert control.asked_at("pause") is None and control.asked_at("stop") is None
+    control.batch_ended(7)
+    control.pause()
+    control.batch_ended(8)  # the batch in progress finishes
+    assert control.asked_at("pause") == 7
+    control.resume()
+    control.batch_ended(12)
+    control.pause()  # the last pause counts
+    assert control.asked_at("pause") == 12
+    control.stop()
+    control.batch_ended(13)
+    control.stop()  # the first stop counts
+    assert control.asked_at("stop") == 12
+
+
+def test_a_paused_snapshot_and_a_stopped_run_say_when_the_request_arrived() -> None:
+    from model.events import SnapshotTap, WeightSnapshot
+    from model.training import train
+
+    control = RunControl()
+    snapshots: list[WeightSnapshot] = []
+    listener = RecordingListener()
+    split = synthetic_split(n_train=1024, n_val=0)
+    config = small_config(batch_size=8, epochs=1)
+
+    class Pauser(RecordingListener):
+        def on_batch(self, record: BatchRecord) -> None:  # the training thread: exact
+            listener.on_batch(record)
+            if record.step == 4:
+                control.pause()  # during the batch end of step 5: takes effect there
+            if record.step == 9:
+                control.stop()
+
+    def deliver(snapshot: WeightSnapshot) -> None:
+        snapshots.append(snapshot)
+        if snapshot.paused:
+            control.resume()
+
+    result = train(config, split, listener=Pauser(), control=control, snapshots=SnapshotTap(deliver, 1e9))
+    paused = [s for s in snapshots if s.paused]
+    assert [(s.steps_done, s.pause_asked_at) for s in paused] == [(5, 5)]
+    assert result.finished.stop_asked_at == 10 and len(listener.batches) == 10
