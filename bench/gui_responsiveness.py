@@ -23,12 +23,18 @@ that noise from other processes hits both alike; medians are printed.
 Targets: the event loop's worst delay < 50 ms in every round, p99 < 16 ms; throughput from
 the window >= 0.95 of headless per CPU second.
 
+``--trace-stalls FILE`` says where the delays come from: whenever the probe's next tick is
+more than ``--stall-ms`` late, Python's faulthandler (a C thread, no GIL needed) appends the
+stacks of every thread to FILE at that moment; "Current thread" is the one holding the GIL.
+
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--limit 20000] [--rounds 3] [--thread]
+        [--trace-stalls FILE [--stall-ms 30]]
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import statistics
 import sys
@@ -67,8 +73,10 @@ IDLE_PROBE_S = 5.0
 class EventLoopProbe(QObject):
     """A 5 ms timer that records how late each tick comes (the event loop's delay)."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace: Any = None, stall_ms: float = 30.0) -> None:
         super().__init__()
+        self._trace = trace  # a file: every thread's stack whenever a tick is stall_ms late
+        self._stall_s = (PROBE_INTERVAL_MS + stall_ms) / 1000
         self.delays_ms: list[float] = []
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
@@ -82,6 +90,8 @@ class EventLoopProbe(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        if self._trace is not None:
+            faulthandler.cancel_dump_traceback_later()
 
     def worst_and_p99(self) -> tuple[float, float]:
         delays = sorted(self.delays_ms)
@@ -93,6 +103,11 @@ class EventLoopProbe(QObject):
         elapsed = self._clock.nsecsElapsed() / 1e6
         self._clock.restart()
         self.delays_ms.append(max(0.0, elapsed - PROBE_INTERVAL_MS))
+        if self._trace is not None:
+            if elapsed / 1000 > self._stall_s:  # the stacks above were dumped during this stall
+                self._trace.write(f"--- that tick came {elapsed - PROBE_INTERVAL_MS:.0f} ms late\n")
+                self._trace.flush()
+            faulthandler.dump_traceback_later(self._stall_s, file=self._trace)
 
 
 class EpochCpuClock(NullListener):
@@ -247,6 +262,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--thread", action="store_true", help="train in a thread of the window's process (the old way)")
+    parser.add_argument("--trace-stalls", type=Path, help="append every thread's stack to this file at each stall")
+    parser.add_argument("--stall-ms", type=float, default=30.0, help="a tick this late counts as a stall (default 30)")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"{args.data} is missing: this benchmark needs the MNIST file", file=sys.stderr)
@@ -281,7 +298,8 @@ def main() -> int:
         window.show()
         window.start_loading()
         window.session.set_config(config)
-        probe = EventLoopProbe()
+        trace = open(args.trace_stalls, "w") if args.trace_stalls else None  # noqa: SIM115 - open for the run
+        probe = EventLoopProbe(trace, args.stall_ms)
         for round_ in range(args.rounds):
             headless.append(headless_run(config, split))
             gui.append(gui_run(app, window, clocks, probe))

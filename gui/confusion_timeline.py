@@ -170,18 +170,28 @@ class ConfusionTimeline(QWidget):
 
     def _draw_curves(self) -> None:
         item = self.plot.getPlotItem()
-        for curve in self._curves:
-            item.removeItem(curve)
-        self._curves = []
         accuracy = self._timeline.accuracy_per_epoch()
         x = np.array(self._timeline.epochs, dtype=np.float64) + 1
-        for k, name in enumerate(self._names()):
-            curve = item.plot(x, accuracy[:, k], pen=pg.mkPen(LAYER_COLORS[k % len(LAYER_COLORS)], width=1.5),
-                              symbol="o", symbolSize=4, symbolPen=None,
-                              symbolBrush=LAYER_COLORS[k % len(LAYER_COLORS)], name=name)  # fmt: skip
-            curve.setToolTip(f"class {name}")
-            curve.setCurveClickable(True)
-            self._curves.append(curve)
+        names = self._names()
+        if not names:  # no epoch yet (a run starts): the curves wait, empty, for the same classes
+            for curve in self._curves:
+                curve.setData([], [])
+        elif [curve.name() for curve in self._curves] != list(names):
+            # New classes: new curves. Otherwise the same items take the new points: making
+            # ten curves costs the GUI thread 20-60 ms, at every epoch end of a run.
+            for curve in self._curves:
+                item.removeItem(curve)
+            self._curves = []
+            for k, name in enumerate(names):
+                colour = LAYER_COLORS[k % len(LAYER_COLORS)]
+                curve = item.plot(pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=4, symbolPen=None,
+                                  symbolBrush=colour, name=name)  # fmt: skip
+                curve.setToolTip(f"class {name}")
+                curve.setCurveClickable(True)
+                self._curves.append(curve)
+        if names:
+            for k, curve in enumerate(self._curves):
+                curve.setData(x, accuracy[:, k])
         self.key.setText(
             " &nbsp; ".join(f"<span style='color:{LAYER_COLORS[k % len(LAYER_COLORS)]}'>━</span>&nbsp;{escape(name)}"
                             for k, name in enumerate(self._names()))

@@ -138,7 +138,10 @@ class TrainingPlots(QWidget):
         self.series = RunSeries()
         self._previous: RunSeries | None = None
         # Looked up at each tick, so that a refresh replaced on the instance is the one timed.
-        self._pacer = RefreshPacer(self, lambda: self.refresh())
+        self._pacer = RefreshPacer(self, lambda: self.refresh_part())
+        # The plots a timer tick still has to redraw, one per tick (see refresh_part).
+        self._stale: set[str] = set()
+        self._next_part = 0
         self._flags: dict[str, str] = {}
         self._diagnoses: list[Diagnosis] = []
         self._context: RunContext | None = None
@@ -300,7 +303,8 @@ class TrainingPlots(QWidget):
         if self._previous is not None:
             last = max(last, self._previous.last_step)
         self.loss_plot.setXRange(first, max(last, first + 1), padding=0.02)
-        self._pacer.schedule()
+        self._next_part = 0
+        self._changed()
 
     def _begin(
         self,
@@ -339,12 +343,12 @@ class TrainingPlots(QWidget):
     def add_batch(self, rec: BatchRecord) -> None:
         """Append one batch's figures; drawn at the next refresh (a new learning rate is marked)."""
         self._add_batch(rec)
-        self._pacer.schedule()
+        self._changed()
 
     def add_epoch(self, rec: EpochRecord) -> None:
         """Append one epoch's averages (training and validation)."""
         self.series.add_epoch(rec)
-        self._pacer.schedule()
+        self._changed()
 
     def show_history(
         self,
@@ -433,38 +437,67 @@ class TrainingPlots(QWidget):
         """The current redraw interval (it adapts to the cost of drawing)."""
         return self._pacer.interval_ms
 
+    def _changed(self) -> None:
+        """Every plot is out of date; the timer redraws them."""
+        self._stale.update(_PLOT_NAMES)
+        self._pacer.schedule()
+
     def refresh(self) -> None:
-        """Redraw every curve from the buffers (the timer calls this; tests may too)."""
+        """Redraw every curve from the buffers (tests, exports and opened runs call this)."""
+        for part in _PLOT_NAMES:
+            self._draw(part)
+        self._stale.clear()
         self._pacer.dirty = False
+
+    def refresh_part(self) -> None:
+        """Redraw the next out-of-date plot only (the timer calls this).
+
+        One plot per tick: Qt paints every changed plot of a window in one go, and all four
+        took the GUI thread 35-120 ms at once on this machine; one at a time, the event
+        loop gets its turn between them. The pacer's interval adapts to this smaller cost,
+        so the plots are as fresh as before.
+        """
+        for _ in _PLOT_NAMES:
+            part = _PLOT_NAMES[self._next_part]
+            self._next_part = (self._next_part + 1) % len(_PLOT_NAMES)
+            if part in self._stale:
+                self._stale.discard(part)
+                self._draw(part)
+                break
+        self._pacer.dirty = bool(self._stale)
+
+    def _draw(self, part: str) -> None:
         s = self.series
         b = s.batches.view
         steps = b[:, 0]
-        set_curve(self.loss_batch_curve, steps, b[:, 1])
-        set_curve(self.loss_smooth_curve, steps, b[:, 2])
-        set_curve(self.accuracy_batch_curve, steps, b[:, 3])
-        set_curve(self.accuracy_smooth_curve, steps, b[:, 4])
         e = s.epochs.view
-        set_curve(self.loss_epoch_curve, e[:, 0], e[:, 1])
-        set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
-        set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
-        set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
-
-        smooth = s.layer_smooth(self.layer_metric)
-        for i, curve in enumerate(self._grad_curves):
-            set_curve(curve, steps, smooth[:, i])
-        # Epoch means of the gradient norms: all that a history saved without batches has.
-        epoch_grads = s.epoch_grads.view if self.layer_metric == "gradients" else s.epoch_grads.view[:0]
-        for i, curve in enumerate(self._grad_epoch_curves):
-            set_curve(curve, e[: len(epoch_grads), 0], epoch_grads[:, i])
-
-        image, first, span = s.heatmap(metric=self.layer_metric)
-        if image.shape[1]:
-            self.heatmap_image.setImage(image, levels=LAYER_METRICS[self.layer_metric].levels, autoLevels=False)
-            self.heatmap_image.setRect(QRectF(first - 0.5, 0, span, image.shape[0]))
-            self.heatmap_image.setVisible(True)
+        if part == "loss":
+            set_curve(self.loss_batch_curve, steps, b[:, 1])
+            set_curve(self.loss_smooth_curve, steps, b[:, 2])
+            set_curve(self.loss_epoch_curve, e[:, 0], e[:, 1])
+            set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
+        elif part == "accuracy":
+            set_curve(self.accuracy_batch_curve, steps, b[:, 3])
+            set_curve(self.accuracy_smooth_curve, steps, b[:, 4])
+            set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
+            set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
+        elif part == "gradients":
+            smooth = s.layer_smooth(self.layer_metric)
+            for i, curve in enumerate(self._grad_curves):
+                set_curve(curve, steps, smooth[:, i])
+            # Epoch means of the gradient norms: all that a history saved without batches has.
+            epoch_grads = s.epoch_grads.view if self.layer_metric == "gradients" else s.epoch_grads.view[:0]
+            for i, curve in enumerate(self._grad_epoch_curves):
+                set_curve(curve, e[: len(epoch_grads), 0], epoch_grads[:, i])
+            self._update_flags()
         else:
-            self.heatmap_image.setVisible(False)
-        self._update_flags()
+            image, first, span = s.heatmap(metric=self.layer_metric)
+            if image.shape[1]:
+                self.heatmap_image.setImage(image, levels=LAYER_METRICS[self.layer_metric].levels, autoLevels=False)
+                self.heatmap_image.setRect(QRectF(first - 0.5, 0, span, image.shape[0]))
+                self.heatmap_image.setVisible(True)
+            else:
+                self.heatmap_image.setVisible(False)
 
     def _update_flags(self) -> None:
         diagnoses = self.series.diagnoses(self._context)
@@ -505,6 +538,11 @@ class TrainingPlots(QWidget):
         self.refresh()
 
     def _make_grad_curves(self) -> None:
+        self._flags = {}
+        self._diagnoses = []
+        self.flags_label.setText("")
+        if self.legend_names() == list(self.series.layer_names):
+            return  # the same layers (a next run of the same stack): the curves stay, refilled at refresh
         for curve in (*self._grad_curves, *self._grad_epoch_curves):
             self.grad_plot.removeItem(curve)
         self._grad_curves = []
@@ -517,9 +555,6 @@ class TrainingPlots(QWidget):
             dots = self.grad_plot.plot(pen=None, symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
             self._grad_epoch_curves.append(dots)
         self.grad_legend.setText(layer_legend_html(self.series.layer_names))
-        self._flags = {}
-        self._diagnoses = []
-        self.flags_label.setText("")
 
     def legend_names(self) -> list[str]:
         """The gradient plot's legend, in order: the layers with weights, input to output."""

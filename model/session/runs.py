@@ -8,9 +8,12 @@ Several runs may be alive at once; the window shows one (``shown``).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from model.events import BatchRecord, DataReady, EpochRecord, RunFinished, RunStarted
 from model.tasks import Dispatch, Failure
@@ -26,6 +29,14 @@ if TYPE_CHECKING:
 
 PROGRESS_INTERVAL_S = 0.25
 """The progress line changes at most four times a second."""
+
+DRAIN_SLICE_S: Final = 0.008
+"""The most time one turn of the session's thread spends on a run's queued records.
+
+Records that arrived while the session's thread was busy (drawing, say) are handed on
+together in one turn, not one dispatch each; a backlog longer than this slice waits for
+the next turn, so the thread's other events (a stroke, a repaint) are not held behind it.
+"""
 
 
 @dataclass
@@ -92,36 +103,70 @@ class RecordHandler(Protocol):
 
 
 class SessionSink:
-    """A :class:`~model.runner.RunSink` that hands every call to the session's thread."""
+    """A :class:`~model.runner.RunSink` that hands every call to the session's thread, in order.
+
+    Calls are queued here and drained by the session's thread in slices of at most
+    :data:`DRAIN_SLICE_S`; one dispatch is outstanding at a time, whatever the number of
+    records waiting.
+    """
 
     def __init__(self, session: RecordHandler, run_id: int, dispatch: Dispatch) -> None:
         self._session = session
         self._run_id = run_id
         self._dispatch = dispatch
+        self._queue: deque[Callable[[], None]] = deque()
+        self._lock = threading.Lock()
+        self._posted = False  # a drain is dispatched and has not emptied the queue yet
+
+    def _post(self, call: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.append(call)
+            if self._posted:
+                return
+            self._posted = True
+        self._dispatch(self._drain)
+
+    def _drain(self) -> None:
+        """The session's thread: run what is queued, for at most one slice."""
+        deadline = time.perf_counter() + DRAIN_SLICE_S
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._posted = False
+                    return
+                call = self._queue.popleft()
+            try:
+                call()
+            except BaseException:
+                self._dispatch(self._drain)  # a failing call does not hold back the records after it
+                raise
+            if time.perf_counter() > deadline:
+                self._dispatch(self._drain)  # the rest in the thread's next turn, still in order
+                return
 
     def on_data(self, info: DataReady) -> None:
-        self._dispatch(lambda: self._session._on_data(info))
+        self._post(lambda: self._session._on_data(info))
 
     def on_run_start(self, info: RunStarted) -> None:
-        self._dispatch(lambda: self._session._on_run_start(info))
+        self._post(lambda: self._session._on_run_start(info))
 
     def on_batch(self, record: BatchRecord) -> None:
-        self._dispatch(lambda: self._session._on_batch(record))
+        self._post(lambda: self._session._on_batch(record))
 
     def on_epoch(self, record: EpochRecord) -> None:
-        self._dispatch(lambda: self._session._on_epoch(record))
+        self._post(lambda: self._session._on_epoch(record))
 
     def on_run_end(self, info: RunFinished) -> None:
-        self._dispatch(lambda: self._session._on_run_end(info))
+        self._post(lambda: self._session._on_run_end(info))
 
     def on_result(self, result: RunResult) -> None:
-        self._dispatch(lambda: self._session._on_result(result))
+        self._post(lambda: self._session._on_result(result))
 
     def on_failed(self, run_id: int, failure: Failure) -> None:
-        self._dispatch(lambda: self._session._on_failed(run_id, failure))
+        self._post(lambda: self._session._on_failed(run_id, failure))
 
     def on_exit(self, run_id: int) -> None:
-        self._dispatch(lambda: self._session._on_exit(run_id))
+        self._post(lambda: self._session._on_exit(run_id))
 
 
 def format_progress(rec: BatchRecord, info: RunStarted | None) -> str:

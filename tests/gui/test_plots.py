@@ -96,16 +96,36 @@ def test_every_plot_fills_from_records(plots: TrainingPlots) -> None:
 def test_refresh_is_timer_driven_not_per_record(plots: TrainingPlots, qtbot, monkeypatch) -> None:
     plots.start_run(started())
     calls = []
-    original = plots.refresh
-    monkeypatch.setattr(plots, "refresh", lambda: (calls.append(1), original()))
+    original = plots.refresh_part
+    monkeypatch.setattr(plots, "refresh_part", lambda: (calls.append(1), original()))
     for step in range(2000):
         plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
     assert calls == []  # nothing drawn while records pour in
     qtbot.waitUntil(lambda: len(calls) >= 1, timeout=2000)
     qtbot.wait(100)
-    assert len(calls) <= 5
+    assert len(calls) <= 8  # a plot per tick: the four, and at most a few ticks' worth more
     assert points(plots.loss_batch_curve) == 2000
     qtbot.waitUntil(lambda: not plots._pacer.timer.isActive(), timeout=2000)  # idle: the timer stops
+    assert points(plots.accuracy_batch_curve) == 2000 and points(plots._grad_curves[0]) == 2000
+    assert plots.heatmap_image.isVisible()
+
+
+def test_a_tick_redraws_one_plot_and_four_ticks_redraw_them_all(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    plots._pacer.timer.stop()  # the ticks are called by hand here
+    for step in range(30):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+    drawn = []
+    for _ in range(4):
+        assert plots._pacer.dirty
+        plots.refresh_part()
+        drawn.append((points(plots.loss_batch_curve), points(plots.accuracy_batch_curve),
+                      points(plots._grad_curves[0]), plots.heatmap_image.isVisible()))  # fmt: skip
+    assert drawn == [(30, 0, 0, False), (30, 30, 0, False), (30, 30, 30, False), (30, 30, 30, True)]
+    assert not plots._pacer.dirty  # all drawn: the pacer's timer stops at its next tick
+    plots.add_batch(batch(30, [0.1, 0.2, 0.3]))
+    plots.refresh_part()  # the cycle goes on where it was: the loss plot first again
+    assert points(plots.loss_batch_curve) == 31 and points(plots.accuracy_batch_curve) == 30
 
 
 def test_vanishing_and_exploding_layers_are_flagged(plots: TrainingPlots) -> None:
