@@ -97,6 +97,7 @@ class ConfusionTimeline(QWidget):
         layout.addWidget(self.key)
         layout.addWidget(self.summary)
         self.slider.valueChanged.connect(self._on_slider_moved)
+        self._make_curves(tuple(str(k) for k in range(10)))
         self._rebuild()
 
     # ------------------------------------------------------------------ feeding
@@ -168,6 +169,28 @@ class ConfusionTimeline(QWidget):
         self.summary.setText(self._timeline.most_improved(self._names()))
         self._show_position()
 
+    def _make_curves(self, names: Sequence[str]) -> None:
+        """One curve per class; the ones there are kept (renamed), only a new count makes items.
+
+        Making ten curves costs the GUI thread 20-60 ms; they were made at every epoch end.
+        Ten are made with the widget, so ten-class data (MNIST, the digits) makes none.
+        """
+        item = self.plot.getPlotItem()
+        if len(self._curves) != len(names):
+            for curve in self._curves:
+                item.removeItem(curve)
+            self._curves = []
+            for k in range(len(names)):
+                colour = LAYER_COLORS[k % len(LAYER_COLORS)]
+                curve = item.plot(pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=4, symbolPen=None,
+                                  symbolBrush=colour)  # fmt: skip
+                curve.setCurveClickable(True)
+                self._curves.append(curve)
+        for curve, name in zip(self._curves, names, strict=True):
+            if curve.name() != name:
+                curve.opts["name"] = name  # PlotDataItem.name() reads it; no legend shows it
+                curve.setToolTip(f"class {name}")
+
     def _draw_curves(self) -> None:
         item = self.plot.getPlotItem()
         accuracy = self._timeline.accuracy_per_epoch()
@@ -176,19 +199,8 @@ class ConfusionTimeline(QWidget):
         if not names:  # no epoch yet (a run starts): the curves wait, empty, for the same classes
             for curve in self._curves:
                 curve.setData([], [])
-        elif [curve.name() for curve in self._curves] != list(names):
-            # New classes: new curves. Otherwise the same items take the new points: making
-            # ten curves costs the GUI thread 20-60 ms, at every epoch end of a run.
-            for curve in self._curves:
-                item.removeItem(curve)
-            self._curves = []
-            for k, name in enumerate(names):
-                colour = LAYER_COLORS[k % len(LAYER_COLORS)]
-                curve = item.plot(pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=4, symbolPen=None,
-                                  symbolBrush=colour, name=name)  # fmt: skip
-                curve.setToolTip(f"class {name}")
-                curve.setCurveClickable(True)
-                self._curves.append(curve)
+        else:
+            self._make_curves(names)
         if names:
             for k, curve in enumerate(self._curves):
                 curve.setData(x, accuracy[:, k])
