@@ -25,7 +25,9 @@ the window >= 0.95 of headless per CPU second.
 
 ``--trace-stalls FILE`` says where the delays come from: whenever the probe's next tick is
 more than ``--stall-ms`` late, Python's faulthandler (a C thread, no GIL needed) appends the
-stacks of every thread to FILE at that moment; "Current thread" is the one holding the GIL.
+stacks of every thread to FILE at that moment. It reads the other threads' stacks without
+the GIL, so a thread starting or ending at that moment can crash the process (seen once in
+four runs here): a diagnostic, not a way to take the figures.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--limit 20000] [--rounds 3] [--thread]
         [--trace-stalls FILE [--stall-ms 30]]
