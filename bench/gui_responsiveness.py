@@ -314,6 +314,8 @@ def main() -> int:
                 f"{g.window_cpu_s:.2f} (its pipe reader {g.reader_cpu_s:.2f}), worker {g.worker_cpu_s:.2f}; load {os.getloadavg()[0]:.1f}"
             )
         window.close()
+        if trace is not None:
+            trace.close()
 
     def median(values: list[Figures], name: str) -> float:
         return statistics.median(getattr(f, name) for f in values)

@@ -196,14 +196,13 @@ class ConfusionTimeline(QWidget):
         accuracy = self._timeline.accuracy_per_epoch()
         x = np.array(self._timeline.epochs, dtype=np.float64) + 1
         names = self._names()
-        if not names:  # no epoch yet (a run starts): the curves wait, empty, for the same classes
-            for curve in self._curves:
-                curve.setData([], [])
-        else:
-            self._make_curves(names)
         if names:
+            self._make_curves(names)
             for k, curve in enumerate(self._curves):
                 curve.setData(x, accuracy[:, k])
+        else:  # no epoch yet (a run starts): the curves wait, empty, for the same classes
+            for curve in self._curves:
+                curve.setData([], [])
         self.key.setText(
             " &nbsp; ".join(f"<span style='color:{LAYER_COLORS[k % len(LAYER_COLORS)]}'>━</span>&nbsp;{escape(name)}"
                             for k, name in enumerate(self._names()))

@@ -189,7 +189,7 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def _snapshot(self, batch: int, paused: bool = False) -> None:
         """Hand a copy of the weights to the snapshot tap (a few ms for a large model)."""
         assert self.snapshots is not None
-        asked = self.control.asked_at("pause") if paused else None
+        asked = self.control.pause_asked_at if paused else None
         self.snapshots.take(
             WeightSnapshot(self.run_id, self._step, self._epoch, batch, self.inner.get_weights(), paused, asked)
         )

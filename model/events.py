@@ -236,17 +236,19 @@ class RunControl:
         # the training thread at every batch end): "within one batch" measured where the
         # request lands, not where a record of it is read (a pipe may lag by batches).
         self._steps_done = 0
-        self._asked_at: dict[str, int] = {}
+        self.pause_asked_at: int | None = None  # of the last pause
+        self.stop_asked_at: int | None = None  # of the first stop
 
     # --- requests (any thread)
     def stop(self) -> None:
-        self._asked_at.setdefault("stop", self._steps_done)
+        if self.stop_asked_at is None:
+            self.stop_asked_at = self._steps_done
         self._stop.set()
         self._running.set()  # wake a paused run so it can stop
 
     def pause(self) -> None:
         if not self._stop.is_set():
-            self._asked_at["pause"] = self._steps_done
+            self.pause_asked_at = self._steps_done
             self._step.clear()
             self._running.clear()
 
@@ -277,10 +279,6 @@ class RunControl:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
-
-    def asked_at(self, request: str) -> int | None:
-        """The steps done when the last ``"pause"`` (or the first ``"stop"``) request arrived."""
-        return self._asked_at.get(request)
 
     # --- training thread
     def batch_ended(self, steps_done: int) -> None:

@@ -314,7 +314,7 @@ def _train(
         epochs_completed=epochs_completed,
         test_accuracy=None if evaluation is None else evaluation.accuracy,
         test_loss=None if evaluation is None else evaluation.loss,
-        stop_asked_at=control.asked_at("stop") if reason is EndReason.STOPPED else None,
+        stop_asked_at=control.stop_asked_at if reason is EndReason.STOPPED else None,
     )
     listener.on_run_end(finished)
     return RunResult(

@@ -126,19 +126,19 @@ def test_each_step_runs_exactly_one_batch_of_a_real_run(report_every: int) -> No
 
 def test_a_request_remembers_the_steps_done_when_it_arrived() -> None:
     control = RunControl()
-    assert control.asked_at("pause") is None and control.asked_at("stop") is None
+    assert control.pause_asked_at is None and control.stop_asked_at is None
     control.batch_ended(7)
     control.pause()
     control.batch_ended(8)  # the batch in progress finishes
-    assert control.asked_at("pause") == 7
+    assert control.pause_asked_at == 7
     control.resume()
     control.batch_ended(12)
     control.pause()  # the last pause counts
-    assert control.asked_at("pause") == 12
+    assert control.pause_asked_at == 12
     control.stop()
     control.batch_ended(13)
     control.stop()  # the first stop counts
-    assert control.asked_at("stop") == 12
+    assert control.stop_asked_at == 12
 
 
 def test_a_paused_snapshot_and_a_stopped_run_say_when_the_request_arrived() -> None:
