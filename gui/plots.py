@@ -295,6 +295,8 @@ class TrainingPlots(QWidget):
         ``context`` (the run's configuration, in the terms of :mod:`model.diagnosis`) makes
         the diagnoses' remedies specific.
         """
+        if self.isVisible():
+            self._hold_paints()
         self._begin(tuple(info.layer_names), info.steps_per_epoch, history, batches, context)
         # The whole run's width from the start: the x axis then never changes while
         # points arrive (cheaper to draw), and the curves show how far the run has got.
@@ -331,7 +333,7 @@ class TrainingPlots(QWidget):
             self.series.add_epoch(epoch_record)
         for record in records[i:]:
             self._add_batch(record)
-        self._make_grad_curves()
+        self._reset_flags()  # the layer curves follow in the gradient plot's own redraw
         self._overlay.show(self._previous)
         self._set_heatmap_ticks()
 
@@ -430,7 +432,28 @@ class TrainingPlots(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         """Catch up with what arrived while another tab was showing."""
         super().showEvent(event)
+        self._release_paints()  # shown now: no plot may stay unpainted until its turn comes
         self._pacer.catch_up()
+
+    def _hold_paints(self) -> None:
+        """Keep every plot but the first from painting until the timer redraws it.
+
+        A new run changes all four plots in one turn (the linked x range, the cleared
+        curves, the overlay), and Qt would paint them in one go: 30-60 ms of the GUI
+        thread at a run's start on this machine. Held, each plot paints in the tick that
+        redraws it (see :meth:`refresh_part`).
+        """
+        for part, plot in self.plot_items().items():
+            if part != _PLOT_NAMES[0]:
+                self._widgets[plot].setUpdatesEnabled(False)
+
+    def _release_paints(self) -> None:
+        for widget in self._widgets.values():
+            widget.setUpdatesEnabled(True)
+
+    def paints_held(self) -> list[str]:
+        """The plots kept from painting until their next redraw (see :meth:`_hold_paints`)."""
+        return [part for part, plot in self.plot_items().items() if not self._widgets[plot].updatesEnabled()]
 
     @property
     def refresh_interval_ms(self) -> int:
@@ -441,6 +464,10 @@ class TrainingPlots(QWidget):
         """Every plot is out of date; the timer redraws them."""
         self._stale.update(_PLOT_NAMES)
         self._pacer.schedule()
+
+    def redraw_soon(self) -> None:
+        """Redraw every plot from its buffers in the timer's next ticks, one plot per tick."""
+        self._changed()
 
     def refresh(self) -> None:
         """Redraw every curve from the buffers (tests, exports and opened runs call this)."""
@@ -467,6 +494,9 @@ class TrainingPlots(QWidget):
         self._pacer.dirty = bool(self._stale)
 
     def _draw(self, part: str) -> None:
+        widget = self._widgets[self.plot_items()[part]]
+        if not widget.updatesEnabled():
+            widget.setUpdatesEnabled(True)  # its turn: it paints what is drawn now
         s = self.series
         b = s.batches.view
         steps = b[:, 0]
@@ -482,6 +512,7 @@ class TrainingPlots(QWidget):
             set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
             set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
         elif part == "gradients":
+            self._make_grad_curves()
             smooth = s.layer_smooth(self.layer_metric)
             for i, curve in enumerate(self._grad_curves):
                 set_curve(curve, steps, smooth[:, i])
@@ -537,12 +568,19 @@ class TrainingPlots(QWidget):
         self._pacer.dirty = True
         self.refresh()
 
-    def _make_grad_curves(self) -> None:
+    def _reset_flags(self) -> None:
         self._flags = {}
         self._diagnoses = []
         self.flags_label.setText("")
+
+    def _make_grad_curves(self) -> None:
+        """One curve and one row of epoch dots per layer of the series, made when its layers change.
+
+        Called by the gradient plot's redraw, not at a run's start: making eight plot items
+        costs the GUI thread about 20 ms, and the start of a run has enough to do in its turn.
+        """
         if self.legend_names() == list(self.series.layer_names):
-            return  # the same layers (a next run of the same stack): the curves stay, refilled at refresh
+            return  # the same layers (a next run of the same stack): the curves stay, refilled
         for curve in (*self._grad_curves, *self._grad_epoch_curves):
             self.grad_plot.removeItem(curve)
         self._grad_curves = []

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtWidgets import QApplication
 
 from gui import plot_export
@@ -119,13 +119,64 @@ def test_a_tick_redraws_one_plot_and_four_ticks_redraw_them_all(plots: TrainingP
     for _ in range(4):
         assert plots._pacer.dirty
         plots.refresh_part()
+        grads = points(plots._grad_curves[0]) if plots._grad_curves else None  # made in their own redraw
         drawn.append((points(plots.loss_batch_curve), points(plots.accuracy_batch_curve),
-                      points(plots._grad_curves[0]), plots.heatmap_image.isVisible()))  # fmt: skip
-    assert drawn == [(30, 0, 0, False), (30, 30, 0, False), (30, 30, 30, False), (30, 30, 30, True)]
+                      grads, plots.heatmap_image.isVisible(), plots.paints_held()))  # fmt: skip
+    assert drawn == [
+        (30, 0, None, False, ["accuracy", "gradients", "heatmap"]),
+        (30, 30, None, False, ["gradients", "heatmap"]),
+        (30, 30, 30, False, ["heatmap"]),
+        (30, 30, 30, True, []),
+    ]
+    assert plots.legend_names() == list(LAYERS)
     assert not plots._pacer.dirty  # all drawn: the pacer's timer stops at its next tick
     plots.add_batch(batch(30, [0.1, 0.2, 0.3]))
     plots.refresh_part()  # the cycle goes on where it was: the loss plot first again
     assert points(plots.loss_batch_curve) == 31 and points(plots.accuracy_batch_curve) == 30
+
+
+class PaintLog(QObject):
+    """Records which plot's viewport got a paint event."""
+
+    def __init__(self, plots: TrainingPlots) -> None:
+        super().__init__()
+        self.painted: list[str] = []
+        self._parts = {}
+        for part, plot in plots.plot_items().items():
+            viewport = plots._widgets[plot].viewport()
+            self._parts[viewport] = part
+            viewport.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint and watched in self._parts:
+            self.painted.append(self._parts[watched])
+        return False
+
+
+def test_a_run_start_paints_one_plot_and_the_others_in_their_own_ticks(plots: TrainingPlots) -> None:
+    """A new run changes all four linked plots at once; Qt would paint them in one turn."""
+    log = PaintLog(plots)
+    plots.start_run(started(steps_per_epoch=50))  # a new x range for all four linked plots
+    plots._pacer.timer.stop()  # the ticks are called by hand here
+    QApplication.processEvents()  # the end of this turn: Qt paints what changed
+    assert log.painted == ["loss"]
+    for _ in range(4):
+        log.painted.clear()
+        plots.refresh_part()
+        QApplication.processEvents()
+        assert len(set(log.painted)) <= 1  # one plot per tick
+    assert plots.paints_held() == []
+    plots.hide()
+    plots.start_run(started(run_id=2))  # hidden: nothing is held (it paints when shown)
+    assert plots.paints_held() == []
+
+
+def test_showing_the_plots_releases_every_held_paint(plots: TrainingPlots) -> None:
+    plots.start_run(started())
+    assert plots.paints_held() == ["accuracy", "gradients", "heatmap"]
+    plots.hide()
+    plots.show()  # back from another tab: each plot paints what it has at once
+    assert plots.paints_held() == []
 
 
 def test_vanishing_and_exploding_layers_are_flagged(plots: TrainingPlots) -> None:
