@@ -169,6 +169,8 @@ def learning_rate_changes(steps: np.ndarray, rates: np.ndarray) -> list[tuple[in
 
 def _fit(values: np.ndarray, width: int) -> np.ndarray:
     """A record's per-layer array at the history's width (NaN for what it does not have)."""
+    if isinstance(values, np.ndarray) and values.shape == (width,):
+        return values  # the usual record: one figure per layer (assigned into a column, so copied)
     row = np.full(width, np.nan)
     given = np.asarray(values, dtype=np.float64).ravel()[:width]
     row[: len(given)] = given
