@@ -8,8 +8,8 @@ a small frozen dataclass, or one of the plain records of :mod:`model.events` as 
 crosses is a Keras or TensorFlow object: a finished run's model comes up as its weights
 (:class:`ResultParcel`) and a resumed run's goes down as its weights (:class:`PlainWeights`).
 
-Up (worker to window): :class:`Ready` once TensorFlow is imported, then the run's records,
-then :class:`ResultParcel` or :class:`Failed`, then :class:`Exited`, after which the
+Up (worker to window): :class:`Ready` once TensorFlow is imported, then the run's records
+(batch records that come close together as one :class:`BatchBundle`), then :class:`ResultParcel` or :class:`Failed`, then :class:`Exited`, after which the
 process ends. Down (window to worker): :class:`StartRun` once, and :class:`Control` /
 :class:`SetLearningRate` at any time, even before the run has started.
 """
@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from model.events import BatchRecord
 from model.results import RunResult
 from model.runner import RunRequest
 from model.tasks import Failure
@@ -39,6 +40,14 @@ class PlainWeights:
 
     def get_weights(self) -> list[np.ndarray]:
         return self._weights
+
+
+@dataclass(frozen=True)
+class BatchBundle:
+    """Up: batch records that came within :data:`~model.worker_process.child.BUNDLE_LINGER_S`
+    of each other, in order (one message, one wake-up of the window's reader, for several)."""
+
+    records: tuple[BatchRecord, ...]
 
 
 @dataclass(frozen=True)

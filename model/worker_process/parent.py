@@ -59,6 +59,7 @@ from . import child
 from .deaths import describe_death
 from .live import SnapshotPredictor, build_with_weights
 from .messages import (
+    BatchBundle,
     Control,
     ControlAction,
     Exited,
@@ -323,6 +324,9 @@ class ProcessRun:
                 self._offer(message)
             elif isinstance(message, BatchRecord):
                 sink.on_batch(message)
+            elif isinstance(message, BatchBundle):
+                for record in message.records:
+                    sink.on_batch(record)
             elif isinstance(message, EpochRecord):
                 sink.on_epoch(message)
             elif isinstance(message, DataReady):
