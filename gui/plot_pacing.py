@@ -74,6 +74,7 @@ class RefreshPacer(QObject):
         self._redraw = redraw
         self.dirty = False
         self._frame_ms = 0.0  # smoothed cost of one redraw
+        self._hurry = False  # the next interval is the shortest (see hurry)
         self.paint_seconds = [0.0]  # painting time since the last refresh
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_INTERVAL_MS)
@@ -84,6 +85,15 @@ class RefreshPacer(QObject):
         self.dirty = True
         if not self.timer.isActive():
             self.timer.start()
+
+    def hurry(self) -> None:
+        """The next redraw comes at the shortest interval, whatever drawing has cost so far.
+
+        For a short burst of cheap redraws that must not wait (a run's first four ticks,
+        each painting one plot that was held): the interval adapts again after it.
+        """
+        self._hurry = True
+        self.timer.setInterval(REFRESH_INTERVAL_MS)
 
     def catch_up(self) -> None:
         """Start redrawing again if something arrived while the view was hidden."""
@@ -106,4 +116,7 @@ class RefreshPacer(QObject):
         self.paint_seconds[0] = 0.0
         self._frame_ms = cost_ms if not self._frame_ms else 0.7 * self._frame_ms + 0.3 * cost_ms
         interval = min(MAX_REFRESH_INTERVAL_MS, max(REFRESH_INTERVAL_MS, self._frame_ms / FRAME_BUDGET))
+        if self._hurry:
+            self._hurry = False
+            interval = REFRESH_INTERVAL_MS
         self.timer.setInterval(int(interval))

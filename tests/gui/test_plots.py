@@ -171,6 +171,23 @@ def test_a_run_start_paints_one_plot_and_the_others_in_their_own_ticks(plots: Tr
     assert plots.paints_held() == []
 
 
+def test_held_plots_are_redrawn_at_the_shortest_interval_however_slow_drawing_was(plots: TrainingPlots) -> None:
+    from gui.plot_pacing import MAX_REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS
+
+    pacer = plots._pacer
+    pacer._frame_ms = 400.0  # the last redraws were slow: the pacer waits its longest
+    pacer.timer.setInterval(MAX_REFRESH_INTERVAL_MS)
+    plots.start_run(started())
+    intervals = [pacer.interval_ms]
+    while plots.paints_held():
+        pacer._on_timer()  # a tick: one plot drawn, and released
+        intervals.append(pacer.interval_ms)
+    # Ticks for the loss, accuracy and gradient plots at the shortest interval; once the
+    # heat map (the last held) is drawn, the interval adapts to the cost again.
+    assert intervals[:4] == [REFRESH_INTERVAL_MS] * 4 and len(intervals) == 5
+    assert intervals[4] > REFRESH_INTERVAL_MS
+
+
 def test_showing_the_plots_releases_every_held_paint(plots: TrainingPlots) -> None:
     plots.start_run(started())
     assert plots.paints_held() == ["accuracy", "gradients", "heatmap"]
