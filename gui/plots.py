@@ -306,7 +306,7 @@ class TrainingPlots(QWidget):
             last = max(last, self._previous.last_step)
         self.loss_plot.setXRange(first, max(last, first + 1), padding=0.02)
         self._next_part = 0
-        self._changed()
+        self.redraw_soon()
         if self.paints_held():
             self._pacer.hurry()  # the held plots at the shortest interval, not up to 0.5 s apart
 
@@ -347,12 +347,12 @@ class TrainingPlots(QWidget):
     def add_batch(self, rec: BatchRecord) -> None:
         """Append one batch's figures; drawn at the next refresh (a new learning rate is marked)."""
         self._add_batch(rec)
-        self._changed()
+        self.redraw_soon()
 
     def add_epoch(self, rec: EpochRecord) -> None:
         """Append one epoch's averages (training and validation)."""
         self.series.add_epoch(rec)
-        self._changed()
+        self.redraw_soon()
 
     def show_history(
         self,
@@ -462,14 +462,10 @@ class TrainingPlots(QWidget):
         """The current redraw interval (it adapts to the cost of drawing)."""
         return self._pacer.interval_ms
 
-    def _changed(self) -> None:
-        """Every plot is out of date; the timer redraws them."""
+    def redraw_soon(self) -> None:
+        """Every plot is out of date: the timer redraws them from the buffers, one plot per tick."""
         self._stale.update(_PLOT_NAMES)
         self._pacer.schedule()
-
-    def redraw_soon(self) -> None:
-        """Redraw every plot from its buffers in the timer's next ticks, one plot per tick."""
-        self._changed()
 
     def refresh(self) -> None:
         """Redraw every curve from the buffers (tests, exports and opened runs call this)."""

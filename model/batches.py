@@ -167,10 +167,14 @@ def learning_rate_changes(steps: np.ndarray, rates: np.ndarray) -> list[tuple[in
     return [(int(steps[i + 1]), float(rates[i + 1])) for i in np.flatnonzero(changed)]
 
 
-def _fit(values: np.ndarray, width: int) -> np.ndarray:
-    """A record's per-layer array at the history's width (NaN for what it does not have)."""
+def per_layer(values: Any, width: int) -> np.ndarray:
+    """A record's per-layer figures at ``width`` (NaN for layers it has no figure for).
+
+    The usual record's array (one figure per layer) comes back as it is: callers copy it
+    into their own buffers and never change it.
+    """
     if isinstance(values, np.ndarray) and values.shape == (width,):
-        return values  # the usual record: one figure per layer (assigned into a column, so copied)
+        return values
     row = np.full(width, np.nan)
     given = np.asarray(values, dtype=np.float64).ravel()[:width]
     row[: len(given)] = given
@@ -210,7 +214,7 @@ class BatchLog:
         c["step"][i], c["epoch"][i], c["batch"][i] = record.step, record.epoch, record.batch
         c["loss"][i], c["accuracy"][i], c["learning_rate"][i] = record.loss, record.accuracy, record.learning_rate
         for name in LAYER_COLUMNS:
-            c[name][i] = _fit(getattr(record, name), width)
+            c[name][i] = per_layer(getattr(record, name), width)
         self._size += 1
 
     def history(self) -> BatchHistory:

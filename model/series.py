@@ -33,6 +33,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from model.batches import per_layer
 from model.diagnosis import (
     EXPLODING_GRAD_NORM,
     RECENT_BATCHES,
@@ -224,8 +225,8 @@ class RunSeries:
         previous_step = self.last_step
         previous_rate = float(self.rates.column(0)[-1]) if len(self.rates) else None
         width = self.grad_norms.width
-        norms = _fit(rec.grad_norms, width)
-        health = [_fit(getattr(rec, name), width) for name in _HEALTH_FIELDS.values()]
+        norms = per_layer(rec.grad_norms, width)
+        health = [per_layer(getattr(rec, name), width) for name in _HEALTH_FIELDS.values()]
         # Per-batch norms scatter over an order of magnitude; averaging their logarithms
         # gives each layer a readable trend on the log axis (the heat map keeps the raw).
         values = np.concatenate(([rec.loss, rec.accuracy], norms, *health))
@@ -257,7 +258,7 @@ class RunSeries:
         self.epochs.append(
             [end_step, rec.loss, rec.accuracy, _or_nan(rec.val_loss), _or_nan(rec.val_accuracy)]
         )
-        self.epoch_grads.append(_fit(rec.grad_norms, self.epoch_grads.width))
+        self.epoch_grads.append(per_layer(rec.grad_norms, self.epoch_grads.width))
 
     @property
     def last_step(self) -> int:
@@ -345,16 +346,6 @@ class RunSeries:
         first = float(steps[0])
         span = float(steps[-1] - steps[0]) + 1.0
         return np.ascontiguousarray(logs.T), first, span
-
-
-def _fit(values: ArrayLike, width: int) -> FloatArray:
-    """A record's per-layer figures at ``width`` (NaN for layers it has no figure for)."""
-    if isinstance(values, np.ndarray) and values.shape == (width,):
-        return values.astype(np.float64)  # the usual record: one figure per layer (a copy, as below)
-    row = np.full(width, np.nan)
-    given = np.asarray(values, dtype=np.float64).ravel()[:width]
-    row[: len(given)] = given
-    return row
 
 
 def _or_nan(value: float | None) -> float:

@@ -9,8 +9,9 @@ crosses is a Keras or TensorFlow object: a finished run's model comes up as its 
 (:class:`ResultParcel`) and a resumed run's goes down as its weights (:class:`PlainWeights`).
 
 Up (worker to window): :class:`Ready` once TensorFlow is imported, then the run's records
-(batch records that come close together as one :class:`BatchBundle`), then :class:`ResultParcel` or :class:`Failed`, then :class:`Exited`, after which the
-process ends. Down (window to worker): :class:`StartRun` once, and :class:`Control` /
+(batch records that come close together as one :class:`BatchBundle`), then
+:class:`ResultParcel` or :class:`Failed`, then :class:`Exited`, after which the process ends.
+Down (window to worker): :class:`StartRun` once, and :class:`Control` /
 :class:`SetLearningRate` at any time, even before the run has started.
 """
 
