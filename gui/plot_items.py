@@ -1,7 +1,9 @@
 """The pyqtgraph pieces the live plots are built from, and the colours they share.
 
 - :func:`make_plot`: a plot styled once for speed (clip to view, peak downsampling, axes
-  cached as pixmaps) and for the palette's foreground colour.
+  cached as pixmaps, a y range that moves in steps: :class:`SteadyViewBox`) and for the
+  palette's foreground colour.
+- :func:`steady_range`: the y range that shows the data, kept while it still fits them well.
 - :func:`set_curve`: gives a curve its points, turning non-finite values into gaps.
 - :func:`make_heatmap`: the layers x steps image (``log10 ‖∇W‖`` or another of
   :data:`~model.series.LAYER_METRICS`) with its colour bar.
@@ -16,6 +18,7 @@ colour-vision deficiencies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 from typing import Final
@@ -47,6 +50,14 @@ VALIDATION_COLOR: Final = "#D55E00"
 MARKER_COLOR: Final = "#7B3294"
 ERROR_COLOR: Final = "#B2182B"
 WARNING_COLOR: Final = "#A6611A"
+KEEP_FILL: Final = 0.5
+"""A y range is kept while the data fill at least this share of it (and fit in it)."""
+ESCAPE_ROOM: Final = 0.3
+"""Data leaving the y range get this share of their span of room on the side they left by."""
+FIT_ROOM: Final = 0.1
+"""Otherwise a new y range leaves this share of the data's span each side."""
+STEPS_PER_RANGE: Final = 10
+"""A new y range is rounded out to a 1-2-5 step of about a tenth of the data's span."""
 MAX_LABELLED_MARKERS: Final = 12
 """More markers than this (a schedule that changes the rate every epoch) keep their tooltips, not their labels."""
 
@@ -66,9 +77,91 @@ def set_curve(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         curve.setData([], [])
 
 
+def _nice_step(span: float) -> float:
+    """The 1, 2 or 5 times a power of ten nearest above ``span`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(span))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * power >= span:
+            return factor * power
+    return 10.0 * power  # pragma: no cover - span < 10 * power always
+
+
+def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float]:
+    """The y range that shows data from ``low`` to ``high``, given the one shown now.
+
+    The current range is kept while the data fit in it and fill at least
+    :data:`KEEP_FILL` of it. Data that leave it get :data:`ESCAPE_ROOM` of their span of
+    room on the side they left by (a falling loss goes on falling), the other side staying
+    put while the data still fill the range; otherwise (a first range, data that shrank)
+    the data get a close fit, :data:`FIT_ROOM` of their span each side. The new bounds
+    are rounded out to a 1-2-5 step of about a tenth of the data's span, and do not cross
+    zero where the data do not. A falling loss then rescales the axis a few times in a
+    run, not with every new point: each change of range redraws the axis and its grid
+    (the costliest part of a frame), and an axis that moves all the time is hard to read.
+    """
+    lo, hi = (float(v) for v in current)
+    span = high - low
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(span)) or high < low:
+        return lo, hi
+    known = math.isfinite(lo) and math.isfinite(hi) and lo < hi
+    fits = known and lo <= low and high <= hi
+    if fits and span >= KEEP_FILL * (hi - lo):
+        return lo, hi
+    room = span if span > 0 else max(abs(low) * 0.1, 1e-12)
+    step = _nice_step(room / STEPS_PER_RANGE)
+
+    def rounded(bottom: float, top: float) -> tuple[float, float]:
+        bottom, top = math.floor(bottom / step) * step, math.ceil(top / step) * step
+        if low >= 0 > bottom:
+            bottom = 0.0
+        elif high <= 0 < top and low < 0:
+            top = 0.0
+        return bottom, top
+
+    new_lo, new_hi = rounded(low - FIT_ROOM * room, high + FIT_ROOM * room)
+    if known and not fits and low <= hi and high >= lo:
+        # Data shown until now leave the range: room on the side they leave by, and the
+        # side they stay inside stays put.
+        out_lo, out_hi = rounded(low - ESCAPE_ROOM * room, high + ESCAPE_ROOM * room)
+        bottom = out_lo if low < lo else lo
+        top = out_hi if high > hi else hi
+        if span >= KEEP_FILL * (top - bottom):
+            new_lo, new_hi = bottom, top
+    if not (new_lo <= low and high <= new_hi and new_lo < new_hi and math.isfinite(new_hi - new_lo)):
+        return lo, hi  # pragma: no cover - rounding beyond float's precision
+    return new_lo, new_hi
+
+
+class SteadyViewBox(pg.ViewBox):  # type: ignore[misc] # pyqtgraph has no type hints
+    """A ViewBox whose automatic y range moves in steps (:func:`steady_range`).
+
+    Only the automatic range is steadied: a range the user or the code sets is shown as
+    given, and zooming or panning turns the automatic range off as in any pyqtgraph plot.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._auto_ranging = False
+
+    def updateAutoRange(self) -> None:  # noqa: N802 - pyqtgraph's name
+        self._auto_ranging = True
+        try:
+            super().updateAutoRange()
+        finally:
+            self._auto_ranging = False
+
+    def setRange(self, rect: object = None, xRange: object = None, yRange: object = None, *args: object, **kwargs: object) -> None:  # noqa: N802, N803 - pyqtgraph's names
+        if self._auto_ranging and yRange is not None:
+            low, high = (float(v) for v in yRange)  # type: ignore[attr-defined]
+            # pyqtgraph padded the data's bounds by this share of their span each side.
+            pad = self.suggestPadding(1) * (high - low) / (1 + 2 * self.suggestPadding(1))
+            yRange = steady_range(tuple(self.viewRange()[1]), low + pad, high - pad)
+        super().setRange(rect, xRange, yRange, *args, **kwargs)
+
+
 def make_plot(title: str, y_label: str, foreground: QColor) -> pg.PlotItem:
     """A plot over steps with ``title`` and ``y_label``, drawn in ``foreground``."""
-    plot = pg.PlotItem(title=title)
+    plot = pg.PlotItem(title=title, viewBox=SteadyViewBox())
     plot.titleLabel.setText(title, color=foreground, size="10pt")
     plot.setLabel("bottom", "step (batches)", color=foreground.name())
     if y_label:

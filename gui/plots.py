@@ -78,7 +78,7 @@ from gui.plot_pacing import (
     TimedPlotWidget,
 )
 from model.batches import BatchHistory
-from model.diagnosis import Diagnosis, RunContext
+from model.diagnosis import CHECK_EVERY, Diagnosis, RunContext
 from model.events import BatchRecord, EpochRecord, RunStarted
 from model.series import (
     EXPLODING_GRAD_NORM,
@@ -144,6 +144,10 @@ class TrainingPlots(QWidget):
         self._next_part = 0
         self._flags: dict[str, str] = {}
         self._diagnoses: list[Diagnosis] = []
+        self._flags_due = True  # the next gradient redraw diagnoses, however few batches came
+        self._series_number = 0  # counts the series shown, for _epochs_changed
+        self._epochs_drawn: dict[str, tuple[int, ...]] = {}  # per plot: what its epoch points show
+        self._flags_at = 0  # batches in the series when it last did
         self._context: RunContext | None = None
         self.layer_metric = "gradients"  # which of LAYER_METRICS the layer curves and the heat map show
         self._grad_curves: list[pg.PlotDataItem] = []
@@ -321,6 +325,7 @@ class TrainingPlots(QWidget):
         """A new series for a run, with its saved epochs and batches replayed in the order they came."""
         self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
         self.series = RunSeries()
+        self._series_number += 1
         self.series.reset(layer_names, max(1, steps_per_epoch))
         self._context = context
         self._hover.clear()  # no crosshair of another run's figures
@@ -412,6 +417,7 @@ class TrainingPlots(QWidget):
         """Remove every curve, marker and heat-map column, of this run and the previous."""
         self._previous = None
         self.series.reset(self.series.layer_names, self.series.steps_per_epoch)
+        self._series_number += 1
         self._markers.clear()
         self._overlay.show(self._previous)
         self._pacer.dirty = True
@@ -465,10 +471,12 @@ class TrainingPlots(QWidget):
     def redraw_soon(self) -> None:
         """Every plot is out of date: the timer redraws them from the buffers, one plot per tick."""
         self._stale.update(_PLOT_NAMES)
+        self._flags_due = True
         self._pacer.schedule()
 
     def refresh(self) -> None:
         """Redraw every curve from the buffers (tests, exports and opened runs call this)."""
+        self._flags_due = True
         for part in _PLOT_NAMES:
             self._draw(part)
         self._stale.clear()
@@ -504,13 +512,15 @@ class TrainingPlots(QWidget):
         if part == "loss":
             set_curve(self.loss_batch_curve, steps, b[:, 1])
             set_curve(self.loss_smooth_curve, steps, b[:, 2])
-            set_curve(self.loss_epoch_curve, e[:, 0], e[:, 1])
-            set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
+            if self._epochs_changed(part):
+                set_curve(self.loss_epoch_curve, e[:, 0], e[:, 1])
+                set_curve(self.val_loss_curve, e[:, 0], e[:, 3])
         elif part == "accuracy":
             set_curve(self.accuracy_batch_curve, steps, b[:, 3])
             set_curve(self.accuracy_smooth_curve, steps, b[:, 4])
-            set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
-            set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
+            if self._epochs_changed(part):
+                set_curve(self.accuracy_epoch_curve, e[:, 0], e[:, 2])
+                set_curve(self.val_accuracy_curve, e[:, 0], e[:, 4])
         elif part == "gradients":
             self._make_grad_curves()
             smooth = s.layer_smooth(self.layer_metric)
@@ -518,8 +528,9 @@ class TrainingPlots(QWidget):
                 set_curve(curve, steps, smooth[:, i])
             # Epoch means of the gradient norms: all that a history saved without batches has.
             epoch_grads = s.epoch_grads.view if self.layer_metric == "gradients" else s.epoch_grads.view[:0]
-            for i, curve in enumerate(self._grad_epoch_curves):
-                set_curve(curve, e[: len(epoch_grads), 0], epoch_grads[:, i])
+            if self._epochs_changed(part):
+                for i, curve in enumerate(self._grad_epoch_curves):
+                    set_curve(curve, e[: len(epoch_grads), 0], epoch_grads[:, i])
             self._update_flags()
         else:
             image, first, span = s.heatmap(metric=self.layer_metric)
@@ -530,7 +541,26 @@ class TrainingPlots(QWidget):
             else:
                 self.heatmap_image.setVisible(False)
 
+    def _epochs_changed(self, part: str) -> bool:
+        """Whether ``part``'s epoch points are out of date (most redraws only add batches)."""
+        key = (self._series_number, len(self.series.epochs), len(self.series.epoch_grads), self.layer_metric, len(self._grad_epoch_curves))
+        if self._epochs_drawn.get(part) == key:
+            return False
+        self._epochs_drawn[part] = key
+        return True
+
     def _update_flags(self) -> None:
+        """Diagnose the series again, when :data:`CHECK_EVERY` batches came since the last time.
+
+        As often as the session's health monitor, not with every redraw of the gradient
+        plot; a full redraw (:meth:`redraw_soon`, :meth:`refresh`: a run's start and end, an
+        opened run) always does.
+        """
+        count = len(self.series.batches)
+        if not self._flags_due and count - self._flags_at < CHECK_EVERY:
+            return
+        self._flags_due = False
+        self._flags_at = count
         diagnoses = self.series.diagnoses(self._context)
         if [(d.kind, d.finding) for d in diagnoses] != [(d.kind, d.finding) for d in self._diagnoses]:
             self._diagnoses = diagnoses
@@ -569,6 +599,8 @@ class TrainingPlots(QWidget):
         self.refresh()
 
     def _reset_flags(self) -> None:
+        self._flags_due = True
+        self._flags_at = 0
         self._flags = {}
         self._diagnoses = []
         self.flags_label.setText("")

@@ -7,12 +7,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtWidgets import QApplication
 
 from gui import plot_export
 from gui import plots as plots_module
 from gui.plot_hover import HOVER_HINT
+from gui.plot_items import steady_range
 from gui.plots import (
     EXPLODING_GRAD_NORM,
     HEATMAP_MAX_COLUMNS,
@@ -449,3 +452,58 @@ def test_a_saved_history_shows_epoch_gradient_norms(qtbot) -> None:
     x, y = plots._grad_epoch_curves[0].getData()
     assert list(x) == [9, 19, 29]
     np.testing.assert_allclose(10.0**y, [1e-3, 2e-3, 3e-3])  # the axis is logarithmic
+
+
+# ---------------------------------------------------------------- steady y ranges
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(current=st.tuples(finite, finite), data=st.tuples(finite, finite))
+def test_a_steady_range_always_shows_the_data_and_is_kept_once_chosen(current, data) -> None:
+    low, high = sorted(data)
+    lo, hi = steady_range(current, low, high)
+    assert lo < hi and lo <= low and high <= hi
+    assert steady_range((lo, hi), low, high) == (lo, hi)  # the next frame keeps it
+    new_lo, _ = steady_range((math.nan, math.nan), low, high)  # chosen afresh
+    if low >= 0:
+        assert new_lo >= 0  # headroom never takes a positive loss's axis below zero
+
+
+@given(current=st.tuples(finite, finite), bad=st.sampled_from([math.nan, math.inf, -math.inf]))
+def test_a_steady_range_ignores_data_without_finite_bounds(current, bad) -> None:
+    assert steady_range(current, bad, 1.0) == tuple(float(v) for v in current)
+    assert steady_range(current, 0.0, bad) == tuple(float(v) for v in current)
+
+
+def test_a_steady_range_is_kept_while_the_data_fill_it_and_renewed_when_they_shrink() -> None:
+    assert steady_range((0.0, 2.6), 0.3, 2.5) == (0.0, 2.6)  # a falling loss under its first peak
+    assert steady_range((0.0, 2.6), 0.3, 2.7) != (0.0, 2.6)  # out of range: a new one
+    lo, hi = steady_range((0.0, 2.6), 0.30, 0.35)  # the data fill 2% of it: rescaled to them
+    assert 0.25 <= lo < 0.30 and 0.35 < hi <= 0.40
+
+
+def test_a_falling_loss_rescales_the_axis_a_few_times_not_with_every_frame(plots: TrainingPlots, qapp) -> None:
+    """Each change of y range regenerates the axis and its grid, the costliest part of a frame.
+
+    pyqtgraph's own auto-range gave the loss plot 78 ranges in these 120 frames.
+    """
+    plots.start_run(started(steps_per_epoch=600))
+    plots._pacer.timer.stop()
+    ranges = []
+    plots.loss_plot.vb.sigYRangeChanged.connect(lambda _vb, r: ranges.append(tuple(r)))
+    rng = np.random.default_rng(0)
+    losses = []
+    for step in range(600):
+        loss = 2.3 * math.exp(-step / 150) + 0.05 + 0.1 * rng.random()
+        losses.append(loss)
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3], loss=loss))
+        if step % 5 == 4:
+            plots.refresh()
+            qapp.processEvents()  # paints: pyqtgraph auto-ranges just before
+    lo, hi = plots.loss_plot.vb.viewRange()[1]
+    assert lo <= min(losses) and max(losses) <= hi  # every point in view
+    assert 1 <= len(ranges) <= 12, ranges  # 8 here
+    plots.loss_plot.vb.setYRange(5.0, 6.0)  # the user's (or the code's) own range is shown as given
+    assert plots.loss_plot.vb.viewRange()[1] == pytest.approx([5.0, 6.0], abs=0.1)
