@@ -18,9 +18,10 @@ loading, model building and evaluation excluded, the same way for both). It is a
 per second of CPU time, the steadier figure on a shared machine: for the window, the CPU
 time of the window's process (all threads: drawing, the pipe's reader) *and* of the worker
 process, from the run's first report to its epoch's end. The probe's own cost is not the
-window's: its 5 ms timer alone takes the window's thread about 3% of a CPU, measured in
-each round while nothing else runs (just before pressing Train), and that rate times the
-epoch's length is taken off the window's CPU time (both figures are printed). Rounds
+window's: its 5 ms timer alone takes the window's thread about 3% of a CPU. Each round
+measures it just before pressing Train, as the window's CPU time while idle with the probe
+ticking less the same without it, per tick; that cost times the ticks of the epoch is
+taken off the window's CPU time (both figures are printed). Rounds
 alternate the two runs so that noise from other processes hits both alike; medians are
 printed.
 
@@ -74,6 +75,7 @@ MAX_DELAY_TARGET_MS = 50.0
 P99_TARGET_MS = 16.0
 RATIO_TARGET = 0.95
 IDLE_PROBE_S = 5.0
+IDLE_BASE_S = 2.5  # idle without the probe: the baseline its own cost is measured against
 
 
 class EventLoopProbe(QObject):
@@ -84,6 +86,7 @@ class EventLoopProbe(QObject):
         self._trace = trace  # a file: every thread's stack whenever a tick is stall_ms late
         self._stall_s = (PROBE_INTERVAL_MS + stall_ms) / 1000
         self.delays_ms: list[float] = []
+        self.tick_times: list[float] = []  # time.perf_counter() of each tick
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setInterval(PROBE_INTERVAL_MS)
@@ -91,6 +94,7 @@ class EventLoopProbe(QObject):
 
     def start(self) -> None:
         self.delays_ms.clear()
+        self.tick_times.clear()
         self._clock.start()
         self._timer.start()
 
@@ -108,6 +112,7 @@ class EventLoopProbe(QObject):
     def _on_tick(self) -> None:
         elapsed = self._clock.nsecsElapsed() / 1e6
         self._clock.restart()
+        self.tick_times.append(time.perf_counter())
         self.delays_ms.append(max(0.0, elapsed - PROBE_INTERVAL_MS))
         if self._trace is not None:
             if elapsed / 1000 > self._stall_s:  # the stacks above were dumped during this stall
@@ -132,6 +137,7 @@ class EpochCpuClock(NullListener):
         self.worker_seconds = 0.0  # of which the worker process's
         self.sink_thread_seconds = 0.0  # of which the thread that calls the sink (the pipe's reader)
         self.wall_seconds = 0.0  # from the first report to the epoch's end
+        self.wall_started = 0.0  # time.perf_counter() at the first report
         self._thread_start = 0.0
         self._wall_start = 0.0
 
@@ -140,7 +146,7 @@ class EpochCpuClock(NullListener):
 
     def on_run_start(self, info: RunStarted) -> None:
         self._start = self._now()
-        self._wall_start = time.perf_counter()
+        self.wall_started = self._wall_start = time.perf_counter()
         self._thread_start = time.thread_time()  # the thread that calls the sink: the pipe's reader
         self._inner.on_run_start(info)
 
@@ -222,6 +228,15 @@ def loop_until_idle(window: MainWindow) -> None:
     timer.stop()
 
 
+def idle_cpu_rate(seconds: float) -> float:
+    """This process's CPU seconds per second over ``seconds`` of a real, otherwise idle event loop."""
+    idle = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), idle.quit)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    idle.exec()
+    return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+
+
 def gui_run(
     app: QApplication, window: MainWindow, clocks: list[EpochCpuClock], probe: EventLoopProbe
 ) -> Figures:
@@ -234,14 +249,13 @@ def gui_run(
         inner.prewarm()
         if not inner.wait_warm(180):  # the worker's TensorFlow import is not part of the run
             raise RuntimeError("the spare worker did not start")
+    # The window's CPU time while idle, without the probe and then with it: the probe's own cost.
+    base_rate = idle_cpu_rate(IDLE_BASE_S)
     # The machine's own noise: the same probe for a while with nothing running in the app.
     probe.start()
-    idle = QEventLoop()
-    QTimer.singleShot(int(IDLE_PROBE_S * 1000), idle.quit)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    idle.exec()
-    probe_rate = (time.process_time() - cpu0) / (time.perf_counter() - wall0)  # CPU s per s, the probe alone
+    probe_rate = idle_cpu_rate(IDLE_PROBE_S)
     probe.stop()
+    per_tick = max(0.0, probe_rate - base_rate) * IDLE_PROBE_S / max(1, len(probe.tick_times))
     idle_worst, idle_p99 = probe.worst_and_p99()
     probe.start()  # from pressing Train: loading the data and building the model count too
     window.actions["run.train"].trigger()
@@ -255,7 +269,9 @@ def gui_run(
     clock = clocks[-1]
     out = figures(result, clock)
     out.raw_samples_per_cpu_s = out.samples_per_cpu_s
-    out.probe_cpu_s = min(probe_rate * clock.wall_seconds, clock.seconds - clock.worker_seconds)
+    epoch_end = clock.wall_started + clock.wall_seconds
+    ticks = sum(1 for t in probe.tick_times if clock.wall_started <= t <= epoch_end)
+    out.probe_cpu_s = min(per_tick * ticks, clock.seconds - clock.worker_seconds)
     if clock.seconds - out.probe_cpu_s > 0:
         out.samples_per_cpu_s = out.samples / (clock.seconds - out.probe_cpu_s)
     out.worst_delay_ms, out.p99_delay_ms = probe.worst_and_p99()

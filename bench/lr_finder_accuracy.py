@@ -6,18 +6,25 @@ prints the suggested rate and its ratio to 1e-3, then trains the preset twice, a
 rate and at the suggested one, with the same seed, split and epochs (the preset's), and
 prints both runs' validation and test accuracies.
 
-Targets: the suggestion is within a factor of 3 of 1e-3 (Adam's usual rate, and the
-preset's), and the run at the suggested rate reaches at least the preset's test accuracy
-in the same epochs.
+It does so for ``--seeds`` seeds (the preset's and the ones after it; each seed its own
+split, initial weights, range test and suggestion), and compares the mean test accuracies.
+One seed does not settle it: on the preset's seed, 1e-3 gives 0.9791 and 1.06e-3 gives
+0.9743, so two rates 6% apart differ by more than the gap being looked for.
 
-    python bench/lr_finder_accuracy.py [--data ../shared/data/mnist.npz] [--epochs N]
+Targets: every suggestion is within a factor of 3 of 1e-3 (Adam's usual rate, and the
+preset's), and the runs at the suggested rates reach at least the preset rate's mean test
+accuracy in the same epochs.
+
+    python bench/lr_finder_accuracy.py [--data ../shared/data/mnist.npz] [--epochs N] [--seeds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,38 +60,52 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST .npz")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the preset's)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds to compare over (default 3)")
     args = parser.parse_args()
     if not Path(args.data).is_file():
         print(f"skip: {args.data} not found (needs the shared MNIST file)")
         return 0
 
-    config = load_preset("mlp")
-    config = config.replace(data=DataSpec(name="mnist", path=args.data))
+    base = load_preset("mlp")
+    base = base.replace(data=DataSpec(name="mnist", path=args.data))
     if args.epochs is not None:
-        config = config.replace(epochs=args.epochs)
-    prepared = prepare(config)
-    split = prepared.split
-    print(f"MLP preset ({config.optimizer.name}, rate {config.optimizer.learning_rate:g}, batch {config.batch_size}, "
-          f"{config.epochs} epochs, seed {config.seed}) on {prepared.description}")  # fmt: skip
+        base = base.replace(epochs=args.epochs)
+    print(f"MLP preset ({base.optimizer.name}, rate {base.optimizer.learning_rate:g}, batch {base.batch_size}, "
+          f"{base.epochs} epochs) on MNIST, seeds {base.seed} to {base.seed + args.seeds - 1}")  # fmt: skip
+    preset_tests: list[float] = []
+    suggested_tests: list[float] = []
+    all_within = True
+    for seed in range(base.seed, base.seed + max(1, args.seeds)):
+        config = base.replace(seed=seed)
+        prepared = prepare(config)
+        split = prepared.split
+        started = time.perf_counter()
+        test = run_range_test(config, split)
+        print(f"seed {seed}: {prepared.description}; range test ({time.perf_counter() - started:.0f} s): {test.summary()}")
+        if test.suggestion is None:
+            print("no suggestion: target NOT met")
+            return 0
+        rate = test.suggestion.rate
+        ratio = rate / ADAM_RATE
+        within = 1 / WITHIN <= ratio <= WITHIN
+        all_within = all_within and within
+        print(f"  suggested {rate:.3g} = {ratio:.2f} x {ADAM_RATE:g} (within a factor of {WITHIN:g}: {'yes' if within else 'NO'})")
+        _, preset_test = accuracies(config, split)
+        _, suggested_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=rate)), split)
+        preset_tests.append(preset_test)
+        suggested_tests.append(suggested_test)
+        print(f"  seed {seed}: test accuracy {suggested_test:.4f} at the suggestion, {preset_test:.4f} at the preset's rate "
+              f"({suggested_test - preset_test:+.4f})")  # fmt: skip
 
-    started = time.perf_counter()
-    test = run_range_test(config, split)
-    print(f"range test ({time.perf_counter() - started:.0f} s): {test.summary()}")
-    if test.suggestion is None:
-        print("no suggestion: target NOT met")
-        return 0
-    rate = test.suggestion.rate
-    ratio = rate / ADAM_RATE
-    within = 1 / WITHIN <= ratio <= WITHIN
-    print(f"suggested {rate:.3g} = {ratio:.2f} x {ADAM_RATE:g} (within a factor of {WITHIN:g}: {'yes' if within else 'NO'})")
-
-    print("training, same seed, split and epochs:")
-    _, preset_test = accuracies(config, split)
-    _, suggested_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=rate)), split)
-    reached = suggested_test >= preset_test
+    differences = [s - p for s, p in zip(suggested_tests, preset_tests, strict=True)]
+    spread = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else math.nan
+    preset_mean, suggested_mean = statistics.mean(preset_tests), statistics.mean(suggested_tests)
+    reached = suggested_mean >= preset_mean
+    print(f"suggestions within a factor of {WITHIN:g} of {ADAM_RATE:g}: {'met' if all_within else 'NOT met'}")
     print(
-        f"suggested rate's test accuracy {suggested_test:.4f} vs the preset's {preset_test:.4f} "
-        f"({suggested_test - preset_test:+.4f}): {'reached' if reached else 'NOT reached'}"
+        f"mean test accuracy over {len(differences)} seeds: {suggested_mean:.4f} at the suggestions vs {preset_mean:.4f} "
+        f"at the preset's rate ({suggested_mean - preset_mean:+.4f}, standard error of the difference {spread:.4f}): "
+        f"{'reached' if reached else 'NOT reached'}"
     )
     return 0
 

@@ -86,7 +86,9 @@ def _nice_step(span: float) -> float:
     return 10.0 * power  # pragma: no cover - span < 10 * power always
 
 
-def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float]:
+def steady_range(
+    current: tuple[float, float] | None, low: float, high: float, keep_sign: bool = True
+) -> tuple[float, float]:
     """The y range that shows data from ``low`` to ``high``, given the one shown now.
 
     The current range is kept while the data fit in it and fill at least
@@ -95,11 +97,15 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
     put while the data still fill the range; otherwise (a first range, data that shrank)
     the data get a close fit, :data:`FIT_ROOM` of their span each side. The new bounds
     are rounded out to a 1-2-5 step of about a tenth of the data's span, and do not cross
-    zero where the data do not. A falling loss then rescales the axis a few times in a
-    run, not with every new point: each change of range redraws the axis and its grid
-    (the costliest part of a frame), and an axis that moves all the time is hard to read.
+    zero where the data do not (``keep_sign``; a log axis has no such zero). A falling
+    loss then rescales the axis a few times in a run, not with every new point: each
+    change of range redraws the axis and its grid (the costliest part of a frame), and an
+    axis that moves all the time is hard to read.
+
+    ``current`` ``None`` (or not finite) chooses afresh. Whatever the input, a range is
+    returned and nothing is raised (it is called while Qt paints).
     """
-    lo, hi = (float(v) for v in current)
+    lo, hi = (float(v) for v in current) if current is not None else (math.nan, math.nan)
     span = high - low
     if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(span)) or high < low:
         return lo, hi
@@ -107,18 +113,36 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
     fits = known and lo <= low and high <= hi
     if fits and span >= KEEP_FILL * (hi - lo):
         return lo, hi
-    room = span if span > 0 else max(abs(low) * 0.1, 1e-12)
+    try:
+        return _new_range(lo, hi, known, fits, low, high, keep_sign)
+    except (OverflowError, ValueError, ZeroDivisionError):  # beyond float's range or precision
+        if known:
+            return lo, hi
+        return (low, high) if low < high else (math.nextafter(low, -math.inf), math.nextafter(high, math.inf))
+
+
+def _new_range(
+    lo: float, hi: float, known: bool, fits: bool, low: float, high: float, keep_sign: bool
+) -> tuple[float, float]:
+    """:func:`steady_range` when the current range ``(lo, hi)`` is not kept."""
+    span = high - low
+    # Flat data (a constant loss) get a tenth of their value, or one unit, each side.
+    flat = not span > 0
+    room = span if not flat else abs(low) * 0.1 or 1.0
     step = _nice_step(room / STEPS_PER_RANGE)
+    fit_room = 1.0 if flat else FIT_ROOM
 
     def rounded(bottom: float, top: float) -> tuple[float, float]:
         bottom, top = math.floor(bottom / step) * step, math.ceil(top / step) * step
+        if not keep_sign:
+            return bottom, top
         if low >= 0 > bottom:
             bottom = 0.0
         elif high <= 0 < top and low < 0:
             top = 0.0
         return bottom, top
 
-    new_lo, new_hi = rounded(low - FIT_ROOM * room, high + FIT_ROOM * room)
+    new_lo, new_hi = rounded(low - fit_room * room, high + fit_room * room)
     if known and not fits and low <= hi and high >= lo:
         # Data shown until now leave the range: room on the side they leave by, and the
         # side they stay inside stays put.
@@ -128,7 +152,7 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
         if span >= KEEP_FILL * (top - bottom):
             new_lo, new_hi = bottom, top
     if not (new_lo <= low and high <= new_hi and new_lo < new_hi and math.isfinite(new_hi - new_lo)):
-        return lo, hi  # pragma: no cover - rounding beyond float's precision
+        raise ValueError("rounded beyond float's precision")
     return new_lo, new_hi
 
 
@@ -142,6 +166,15 @@ class SteadyViewBox(pg.ViewBox):  # type: ignore[misc] # pyqtgraph has no type h
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._auto_ranging = False
+        self._fresh = True  # the next automatic y range is chosen afresh, not kept
+
+    def enableAutoRange(self, axis: object = None, enable: object = True, x: object = None, y: object = None) -> None:  # noqa: N802 - pyqtgraph's name
+        # Turned back on (the "A" button, a new metric): the range shown is someone's
+        # zoom, not one chosen for these data, so the next one fits the data afresh.
+        was_on = bool(self.state["autoRange"][1])
+        super().enableAutoRange(axis, enable, x, y)
+        if not was_on and self.state["autoRange"][1]:
+            self._fresh = True  # pyqtgraph auto-ranges at the next paint
 
     def updateAutoRange(self) -> None:  # noqa: N802 - pyqtgraph's name
         self._auto_ranging = True
@@ -154,8 +187,11 @@ class SteadyViewBox(pg.ViewBox):  # type: ignore[misc] # pyqtgraph has no type h
         if self._auto_ranging and yRange is not None:
             low, high = (float(v) for v in yRange)  # type: ignore[attr-defined]
             # pyqtgraph padded the data's bounds by this share of their span each side.
-            pad = self.suggestPadding(1) * (high - low) / (1 + 2 * self.suggestPadding(1))
-            yRange = steady_range(tuple(self.viewRange()[1]), low + pad, high - pad)
+            padding = self.suggestPadding(1)
+            pad = padding * (high - low) / (1 + 2 * padding)
+            current = None if self._fresh else tuple(self.viewRange()[1])
+            yRange = steady_range(current, low + pad, high - pad, keep_sign=not self.state["logMode"][1])
+            self._fresh = False
         super().setRange(rect, xRange, yRange, *args, **kwargs)
 
 

@@ -352,7 +352,8 @@ class TrainingPlots(QWidget):
     def add_batch(self, rec: BatchRecord) -> None:
         """Append one batch's figures; drawn at the next refresh (a new learning rate is marked)."""
         self._add_batch(rec)
-        self.redraw_soon()
+        self._stale.update(_PLOT_NAMES)  # not a full redraw: the flags follow every CHECK_EVERY batches
+        self._pacer.schedule()
 
     def add_epoch(self, rec: EpochRecord) -> None:
         """Append one epoch's averages (training and validation)."""

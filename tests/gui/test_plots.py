@@ -23,6 +23,7 @@ from gui.plots import (
     TrainingPlots,
 )
 from model import series as series_module
+from model.diagnosis import CHECK_EVERY
 from model.events import BatchRecord, EpochRecord, RunStarted
 
 LAYERS = ("L2_Dense", "L3_Dense", "L4_Dense")
@@ -457,6 +458,7 @@ def test_a_saved_history_shows_epoch_gradient_norms(qtbot) -> None:
 # ---------------------------------------------------------------- steady y ranges
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+anything = st.floats(allow_nan=True, allow_infinity=True)
 
 
 @settings(max_examples=300, deadline=None)
@@ -469,6 +471,31 @@ def test_a_steady_range_always_shows_the_data_and_is_kept_once_chosen(current, d
     new_lo, _ = steady_range((math.nan, math.nan), low, high)  # chosen afresh
     if low >= 0:
         assert new_lo >= 0  # headroom never takes a positive loss's axis below zero
+
+
+@settings(max_examples=300, deadline=None)
+@given(current=st.one_of(st.none(), st.tuples(anything, anything)), data=st.tuples(anything, anything), keep_sign=st.booleans())
+def test_a_steady_range_never_raises_whatever_the_floats(current, data, keep_sign) -> None:
+    """It runs while Qt paints: an exception there would come back with every paint."""
+    low, high = data
+    result = steady_range(current, low, high, keep_sign)
+    assert len(result) == 2
+    if current is None and math.isfinite(high - low) and low <= high:
+        lo, hi = result
+        assert lo <= low and high <= hi and lo < hi  # chosen afresh: the data are in it
+
+
+def test_flat_data_get_a_readable_range() -> None:
+    assert steady_range(None, 0.0, 0.0) == (0.0, 1.0)  # a constant loss of 0 (or a norm of 1 on a log axis)
+    assert steady_range((0.0, 4.0), 0.0, 0.0, keep_sign=False) == (-1.0, 1.0)
+    lo, hi = steady_range(None, 2.0, 2.0)
+    assert lo < 2.0 < hi and hi - lo < 1.0
+
+
+def test_a_log_axis_is_not_held_at_zero() -> None:
+    """On a log axis 0 is a norm of 1: data just under it get their room above as elsewhere."""
+    assert steady_range((-3.0, -0.1), -3.0, 0.05, keep_sign=False)[1] > 0.3
+    assert steady_range((-3.0, -0.1), -3.0, -0.01, keep_sign=True)[1] == 0.0
 
 
 @given(current=st.tuples(finite, finite), bad=st.sampled_from([math.nan, math.inf, -math.inf]))
@@ -505,5 +532,28 @@ def test_a_falling_loss_rescales_the_axis_a_few_times_not_with_every_frame(plots
     lo, hi = plots.loss_plot.vb.viewRange()[1]
     assert lo <= min(losses) and max(losses) <= hi  # every point in view
     assert 1 <= len(ranges) <= 12, ranges  # 8 here
-    plots.loss_plot.vb.setYRange(5.0, 6.0)  # the user's (or the code's) own range is shown as given
-    assert plots.loss_plot.vb.viewRange()[1] == pytest.approx([5.0, 6.0], abs=0.1)
+    # The user's zoom (the data fill just over half of it) is shown as given ...
+    plots.loss_plot.vb.setYRange(0.05, 4.5, padding=0)
+    assert plots.loss_plot.vb.viewRange()[1] == pytest.approx([0.05, 4.5])
+    plots.loss_plot.enableAutoRange(axis="y")  # ... until the "A" button: fitted to the data again, not kept
+    qapp.processEvents()
+    lo, hi = plots.loss_plot.vb.viewRange()[1]
+    assert lo <= min(losses) and max(losses) <= hi < 4.0
+
+
+def test_a_streaming_run_is_diagnosed_every_few_batches_not_at_every_redraw(plots: TrainingPlots, monkeypatch) -> None:
+    plots.start_run(started(steps_per_epoch=200))
+    plots._pacer.timer.stop()  # the ticks are called by hand here
+    calls = []
+    original = plots.series.diagnoses
+    monkeypatch.setattr(plots.series, "diagnoses", lambda *a: (calls.append(1), original(*a))[1])
+    for step in range(200):
+        plots.add_batch(batch(step, [0.1, 0.2, 0.3]))
+        plots.refresh_part()  # a tick per batch: 50 redraws of the gradient plot
+    assert 10 <= len(calls) <= 200 // CHECK_EVERY + 2  # 50 when every redraw diagnosed
+    calls.clear()
+    plots.add_batch(batch(200, [1e-9, 0.2, 0.3]))
+    plots.redraw_soon()  # a run's end: diagnosed however few batches came
+    for _ in range(4):
+        plots.refresh_part()
+    assert len(calls) == 1
