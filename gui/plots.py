@@ -145,8 +145,7 @@ class TrainingPlots(QWidget):
         self._flags: dict[str, str] = {}
         self._diagnoses: list[Diagnosis] = []
         self._flags_due = True  # the next gradient redraw diagnoses, however few batches came
-        self._series_number = 0  # counts the series shown, for _epochs_changed
-        self._epochs_drawn: dict[str, tuple[int, ...]] = {}  # per plot: what its epoch points show
+        self._epochs_drawn: dict[str, tuple[object, ...]] = {}  # per plot: what its epoch points show
         self._flags_at = 0  # batches in the series when it last did
         self._context: RunContext | None = None
         self.layer_metric = "gradients"  # which of LAYER_METRICS the layer curves and the heat map show
@@ -325,7 +324,7 @@ class TrainingPlots(QWidget):
         """A new series for a run, with its saved epochs and batches replayed in the order they came."""
         self._previous = self.series if self.keep_previous.isChecked() and len(self.series.batches) else None
         self.series = RunSeries()
-        self._series_number += 1
+        self._epochs_drawn.clear()
         self.series.reset(layer_names, max(1, steps_per_epoch))
         self._context = context
         self._hover.clear()  # no crosshair of another run's figures
@@ -352,8 +351,7 @@ class TrainingPlots(QWidget):
     def add_batch(self, rec: BatchRecord) -> None:
         """Append one batch's figures; drawn at the next refresh (a new learning rate is marked)."""
         self._add_batch(rec)
-        self._stale.update(_PLOT_NAMES)  # not a full redraw: the flags follow every CHECK_EVERY batches
-        self._pacer.schedule()
+        self._mark_stale()  # not redraw_soon: the flags follow every CHECK_EVERY batches
 
     def add_epoch(self, rec: EpochRecord) -> None:
         """Append one epoch's averages (training and validation)."""
@@ -418,7 +416,7 @@ class TrainingPlots(QWidget):
         """Remove every curve, marker and heat-map column, of this run and the previous."""
         self._previous = None
         self.series.reset(self.series.layer_names, self.series.steps_per_epoch)
-        self._series_number += 1
+        self._epochs_drawn.clear()
         self._markers.clear()
         self._overlay.show(self._previous)
         self._pacer.dirty = True
@@ -469,11 +467,15 @@ class TrainingPlots(QWidget):
         """The current redraw interval (it adapts to the cost of drawing)."""
         return self._pacer.interval_ms
 
-    def redraw_soon(self) -> None:
+    def _mark_stale(self) -> None:
         """Every plot is out of date: the timer redraws them from the buffers, one plot per tick."""
         self._stale.update(_PLOT_NAMES)
-        self._flags_due = True
         self._pacer.schedule()
+
+    def redraw_soon(self) -> None:
+        """A full redraw, one plot per tick: the curves, and the diagnoses however few batches came."""
+        self._flags_due = True
+        self._mark_stale()
 
     def refresh(self) -> None:
         """Redraw every curve from the buffers (tests, exports and opened runs call this)."""
@@ -544,7 +546,7 @@ class TrainingPlots(QWidget):
 
     def _epochs_changed(self, part: str) -> bool:
         """Whether ``part``'s epoch points are out of date (most redraws only add batches)."""
-        key = (self._series_number, len(self.series.epochs), len(self.series.epoch_grads), self.layer_metric, len(self._grad_epoch_curves))
+        key = (len(self.series.epochs), len(self.series.epoch_grads), self.layer_metric, len(self._grad_epoch_curves))
         if self._epochs_drawn.get(part) == key:
             return False
         self._epochs_drawn[part] = key
