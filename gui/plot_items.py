@@ -56,6 +56,8 @@ ESCAPE_ROOM: Final = 0.3
 """Data leaving the y range get this share of their span of room on the side they left by."""
 FIT_ROOM: Final = 0.1
 """Otherwise a new y range leaves this share of the data's span each side."""
+SIGN_SLACK: Final = 0.05
+"""Data below zero by less than this share of their span (a symbol's padding) keep a loss's axis at zero."""
 STEPS_PER_RANGE: Final = 10
 """A new y range is rounded out to a 1-2-5 step of about a tenth of the data's span."""
 MAX_LABELLED_MARKERS: Final = 12
@@ -97,10 +99,10 @@ def steady_range(
     put while the data still fill the range; otherwise (a first range, data that shrank)
     the data get a close fit, :data:`FIT_ROOM` of their span each side. The new bounds
     are rounded out to a 1-2-5 step of about a tenth of the data's span, and do not cross
-    zero where the data do not (``keep_sign``; a log axis has no such zero). A falling
-    loss then rescales the axis a few times in a run, not with every new point: each
-    change of range redraws the axis and its grid (the costliest part of a frame), and an
-    axis that moves all the time is hard to read.
+    zero where the data do not, but for a symbol's padding (``keep_sign``; a log axis has
+    no such zero). A falling loss then rescales the axis a few times in a run, not with
+    every new point: each change of range redraws the axis and its grid (the costliest
+    part of a frame), and an axis that moves all the time is hard to read.
 
     ``current`` ``None`` (or not finite) chooses afresh. Whatever the input, a range is
     returned and nothing is raised (it is called while Qt paints).
@@ -136,10 +138,11 @@ def _new_range(
         bottom, top = math.floor(bottom / step) * step, math.ceil(top / step) * step
         if not keep_sign:
             return bottom, top
-        if low >= 0 > bottom:
-            bottom = 0.0
-        elif high <= 0 < top and low < 0:
-            top = 0.0
+        # Data within SIGN_SLACK of zero are on its side: pyqtgraph pads for symbols.
+        if low >= -SIGN_SLACK * room and bottom < min(0.0, low):
+            bottom = min(0.0, low)
+        elif high <= SIGN_SLACK * room and top > max(0.0, high) and low < 0:
+            top = max(0.0, high)
         return bottom, top
 
     new_lo, new_hi = rounded(low - fit_room * room, high + fit_room * room)

@@ -557,3 +557,10 @@ def test_a_streaming_run_is_diagnosed_every_few_batches_not_at_every_redraw(plot
     for _ in range(4):
         plots.refresh_part()
     assert len(calls) == 1
+
+
+def test_a_symbols_padding_below_zero_does_not_take_a_loss_axis_further_down() -> None:
+    """Epoch symbols make pyqtgraph's data bounds reach a little below a loss of 0."""
+    lo, hi = steady_range(None, -0.3, 11.0)
+    assert lo == -0.3 and hi >= 11.0  # at the padded data, not rounded down to -2
+    assert steady_range(None, -3.0, 11.0)[0] < -3.0  # data truly below zero get their room
