@@ -5,13 +5,16 @@ stratified subset of MNIST (``../shared/data/mnist.npz``), the same way twice pe
 
 - from the window (offscreen): Train pressed, the run training in a worker process (the
   window's default :class:`~model.worker_process.ProcessRunner`, its spare warmed first),
-  reporting every batch through the pipe to the GUI, the plots redrawing, weight snapshots
-  flowing to the Draw tab's live model, while a 5 ms ``QTimer`` measures how late the event
+  reporting every batch through the pipe to the GUI, the plots redrawing (the Training
+  tab shows, so no weight snapshots flow: they go to the Draw tab's live model while that
+  tab shows, see ``bench/canvas_latency.py``), while a 5 ms ``QTimer`` measures how late the event
   loop gets to it, from pressing Train to the end of the run (the worst delay is what a
   user feels as a freeze). ``--thread`` trains in a thread of the window's process
   instead (the old way), for comparison;
 - headless: ``model.training.train`` with a listener that does nothing (a
-  ``NullListener``) in this same process, on the same split.
+  ``NullListener``) in this same process, on the same split, once the spare worker that
+  the previous GUI run's end started has imported TensorFlow (before, the two overlapped,
+  and the headless run paid for the contention, which flattered the ratio).
 
 Throughput is the training epoch's samples per second as the core reports it (data
 loading, model building and evaluation excluded, the same way for both). It is also given
@@ -237,18 +240,26 @@ def idle_cpu_rate(seconds: float) -> float:
     return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
 
 
+def wait_for_spare(window: MainWindow) -> None:
+    """Wait until the window's spare worker has imported TensorFlow (it starts as a run ends).
+
+    Before either run of a round: the spare's import takes a CPU for seconds, and a run
+    beside it pays for the contention in CPU time too (TensorFlow's thread pools spin).
+    """
+    inner = getattr(window.session.runner, "_inner", None)
+    if isinstance(inner, ProcessRunner):
+        inner.prewarm()
+        if not inner.wait_warm(180):
+            raise RuntimeError("the spare worker did not start")
+
+
 def gui_run(
     app: QApplication, window: MainWindow, clocks: list[EpochCpuClock], probe: EventLoopProbe
 ) -> Figures:
     """Press Train in the window and let the event loop run until the run has ended."""
     wait_until(app, window.actions["run.train"].isEnabled, 120)
     wait_until(app, lambda: "counting" not in window.data_label.text(), 120)
-    runner = window.session.runner
-    inner = getattr(runner, "_inner", None)
-    if isinstance(inner, ProcessRunner):
-        inner.prewarm()
-        if not inner.wait_warm(180):  # the worker's TensorFlow import is not part of the run
-            raise RuntimeError("the spare worker did not start")
+    wait_for_spare(window)  # the worker's TensorFlow import is not part of the run
     # The window's CPU time while idle, without the probe and then with it: the probe's own cost.
     base_rate = idle_cpu_rate(IDLE_BASE_S)
     # The machine's own noise: the same probe for a while with nothing running in the app.
@@ -336,6 +347,7 @@ def main() -> int:
         trace = open(args.trace_stalls, "w") if args.trace_stalls else None  # noqa: SIM115 - open for the run
         probe = EventLoopProbe(trace, args.stall_ms)
         for round_ in range(args.rounds):
+            wait_for_spare(window)
             headless.append(headless_run(config, split))
             gui.append(gui_run(app, window, clocks, probe))
             h, g = headless[-1], gui[-1]
