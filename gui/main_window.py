@@ -367,7 +367,9 @@ class MainWindow(QMainWindow):
         self.cockpit.set_test(evaluation, images)  # the timeline shows it in the confusion view
 
     def show_predictor(self, predictor: Predictor | None, description: str) -> None:
+        self._follow_live(False)
         self._predictor = (predictor, description)
+        self._follow_live(self.tabs.currentIndex() == DRAW_TAB)
         if self.predict_panel is not None:
             self.predict_panel.set_predictor(predictor, description)
 
@@ -439,6 +441,15 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         if index == DRAW_TAB:
             self._build_late_widgets()
+        self._follow_live(index == DRAW_TAB)
+
+    def _follow_live(self, on: bool) -> None:
+        """A training run's live model is kept current only while the Draw tab shows it."""
+        from model.inference import LivePredictor
+
+        predictor = self._predictor[0]
+        if isinstance(predictor, LivePredictor):
+            predictor.follow(on)
 
     def _on_tensorflow_loaded(self, device: str) -> None:
         self._tf_loaded = True

@@ -332,24 +332,40 @@ class SnapshotTap:
 
     The training callback asks :meth:`due` after every batch (O(1)) and, when it says so,
     hands a :class:`WeightSnapshot` to :meth:`take`, which passes it on with ``deliver``
-    (the worker process sends it to the window). A snapshot is due ``interval_s`` after the
-    previous one, or at the next batch end after :meth:`request` (any thread). The callback
-    also takes one before the first batch and whenever the run pauses, so a paused run's
-    snapshot is its exact model.
+    (the worker process sends it to the window). While the tap is *followed*, a snapshot is
+    due ``interval_s`` after the previous one; followed or not, one is due at the next batch
+    end after :meth:`request` (any thread). The callback also takes one before the first
+    batch and whenever the run pauses, so a paused run's snapshot is its exact model.
+
+    A tap that nobody follows (the worker's, while the window's Draw tab is hidden) costs
+    the run nothing between those: no ``get_weights``, nothing pickled or sent.
     """
 
-    def __init__(self, deliver: Callable[[WeightSnapshot], None], interval_s: float = 0.25) -> None:
+    def __init__(self, deliver: Callable[[WeightSnapshot], None], interval_s: float = 0.25, *, followed: bool = True) -> None:
         self._deliver = deliver
         self.interval_s = interval_s
         self._requested = threading.Event()
+        self._followed = threading.Event()
+        if followed:
+            self._followed.set()
         self._last = -math.inf
 
     def request(self) -> None:
         """Ask for a snapshot at the next batch end (any thread)."""
         self._requested.set()
 
+    def follow(self, on: bool) -> None:
+        """Send snapshots every ``interval_s`` from now on (one at the next batch end), or stop (any thread)."""
+        if on:
+            self._followed.set()
+            self._requested.set()
+        else:
+            self._followed.clear()
+
     def due(self) -> bool:
-        return self._requested.is_set() or time.monotonic() - self._last >= self.interval_s
+        return self._requested.is_set() or (
+            self._followed.is_set() and time.monotonic() - self._last >= self.interval_s
+        )
 
     def take(self, snapshot: WeightSnapshot) -> None:
         self._requested.clear()

@@ -94,13 +94,17 @@ class LivePredictor(Predictor, Protocol):
 
     ``description`` names the model that answers now ("live model of run 3, as of batch
     1,200 (epoch 2)"); ``watch(callback)`` has ``callback()`` called, from any thread,
-    whenever that changes.
+    whenever that changes. ``follow(True)`` says someone is looking (the Draw tab shows):
+    the model is kept current from then on; ``follow(False)``, nobody is, and keeping it
+    current may stop until the next ``follow(True)``.
     """
 
     @property
     def description(self) -> str: ...
 
     def watch(self, callback: Callable[[], None]) -> None: ...
+
+    def follow(self, on: bool) -> None: ...
 
 
 class _Executor(Protocol):

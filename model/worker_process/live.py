@@ -1,9 +1,10 @@
 """A running model's stand-in in the window's process: answers drawings at once.
 
 The model being trained lives in the worker process, and a stroke must not wait for the
-worker's next batch. So the window holds its own copy: the worker sends a
-:class:`~model.events.WeightSnapshot` at most every quarter second (and when it pauses),
-and :class:`SnapshotPredictor` answers with the newest one. All of its Keras work (the
+worker's next batch. So the window holds its own copy: while the Draw tab shows
+(:meth:`~SnapshotPredictor.follow`), the worker sends a :class:`~model.events.WeightSnapshot`
+every quarter second (one at once when the tab opens), and at any time when it pauses;
+:class:`SnapshotPredictor` answers with the newest one. All of its Keras work (the
 model built from the configuration, ``set_weights`` for a newer snapshot, the forward
 pass) runs on the session's Keras executor, the one thread that owns every Keras object
 of the window's process; the pipe's reader thread only swaps the newest snapshot in under
@@ -97,6 +98,9 @@ class SnapshotPredictor:
         run_id: the run, for the description.
         config, input_shape, num_classes: what the model is built from (as the worker built it).
         keras: the session's Keras executor; every Keras call of this object runs there.
+        follow: asks the running process to send snapshots every interval (``True``: the
+            Draw tab shows, and one is sent at once) or to stop (``False``); the
+            :meth:`follow` of whoever shows this predictor lands here.
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class SnapshotPredictor:
         input_shape: tuple[int, ...],
         num_classes: int,
         keras: KerasExecutor,
+        follow: Callable[[bool], None] = lambda on: None,
     ) -> None:
         self.run_id = run_id
+        self._follow = follow
         self._config = config
         self._input_shape = tuple(input_shape)
         self._num_classes = num_classes
@@ -139,6 +145,10 @@ class SnapshotPredictor:
         """Call ``callback()`` (from the pipe's reader thread) whenever a new snapshot arrives."""
         with self._changed:
             self._watchers.append(callback)
+
+    def follow(self, on: bool) -> None:
+        """Whether someone is looking at this model's answers (any thread): see the constructor."""
+        self._follow(on)
 
     def offer(self, snapshot: WeightSnapshot) -> None:
         """Take a newer snapshot (the pipe's reader thread)."""

@@ -27,7 +27,7 @@ from model.results import RunResult
 from model.runner import RunRequest
 from model.tasks import Failure
 
-ControlAction = Literal["pause", "resume", "stop", "step", "snapshot"]
+ControlAction = Literal["pause", "resume", "stop", "step", "snapshot", "follow", "unfollow"]
 
 
 class PlainWeights:
@@ -67,7 +67,8 @@ class StartRun:
 
 @dataclass(frozen=True)
 class Control:
-    """Down: pause, resume, stop or step (one batch while paused) the run, or send a weight snapshot at the next batch end."""
+    """Down: pause, resume, stop or step (one batch while paused) the run; send a weight
+    snapshot at the next batch end; or follow (send one every interval) or unfollow the weights."""
 
     action: ControlAction
 

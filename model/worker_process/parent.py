@@ -15,7 +15,8 @@ cross the pipe as they are, and the reader deals with them on the session's Kera
 executor, the one thread of this process that owns Keras objects outside a run:
 
 - weight snapshots feed the run's :class:`~model.worker_process.live.SnapshotPredictor`,
-  which answers the Draw tab at once while the worker trains;
+  which answers the Draw tab at once while the worker trains (the worker sends them every
+  interval only while the predictor is followed: the Draw tab shows);
 - the finished model arrives as weights; before ``on_result``, the reader has the Keras
   executor build the plain inference model from the configuration and set them, and waits
   for it. The reader thread itself never touches Keras, so the model the session receives
@@ -79,8 +80,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NICENESS: Final = 10
-"""How much lower the workers' CPU priority is than the window's (``os.nice``)."""
+NICENESS: Final = 0
+"""How much lower the workers' CPU priority is than the window's (``os.nice``): not at all.
+
+At ``nice`` 10 a worker lost its CPUs to every other process for moments at a time, and
+TensorFlow's two-thread pool waited on the descheduled thread: in
+``bench/gui_responsiveness.py`` (5 rounds, MLP, batch 32) the worker's CPU time for the
+same epoch ranged 4.6-6.6 s and its samples per CPU second were 0.92 of the headless core
+in the window's process; at 0, 5.7-5.9 s and 1.03, the event loop's worst delay still
+18-40 ms (its target 50 ms). At 0 in the window's scheduling group a drawing waited for
+the CPU (``bench/canvas_latency.py`` while a CNN trains: p95 35 ms, target 30 ms); so the
+worker starts a session of its own (see :mod:`~model.worker_process.child`), and the
+drawing's p95 was 22.6 ms with the worker's ratio 1.02."""
 SNAPSHOT_INTERVAL_S: Final = 0.25
 """The longest a live model's answers lag behind training (plus one batch)."""
 EXIT_WAIT_S: Final = 10.0
@@ -272,7 +283,9 @@ class ProcessRun:
             if data is None:
                 return None
             if self._live is None:
-                live = SnapshotPredictor(self.run_id, self.request.config, input_shape, len(data.class_names), self._keras)
+                live = SnapshotPredictor(
+                    self.run_id, self.request.config, input_shape, len(data.class_names), self._keras, self._follow
+                )
                 if self._snapshot is not None:
                     live.offer(self._snapshot)
                 self._live = live
@@ -291,6 +304,9 @@ class ProcessRun:
     # ------------------------------------------------------------------ the reader thread
     def _control_send(self, action: ControlAction) -> None:
         self.worker.send(Control(action))
+
+    def _follow(self, on: bool) -> None:
+        self._control_send("follow" if on else "unfollow")
 
     def _read(self) -> None:
         sink, run_id = self._sink, self.run_id

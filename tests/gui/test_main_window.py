@@ -785,3 +785,37 @@ def test_exports_write_csv_plots_and_a_script(make_window, qtbot, tmp_path: Path
     assert (tmp_path / "plots-loss.png").read_bytes()[:4] == b"\x89PNG"
     assert window.session.export_script_to(tmp_path / "train.py")
     compile((tmp_path / "train.py").read_text(), "train.py", "exec")
+
+
+class FollowedLive:
+    """A live model that notes when the window follows it (the Draw tab shown) and when not."""
+
+    input_shape = (28, 28, 1)
+    description = "live model of run 1 (starting)"
+
+    def __init__(self) -> None:
+        self.follows: list[bool] = []
+
+    def submit(self, x: np.ndarray) -> Any:
+        raise AssertionError("not asked in this test")
+
+    def watch(self, callback: Any) -> None:
+        pass
+
+    def follow(self, on: bool) -> None:
+        self.follows.append(on)
+
+
+def test_a_live_model_is_followed_only_while_the_draw_tab_shows(make_window) -> None:
+    window = make_window()
+    first, second = FollowedLive(), FollowedLive()
+    window.show_predictor(first, first.description)  # the Training tab shows: not followed
+    assert first.follows == [False]
+    window.actions["view.draw"].trigger()
+    window.actions["view.training"].trigger()
+    window.actions["view.draw"].trigger()
+    assert first.follows == [False, True, False, True]
+    window.show_predictor(second, second.description)  # a new run, the Draw tab still showing
+    assert first.follows[-1] is False and second.follows == [True]
+    window.show_predictor(None, "")
+    assert second.follows == [True, False]

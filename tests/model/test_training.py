@@ -311,6 +311,21 @@ def test_weight_snapshots_before_training_when_due_on_request_and_at_a_pause() -
     assert result.finished.reason == "completed"
 
 
+def test_an_unfollowed_tap_is_due_only_on_request_and_following_asks_for_one_at_once() -> None:
+    tap = SnapshotTap(lambda snapshot: None, interval_s=0.0, followed=False)
+    assert not tap.due()
+    tap.request()
+    assert tap.due()
+    tap.take(WeightSnapshot(0, 1, 0, 0, []))
+    assert not tap.due()
+    tap.follow(True)
+    assert tap.due()
+    tap.take(WeightSnapshot(0, 2, 0, 1, []))
+    assert tap.due()  # followed, interval 0: due after every batch
+    tap.follow(False)
+    assert not tap.due()
+
+
 def test_weight_snapshots_follow_their_interval() -> None:
     snapshots: list[WeightSnapshot] = []
     tap = SnapshotTap(snapshots.append, interval_s=0.0)  # due after every batch

@@ -27,6 +27,9 @@ class FakeLive:
     def watch(self, callback: Callable[[], None]) -> None:
         self.watchers.append(callback)
 
+    def follow(self, on: bool) -> None:
+        raise AssertionError("the session leaves following to whoever shows the model")
+
     def changed(self, description: str) -> None:
         self.description = description
         for callback in self.watchers:

@@ -126,6 +126,37 @@ def test_a_step_lets_exactly_one_batch_through_a_paused_worker(runner: ProcessRu
     assert handle.join(RUN_TIMEOUT_S) and not handle.alive()
 
 
+def test_snapshots_flow_only_while_the_live_model_is_followed(runner: ProcessRunner) -> None:
+    handle, sink = start(runner, WIDE, 24)
+    try:
+        until(lambda: len(batches(sink)) >= 2)
+        live = handle.live_predictor((28, 28, 1))
+        assert isinstance(live, SnapshotPredictor)
+        # Unfollowed (the Draw tab hidden): the first snapshot, and the one asked for when
+        # the live model was made; then none, however long the run trains.
+        until(lambda: (s := live.snapshot) is not None and s.steps_done > 0)
+        held = live.snapshot
+        seen = len(batches(sink))
+        time.sleep(1.5)  # six snapshot intervals
+        assert len(batches(sink)) > seen + 5, "the run did not go on training"
+        assert live.snapshot is held, "an unfollowed run sent snapshots"
+        # Followed: one at once, then every interval.
+        live.follow(True)
+        until(lambda: live.snapshot.steps_done > held.steps_done, timeout=30)  # type: ignore[union-attr]
+        first = live.snapshot
+        until(lambda: live.snapshot is not first, timeout=30)
+        # Unfollowed again: at most the one on its way, then none.
+        live.follow(False)
+        time.sleep(0.5)
+        held = live.snapshot
+        seen = len(batches(sink))
+        time.sleep(1.5)
+        assert len(batches(sink)) > seen + 5 and live.snapshot is held
+    finally:
+        handle.control.stop()
+        assert handle.join(RUN_TIMEOUT_S)
+
+
 def test_a_run_stopped_while_its_data_loads_ends_stopped_not_failed(runner: ProcessRunner) -> None:
     # Esc + Yes while MNIST loads: the worker ends the run "stopped before training began"
     # and exits; that is its outcome (it was reported as "ended ... without reporting a result").
@@ -150,8 +181,12 @@ def test_a_run_reports_in_order_and_obeys_pause_learning_rate_resume_and_stop(ru
 def obeys_pause_learning_rate_resume_and_stop(runner: ProcessRunner, handle: ProcessRun, sink: RecordingSink) -> None:
     until(lambda: len(batches(sink)) >= 3)
     assert handle.pid is not None and handle.pid in runner.pids() and handle.pid != os.getpid()
+    # A session of its own (a scheduling group of its own), at the window's priority.
+    assert os.getsid(handle.pid) == handle.pid != os.getsid(0)
+    assert os.getpriority(os.PRIO_PROCESS, handle.pid) == os.getpriority(os.PRIO_PROCESS, 0)
     live = handle.live_predictor((28, 28, 1))
     assert isinstance(live, SnapshotPredictor) and handle.live_predictor((28, 28, 1)) is live
+    live.follow(True)  # as the Draw tab does: snapshots every interval
 
     # Pause: the worker finishes the batch it is in, then trains nothing more.
     seen = len(batches(sink))
