@@ -2,8 +2,9 @@
 
 :class:`StreamingCallback` is the one per-batch hook of a run. After every batch it does
 O(1) work: honour stop / pause / learning-rate requests, answer waiting prediction
-requests, copy the weights to a :class:`~model.events.SnapshotTap` when one is due (at
-most every quarter second, and when the run pauses), and, every ``report_every``
+requests, copy the weights to a :class:`~model.events.SnapshotTap` when one is due (every
+quarter second while the tap is followed, when one is asked for, also during a
+validation pass, and when the run pauses), and, every ``report_every``
 batches, read the figures the training step already wrote to the
 :class:`~model.builder.TrainingProbe` and hand a :class:`~model.events.BatchRecord` to the
 listener. At epoch end it reports true epoch
@@ -258,6 +259,10 @@ class StreamingCallback(keras.callbacks.Callback):  # type: ignore[misc]
         # A stop request also cuts the epoch's validation pass short.
         if self.control.stop_requested:
             self.model.stop_evaluating = True
+        # The Draw tab opened during a long validation pass: its model now, not the one
+        # of the last snapshot (epochs old when nobody followed the run).
+        if self.snapshots is not None and self.snapshots.requested():
+            self._snapshot(self._batches_in_epoch - 1)
 
     def _report_batch(self, batch: int) -> None:
         now = self._now()

@@ -354,6 +354,10 @@ class SnapshotTap:
         """Ask for a snapshot at the next batch end (any thread)."""
         self._requested.set()
 
+    def requested(self) -> bool:
+        """Whether a snapshot was asked for (or following began) and not taken yet."""
+        return self._requested.is_set()
+
     def follow(self, on: bool) -> None:
         """Send snapshots every ``interval_s`` from now on (one at the next batch end), or stop (any thread)."""
         if on:

@@ -3,13 +3,14 @@
 :func:`main` is the target of the spawned process. In order:
 
 1. start a session of its own (``os.setsid``). Where Linux groups the scheduling of
-   sessions (autogroup, on by default on desktops), the worker's threads then share one
-   group's CPU time and the window's another, so a drawing is answered as quickly while a
-   run trains, without training at a lower priority: at ``nice`` 10, TensorFlow's thread
-   pool lost CPU time waiting on threads that other processes had taken the CPU from
-   (see :data:`~model.worker_process.parent.NICENESS`). Then lower its priority if asked
-   (``os.nice``, before any thread exists, so TensorFlow's thread pools inherit it; the
-   window does not ask) and start the :class:`Inbox` thread, which reads the window's
+   sessions (autogroup: on in many kernels, for processes outside any CPU cgroup,
+   :func:`autogroup_applies`), the worker's threads then share one group's CPU time and
+   the window's another, so a drawing is answered as quickly while a run trains, without
+   training at a lower priority: at ``nice`` 10, TensorFlow's thread pool lost CPU time
+   waiting on threads that other processes had taken the CPU from (see
+   :data:`~model.worker_process.parent.NICENESS`). Where it does not, lower its priority
+   by ``niceness`` (``os.nice``, before any thread exists, so TensorFlow's thread pools
+   inherit it), so that drawings still come first, and start the :class:`Inbox` thread, which reads the window's
    requests and watches the window's process: when the pipe closes or the parent's pid
    changes (the window died, or dismissed this spare), the process ends at once, even in
    the middle of importing TensorFlow; no worker outlives the window;
@@ -38,7 +39,9 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Final
 
 from model import quiet
@@ -71,6 +74,54 @@ the window's thread spent 0.23 s on records bundled 3 to a message (a 20 ms ling
 a tenth of a second is not seen; any other message (an epoch's end, a paused or stepped
 run's snapshot, the end) sends the waiting records at once, ahead of it."""
 BUNDLE_MAX: Final = 64
+
+
+def own_scheduling_group() -> bool:
+    """Start a session of its own; whether Linux now schedules it apart from the window's."""
+    try:
+        os.setsid()
+    except OSError:
+        return False
+    return autogroup_applies()
+
+
+def autogroup_applies() -> bool:
+    """Whether Linux gives each session of this process's CPU cgroup its own scheduling group.
+
+    Autogroup (``/proc/sys/kernel/sched_autogroup_enabled``) applies only to processes in
+    the root CPU cgroup: not under a desktop's or a container's CPU controller. Inside a
+    cgroup namespace the root seen may not be the real one, and this says yes wrongly;
+    the worker then shares the window's group at the window's priority.
+    """
+    try:
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text()
+        cgroups = Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return False
+    return autogroup_from(enabled, cgroups, lambda path: Path("/sys/fs/cgroup", path, "cgroup.subtree_control").read_text())
+
+
+def autogroup_from(enabled: str, cgroups: str, subtree_control: Callable[[str], str]) -> bool:
+    """:func:`autogroup_applies` from the texts read: the sysctl, ``/proc/self/cgroup``,
+    and a reader of a cgroup v2 folder's ``cgroup.subtree_control`` (by relative path)."""
+    if enabled.strip() != "1":
+        return False
+    entries = [line.split(":", 2) for line in cgroups.splitlines() if line.count(":") >= 2]
+    for _, controllers, path in entries:  # cgroup v1: the cpu controller's own hierarchy
+        if "cpu" in controllers.split(","):
+            return path.strip() == "/"
+    for hierarchy, _, path in entries:  # cgroup v2: is the cpu controller on above us?
+        if hierarchy != "0":
+            continue
+        parts = [part for part in path.strip().split("/") if part not in ("", ".", "..")]
+        for depth in range(len(parts)):
+            try:
+                if "cpu" in subtree_control("/".join(parts[:depth])).split():
+                    return False
+            except (OSError, ValueError):
+                return False
+        return True
+    return False
 
 
 def _leave(status: int) -> None:
@@ -235,11 +286,7 @@ class ParcelSink:
 
 def main(records: Connection, requests: Connection, parent_pid: int, niceness: int, snapshot_interval_s: float) -> None:
     """The worker process's body: see the module docstring."""
-    try:
-        os.setsid()  # a scheduling group of its own: see the module docstring
-    except OSError:
-        pass  # already a group leader: share the window's
-    if niceness:
+    if not own_scheduling_group() and niceness:
         try:
             os.nice(niceness)
         except OSError:

@@ -80,20 +80,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NICENESS: Final = 0
-"""How much lower the workers' CPU priority is than the window's (``os.nice``): not at all.
+NICENESS: Final = 10
+"""How much lower a worker's CPU priority is than the window's (``os.nice``) where Linux
+cannot schedule it apart from the window (see :mod:`~model.worker_process.child`).
 
-At ``nice`` 10 a worker lost its CPUs to every other process for moments at a time, and
-TensorFlow's two-thread pool waited on the descheduled thread: in
-``bench/gui_responsiveness.py`` (5 rounds, MLP, batch 32) the worker's CPU time for the
-same epoch ranged 4.6-6.6 s and its samples per CPU second were 0.92 of the headless core
-in the window's process; at 0, 5.7-5.9 s and 1.03, the event loop's worst delay still
-18-40 ms (its target 50 ms). At 0 in the window's scheduling group a drawing waited for
-the CPU (``bench/canvas_latency.py`` while a CNN trains: p95 35 ms, target 30 ms); so the
-worker starts a session of its own (see :mod:`~model.worker_process.child`), and the
-drawing's p95 was 22.6 ms with the worker's ratio 1.02."""
+In ``bench/gui_responsiveness.py`` (5 rounds, MLP, batch 32) at ``nice`` 10 the worker's
+CPU time for the same epoch ranged 4.6-6.6 s and its samples per CPU second were 0.92 of
+the headless core in the window's process: TensorFlow's two-thread pool waited on
+whichever thread another process had taken the CPU from. At 0 they were 1.03, but in the
+window's scheduling group a drawing then waited for the CPU (``bench/canvas_latency.py``
+while a CNN trains: p95 35 ms, target 30 ms). In a scheduling group of its own (a
+session of its own, where autogroup applies) at 0: 1.02, and the drawing's p95 22.6 ms.
+So a worker trains at the window's priority in its own group where it can have one, and
+at this lower priority otherwise."""
 SNAPSHOT_INTERVAL_S: Final = 0.25
-"""The longest a live model's answers lag behind training (plus one batch)."""
+"""While the live model is followed (the Draw tab shows), the longest its answers lag
+behind training (plus one batch)."""
 EXIT_WAIT_S: Final = 10.0
 """How long a worker gets to exit after its last message, or after a stop when closing."""
 KILL_WAIT_S: Final = 2.0
@@ -396,7 +398,8 @@ class ProcessRunner:
         keras: the session's Keras executor, where live predictions and the finished
             model's rebuild run (default: one of the runner's own, for use without a session).
         niceness: how much lower the workers' CPU priority is (``os.nice``).
-        snapshot_interval_s: the most time between two weight snapshots of a running model.
+        snapshot_interval_s: the most time between two weight snapshots of a running model
+            whose live model is followed.
     """
 
     def __init__(

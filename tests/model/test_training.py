@@ -326,6 +326,32 @@ def test_an_unfollowed_tap_is_due_only_on_request_and_following_asks_for_one_at_
     assert not tap.due()
 
 
+def test_a_snapshot_asked_for_during_a_validation_pass_comes_in_that_pass() -> None:
+    # The Draw tab opened while the epoch's validation runs: the tap is asked again the
+    # moment the last training batch's snapshot is delivered, so only the validation
+    # pass can answer.
+    snapshots: list[WeightSnapshot] = []
+    tap = SnapshotTap(lambda s: None, interval_s=3600.0, followed=False)
+
+    def deliver(snapshot: WeightSnapshot) -> None:
+        snapshots.append(snapshot)
+        if snapshot.steps_done == 5 and len(snapshots) == 2:
+            tap.request()
+
+    tap._deliver = deliver
+
+    class AskAtTheLastBatch(NullListener):
+        def on_batch(self, record) -> None:
+            if record.step == 4:
+                tap.request()
+
+    train(small_config(batch_size=64, epochs=2), synthetic_split(n_train=320), snapshots=tap, listener=AskAtTheLastBatch())
+    # Before training, at the last batch of epoch 1, and once during its validation pass:
+    # the same model, and nothing more while nobody follows.
+    assert [(s.steps_done, s.epoch) for s in snapshots] == [(0, 0), (5, 0), (5, 0)]
+    assert all(np.array_equal(a, b) for a, b in zip(snapshots[1].weights, snapshots[2].weights, strict=True))
+
+
 def test_weight_snapshots_follow_their_interval() -> None:
     snapshots: list[WeightSnapshot] = []
     tap = SnapshotTap(snapshots.append, interval_s=0.0)  # due after every batch
