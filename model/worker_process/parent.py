@@ -90,9 +90,11 @@ the headless core in the window's process: TensorFlow's two-thread pool waited o
 whichever thread another process had taken the CPU from. At 0 they were 1.03, but in the
 window's scheduling group a drawing then waited for the CPU (``bench/canvas_latency.py``
 while a CNN trains: p95 35 ms, target 30 ms). In a scheduling group of its own (a
-session of its own, where autogroup applies) at 0: 1.02, and the drawing's p95 22.6 ms.
-So a worker trains at the window's priority in its own group where it can have one, and
-at this lower priority otherwise."""
+session of its own, where autogroup applies) at 0: 1.02 in one run and the drawing's p95
+22.6 ms, but 0.89 and 0.93 in the next two runs on a quieter machine: how much the
+priority costs is not settled by these figures, only that a drawing is answered in time
+either way. So a worker trains at the window's priority in its own group where it can
+have one, and at this lower priority otherwise."""
 SNAPSHOT_INTERVAL_S: Final = 0.25
 """While the live model is followed (the Draw tab shows), the longest its answers lag
 behind training (plus one batch)."""
