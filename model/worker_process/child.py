@@ -5,13 +5,12 @@
 1. start a session of its own (``os.setsid``). Where Linux groups the scheduling of
    sessions (autogroup: on in many kernels, for processes outside any CPU cgroup,
    :func:`autogroup_applies`), the worker's threads then share one group's CPU time and
-   the window's another, so a drawing is answered as quickly while a run trains, without
-   training at a lower priority: at ``nice`` 10, TensorFlow's thread pool lost CPU time
-   waiting on threads that other processes had taken the CPU from (see
-   :data:`~model.worker_process.parent.NICENESS`). Where it does not, lower its priority
-   by ``niceness`` (``os.nice``, before any thread exists, so TensorFlow's thread pools
-   inherit it), so that drawings still come first, and start the :class:`Inbox` thread, which reads the window's
-   requests and watches the window's process: when the pipe closes or the parent's pid
+   the window's another, so a drawing is answered in time while a run trains without
+   the run at a lower priority (see :data:`~model.worker_process.parent.NICENESS` for
+   what was measured). Where it does not, lower its priority by ``niceness``
+   (``os.nice``, before any thread exists, so TensorFlow's thread pools inherit it), so
+   that drawings still come first. Then start the :class:`Inbox` thread, which reads the
+   window's requests and watches the window's process: when the pipe closes or the parent's pid
    changes (the window died, or dismissed this spare), the process ends at once, even in
    the middle of importing TensorFlow; no worker outlives the window;
 2. import the training core (TensorFlow, Keras) and say :class:`~messages.Ready`;
@@ -68,7 +67,7 @@ BUNDLE_LINGER_S: Final = 0.1
 At batch size 32 a run reports 100-300 batches a second; one message each woke the
 window's reader thread (and its GIL) as often, and each message is one turn of the
 window's event loop that handles its records. Those turns cost far more than the records
-(caches gone cold between them): in a replay of a real MLP epoch (474 records in 6 s)
+themselves: in a replay of a real MLP epoch (474 records in 6 s)
 the window's thread spent 0.23 s on records bundled 3 to a message (a 20 ms linger),
 0.13 s on 8 to a message. Each plot redraws a few times a second while a run streams, so
 a tenth of a second is not seen; any other message (an epoch's end, a paused or stepped
