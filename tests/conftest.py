@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -11,6 +14,14 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The app's data and settings folders (Qt's AppDataLocation, QSettings) in a folder of the
+# test session's own, set before any QApplication exists: a window made without an
+# autosave folder otherwise autosaved into the user's real ~/.local/share.
+HOME_FOR_TESTS = Path(tempfile.mkdtemp(prefix="gradientlab-tests-"))
+os.environ["XDG_DATA_HOME"] = str(HOME_FOR_TESTS / "data")
+os.environ["XDG_CONFIG_HOME"] = str(HOME_FOR_TESTS / "config")
+atexit.register(shutil.rmtree, HOME_FOR_TESTS, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_NPZ = ROOT.parent / "shared" / "data" / "mnist.npz"
