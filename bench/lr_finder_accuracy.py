@@ -11,11 +11,16 @@ split, initial weights, range test and suggestion), and compares the mean test a
 One seed does not settle it: on the preset's seed, 1e-3 gives 0.9791 and 1.06e-3 gives
 0.9743, so two rates 6% apart differ by more than the gap being looked for.
 
+``--control F`` also trains each seed at F times the preset's rate (say 1.01): a change
+that should not matter, so its differences show how far two runs of one seed part by
+chance once their rates differ at all (the trajectories diverge), the yardstick for the
+suggestion's difference.
+
 Targets: every suggestion is within a factor of 3 of 1e-3 (Adam's usual rate, and the
 preset's), and the runs at the suggested rates reach at least the preset rate's mean test
 accuracy in the same epochs.
 
-    python bench/lr_finder_accuracy.py [--data ../shared/data/mnist.npz] [--epochs N] [--seeds 3]
+    python bench/lr_finder_accuracy.py [--data ../shared/data/mnist.npz] [--epochs N] [--seeds 3] [--control 1.01]
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ def main() -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST .npz")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the preset's)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds to compare over (default 3)")
+    parser.add_argument(
+        "--control", type=float, default=None, help="also train at this factor of the preset's rate (e.g. 1.01): chance's yardstick"
+    )
     args = parser.parse_args()
     if not Path(args.data).is_file():
         print(f"skip: {args.data} not found (needs the shared MNIST file)")
@@ -74,6 +82,7 @@ def main() -> int:
           f"{base.epochs} epochs) on MNIST, seeds {base.seed} to {base.seed + args.seeds - 1}")  # fmt: skip
     preset_tests: list[float] = []
     suggested_tests: list[float] = []
+    control_tests: list[float] = []
     all_within = True
     for seed in range(base.seed, base.seed + max(1, args.seeds)):
         config = base.replace(seed=seed)
@@ -94,6 +103,10 @@ def main() -> int:
         _, suggested_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=rate)), split)
         preset_tests.append(preset_test)
         suggested_tests.append(suggested_test)
+        if args.control is not None:
+            control_rate = args.control * config.optimizer.learning_rate
+            _, control_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=control_rate)), split)
+            control_tests.append(control_test)
         print(f"  seed {seed}: test accuracy {suggested_test:.4f} at the suggestion, {preset_test:.4f} at the preset's rate "
               f"({suggested_test - preset_test:+.4f})")  # fmt: skip
 
@@ -107,6 +120,15 @@ def main() -> int:
         f"at the preset's rate ({suggested_mean - preset_mean:+.4f}, standard error of the difference {spread:.4f}): "
         f"{'reached' if reached else 'NOT reached'}"
     )
+    if control_tests:
+        chance = [c - p for c, p in zip(control_tests, preset_tests, strict=True)]
+        chance_sd = statistics.stdev(chance) if len(chance) > 1 else math.nan
+        print(
+            f"control at {args.control:g} x the preset's rate: mean test accuracy {statistics.mean(control_tests):.4f} "
+            f"({statistics.mean(chance):+.4f}; per seed {min(chance):+.4f} to {max(chance):+.4f}, standard deviation "
+            f"{chance_sd:.4f}, so chance alone gives a {len(chance)}-seed mean difference a standard error of about "
+            f"{chance_sd / math.sqrt(len(chance)):.4f})"
+        )
     return 0
 
 
