@@ -349,7 +349,7 @@ def main() -> int:
         trace = open(args.trace_stalls, "w") if args.trace_stalls else None  # noqa: SIM115 - open for the run
         probe = EventLoopProbe(trace, args.stall_ms)
         for round_ in range(args.rounds):
-            # Odd rounds run the window first: a machine getting busier or quieter over a
+            # Rounds 2, 4, ... run the window first: a machine getting busier or quieter over a
             # round then favours each side in turn (the rounds' noise is slow: see pairs).
             for side in ("headless", "gui") if round_ % 2 == 0 else ("gui", "headless"):
                 if side == "headless":
