@@ -45,7 +45,16 @@ from typing import Any, Final
 
 from model import quiet
 from model.config import RunConfig
-from model.events import BatchRecord, DataReady, EpochRecord, RunControl, RunFinished, RunStarted, SnapshotTap
+from model.events import (
+    BatchRecord,
+    DataReady,
+    EpochRecord,
+    RunControl,
+    RunFinished,
+    RunStarted,
+    SnapshotTap,
+    WeightSnapshot,
+)
 from model.machine import machine_memory
 from model.results import RunResult
 from model.runner import execute_run
@@ -128,19 +137,51 @@ def _leave(status: int) -> None:
     os._exit(status)
 
 
+class _Held:
+    """A weight snapshot waiting in the outbox; emptied when a newer one supersedes it."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self, snapshot: WeightSnapshot | None) -> None:
+        self.snapshot = snapshot
+
+
 class Outbox:
-    """Sends messages up the pipe from one sender thread, in the order they were put."""
+    """Sends messages up the pipe from one sender thread, in the order they were put.
+
+    A weight snapshot of a running (not paused) run supersedes one still waiting to be
+    sent: that one is dropped and its weights let go. The window only ever shows the
+    newest, and while it cannot read (stopped with Ctrl+Z, or too busy) the Draw tab's
+    snapshots, megabytes four times a second, would otherwise pile up here without bound.
+    A paused run's snapshot is never dropped (one per pause or step).
+    """
 
     _END = object()
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._held_lock = threading.Lock()
+        self._held: _Held | None = None  # the newest running snapshot not yet sent
         self._thread = threading.Thread(target=self._send_all, name="worker-outbox", daemon=True)
         self._thread.start()
 
     def send(self, message: Any) -> None:
+        if isinstance(message, WeightSnapshot) and not message.paused:
+            held = _Held(message)
+            with self._held_lock:
+                if self._held is not None:
+                    self._held.snapshot = None  # superseded: never sent
+                self._held = held
+            message = held
         self._queue.put(message)
+
+    def _unwrap(self, held: _Held) -> WeightSnapshot | None:
+        with self._held_lock:
+            if self._held is held:
+                self._held = None
+            snapshot, held.snapshot = held.snapshot, None
+        return snapshot
 
     def close(self) -> None:
         """Send what is queued, then close the pipe."""
@@ -157,6 +198,10 @@ class Outbox:
                 message, pending = self._bundle(message)
             if message is self._END:
                 return
+            if isinstance(message, _Held):
+                message = self._unwrap(message)
+                if message is None:
+                    continue  # a newer snapshot is on its way
             try:
                 self._connection.send(message)
             except (OSError, ValueError):  # the window is gone: nobody to train for
