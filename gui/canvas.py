@@ -137,6 +137,10 @@ class DrawingCanvas(QWidget):
         """Whether nothing has been drawn since the canvas was created or cleared."""
         return not self._strokes
 
+    def stroke_in_progress(self) -> bool:
+        """Whether the pen or mouse is down, drawing a stroke."""
+        return self._active is not None
+
     def show_picture(self, picture: QPixmap | None) -> None:
         """Show an opened picture (fitted, centred) in place of the drawing until the next stroke."""
         self._picture = picture

@@ -374,8 +374,14 @@ class MainWindow(QMainWindow):
             self.predict_panel.set_predictor(predictor, description)
 
     def show_predictor_description(self, description: str) -> None:
+        """The live model moved on: say so, and have the Draw tab, if it shows, read its
+        drawing again with it (otherwise the answer would be older than the label says)."""
         self._predictor = (self._predictor[0], description)
-        if self.predict_panel is not None:
+        if self.predict_panel is None:
+            return
+        if self.tabs.currentIndex() == DRAW_TAB:
+            self.predict_panel.model_moved_on(description)
+        else:
             self.predict_panel.set_description(description)
 
     def show_class_names(self, names: tuple[str, ...]) -> None:

@@ -240,6 +240,21 @@ class PredictPanel(QWidget):
         """Say where the model comes from (e.g. a live model's batch), without asking it again."""
         self._drawing.set_description(description)
 
+    def model_moved_on(self, description: str) -> None:
+        """The model answering has moved on (a running model's newer weights): say so, and
+        read the drawing again, so that the answer shown is the model's as described.
+
+        Not while a stroke is being drawn (its own readings follow it) or while an answer is
+        still on its way (it comes from weights at least as new as that answer's, and the
+        next snapshot, a quarter of a second later, asks again).
+        """
+        self.set_description(description)
+        if self.canvas.stroke_in_progress() or self._ledger.pending:
+            return
+        if self._file_image is None and self.canvas.is_empty():
+            return
+        self._request(settled=True)
+
     def predictor(self) -> Predictor | None:
         """The predictor in use, or ``None``."""
         return self._predictor

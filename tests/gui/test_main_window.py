@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QSpinBox
 
 from gui.main_window import MainWindow
@@ -819,3 +820,42 @@ def test_a_live_model_is_followed_only_while_the_draw_tab_shows(make_window) -> 
     assert first.follows[-1] is False and second.follows == [True]
     window.show_predictor(None, "")
     assert second.follows == [True, False]
+
+
+class CountingLive(FollowedLive):
+    """A live model that counts the drawings it is asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def submit(self, x: np.ndarray) -> Any:
+        from concurrent.futures import Future
+
+        self.asked += 1
+        future: Future[np.ndarray] = Future()
+        future.set_result(np.full((len(x), 10), 0.1, dtype=np.float32))
+        return future
+
+
+def test_the_draw_tab_reads_its_drawing_again_when_the_live_model_moves_on(make_window, qtbot) -> None:
+    window = make_window()
+    live = CountingLive()
+    window.show_predictor(live, live.description)
+    window.actions["view.draw"].trigger()
+    panel = window.predict_panel
+    canvas = panel.canvas
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas.rect().center())
+    QTest.mouseMove(canvas, canvas.rect().center() + QPoint(0, 40))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas.rect().center() + QPoint(0, 40))
+    qtbot.waitUntil(lambda: panel.shown_prediction() is not None, timeout=2000)
+    asked = live.asked
+    window.show_predictor_description("live model of run 1, as of batch 50 (epoch 1)")
+    qtbot.waitUntil(lambda: live.asked > asked, timeout=2000)
+    assert panel.description() == "live model of run 1, as of batch 50 (epoch 1)"
+    window.actions["view.training"].trigger()  # not shown: only the label follows
+    qtbot.wait(50)
+    asked = live.asked
+    window.show_predictor_description("live model of run 1, as of batch 60 (epoch 1)")
+    qtbot.wait(50)
+    assert live.asked == asked and panel.description() == "live model of run 1, as of batch 60 (epoch 1)"

@@ -186,6 +186,40 @@ def test_setting_a_predictor_reads_the_current_drawing_at_once(qtbot: QtBot, pan
     assert panel.description() == "live model of run 3 (training)"
 
 
+def test_a_live_model_that_moves_on_reads_the_drawing_again(qtbot: QtBot, panel: PredictPanel) -> None:
+    """Its newer weights answer at once: the answer shown is the model's the label names."""
+    winner = [7]
+    predictor = ConstantPredictor(answer=lambda x: probabilities(len(x), winner[0]))
+    panel.set_predictor(predictor, "live model of run 3, as of batch 100 (epoch 1)")
+    draw(panel, SEVEN)
+    assert panel.answer_text().startswith("7 ")
+    winner[0] = 1  # the model learned since
+    with qtbot.waitSignal(panel.predictionShown, timeout=1000) as blocker:
+        panel.model_moved_on("live model of run 3, as of batch 200 (epoch 1)")
+    assert blocker.args[0].predicted_class == 1 and panel.answer_text().startswith("1 ")
+    assert panel.description() == "live model of run 3, as of batch 200 (epoch 1)"
+
+
+def test_a_live_model_that_moves_on_is_not_asked_about_nothing_a_stroke_or_twice(panel: PredictPanel) -> None:
+    predictor = DeferredPredictor()
+    panel.set_predictor(predictor, "live model of run 3, as of batch 1 (epoch 1)")
+    panel.model_moved_on("live model of run 3, as of batch 2 (epoch 1)")  # nothing drawn
+    assert predictor.main_requests() == [] and panel.description().endswith("batch 2 (epoch 1)")
+    draw(panel, ONE, release=False)  # mid-stroke: the stroke's own readings follow it
+    asked = len(predictor.main_requests())
+    panel.model_moved_on("live model of run 3, as of batch 3 (epoch 1)")
+    assert len(predictor.main_requests()) == asked
+    QTest.mouseRelease(panel.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(panel, 0.5, 0.9))
+    pending = len(predictor.main_requests())
+    panel.model_moved_on("live model of run 3, as of batch 4 (epoch 1)")  # the stroke's answer is on its way
+    assert len(predictor.main_requests()) == pending
+    for future in predictor.main_requests():
+        future.set_result(probabilities(1, 1))
+    QApplication.processEvents()
+    panel.model_moved_on("live model of run 3, as of batch 5 (epoch 1)")
+    assert len(predictor.main_requests()) == pending + 1 and panel.description().endswith("batch 5 (epoch 1)")
+
+
 def test_class_names_label_the_answer(panel: PredictPanel) -> None:
     panel.set_predictor(ConstantPredictor(winner=3))
     draw(panel, ONE)
