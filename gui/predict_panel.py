@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,8 @@ DEBOUNCE_MS: Final = 40
 """How long the drawing must rest before a prediction is asked for mid-stroke: short
 enough to feel live, long enough not to queue a request for every mouse move."""
 
+REREAD_QUIET_S: Final = 0.5
+"""A live model's newer weights re-read the drawing only this long after the last reading."""
 EMPTY_MESSAGE: Final = "Draw a digit"
 NO_MODEL_MESSAGE: Final = "Train a model or open one to see predictions"
 
@@ -163,6 +166,7 @@ class PredictPanel(QWidget):
         self._averaging = AVERAGING_DEFAULT
         self._class_names: tuple[str, ...] = tuple(str(k) for k in range(10))
         self._ledger = RequestLedger()
+        self._last_request_at = -float("inf")  # time.monotonic() of the last reading asked for
         self._shown: ShownPrediction | None = None
         self._shown_prep: Preprocessed | None = None
         self._file_image: NDArray[np.float32] | None = None
@@ -244,12 +248,17 @@ class PredictPanel(QWidget):
         """The model answering has moved on (a running model's newer weights): say so, and
         read the drawing again, so that the answer shown is the model's as described.
 
-        Not while a stroke is being drawn (its own readings follow it) or while an answer is
-        still on its way (it comes from weights at least as new as that answer's, and the
-        next snapshot, a quarter of a second later, asks again).
+        Not while a stroke is being drawn (its own readings follow it), not within
+        :data:`REREAD_QUIET_S` of the last reading (the user is drawing, and a stroke's
+        answer must not queue behind a re-read: while a CNN trained, re-reading at every
+        snapshot took the p95 from stroke to answer from 23 to 34 ms), and not while an
+        answer is still on its way (the next snapshot, a quarter of a second later, asks
+        again).
         """
         self.set_description(description)
         if self.canvas.stroke_in_progress() or self._ledger.pending:
+            return
+        if time.monotonic() - self._last_request_at < REREAD_QUIET_S:
             return
         if self._file_image is None and self.canvas.is_empty():
             return
@@ -375,6 +384,7 @@ class PredictPanel(QWidget):
                 skip them to stay fast.
         """
         self._debounce.stop()
+        self._last_request_at = time.monotonic()
         request_id = self._ledger.new_request()
         prep = self._preprocess()
         predictor = self._reader

@@ -838,7 +838,10 @@ class CountingLive(FollowedLive):
         return future
 
 
-def test_the_draw_tab_reads_its_drawing_again_when_the_live_model_moves_on(make_window, qtbot) -> None:
+def test_the_draw_tab_reads_its_drawing_again_when_the_live_model_moves_on(make_window, qtbot, monkeypatch) -> None:
+    from gui import predict_panel
+
+    monkeypatch.setattr(predict_panel, "REREAD_QUIET_S", 0.0)
     window = make_window()
     live = CountingLive()
     window.show_predictor(live, live.description)

@@ -186,8 +186,9 @@ def test_setting_a_predictor_reads_the_current_drawing_at_once(qtbot: QtBot, pan
     assert panel.description() == "live model of run 3 (training)"
 
 
-def test_a_live_model_that_moves_on_reads_the_drawing_again(qtbot: QtBot, panel: PredictPanel) -> None:
+def test_a_live_model_that_moves_on_reads_the_drawing_again(qtbot: QtBot, panel: PredictPanel, monkeypatch) -> None:
     """Its newer weights answer at once: the answer shown is the model's the label names."""
+    monkeypatch.setattr(panel_module, "REREAD_QUIET_S", 0.0)
     winner = [7]
     predictor = ConstantPredictor(answer=lambda x: probabilities(len(x), winner[0]))
     panel.set_predictor(predictor, "live model of run 3, as of batch 100 (epoch 1)")
@@ -200,7 +201,8 @@ def test_a_live_model_that_moves_on_reads_the_drawing_again(qtbot: QtBot, panel:
     assert panel.description() == "live model of run 3, as of batch 200 (epoch 1)"
 
 
-def test_a_live_model_that_moves_on_is_not_asked_about_nothing_a_stroke_or_twice(panel: PredictPanel) -> None:
+def test_a_live_model_that_moves_on_is_not_asked_about_nothing_a_stroke_or_twice(panel: PredictPanel, monkeypatch) -> None:
+    monkeypatch.setattr(panel_module, "REREAD_QUIET_S", 0.0)
     predictor = DeferredPredictor()
     panel.set_predictor(predictor, "live model of run 3, as of batch 1 (epoch 1)")
     panel.model_moved_on("live model of run 3, as of batch 2 (epoch 1)")  # nothing drawn
@@ -218,6 +220,12 @@ def test_a_live_model_that_moves_on_is_not_asked_about_nothing_a_stroke_or_twice
     QApplication.processEvents()
     panel.model_moved_on("live model of run 3, as of batch 5 (epoch 1)")
     assert len(predictor.main_requests()) == pending + 1 and panel.description().endswith("batch 5 (epoch 1)")
+    for future in predictor.main_requests()[pending:]:
+        future.set_result(probabilities(1, 1))
+    QApplication.processEvents()
+    monkeypatch.setattr(panel_module, "REREAD_QUIET_S", 60.0)  # the user drew a moment ago
+    panel.model_moved_on("live model of run 3, as of batch 6 (epoch 1)")
+    assert len(predictor.main_requests()) == pending + 1 and panel.description().endswith("batch 6 (epoch 1)")
 
 
 def test_class_names_label_the_answer(panel: PredictPanel) -> None:
