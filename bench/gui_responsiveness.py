@@ -351,12 +351,12 @@ def main() -> int:
         for round_ in range(args.rounds):
             # Rounds 2, 4, ... run the window first: a machine getting busier or quieter over a
             # round then favours each side in turn (the rounds' noise is slow: see pairs).
-            for side in ("headless", "gui") if round_ % 2 == 0 else ("gui", "headless"):
-                if side == "headless":
-                    wait_for_spare(window)
-                    headless.append(headless_run(config, split))
-                else:
-                    gui.append(gui_run(app, window, clocks, probe))
+            if round_ % 2 == 1:
+                gui.append(gui_run(app, window, clocks, probe))
+            wait_for_spare(window)
+            headless.append(headless_run(config, split))
+            if round_ % 2 == 0:
+                gui.append(gui_run(app, window, clocks, probe))
             h, g = headless[-1], gui[-1]
             print(
                 f"round {round_ + 1} ({'headless' if round_ % 2 == 0 else 'window'} first): "

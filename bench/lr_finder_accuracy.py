@@ -26,7 +26,6 @@ accuracy in the same epochs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import statistics
@@ -38,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.config import DataSpec, RunConfig, load_preset  # noqa: E402
+from model.configpath import with_value  # noqa: E402
 from model.data import Split, prepare  # noqa: E402
 from model.lr_finder import run_range_test  # noqa: E402
 from model.training import train  # noqa: E402
@@ -100,12 +100,12 @@ def main() -> int:
         all_within = all_within and within
         print(f"  suggested {rate:.3g} = {ratio:.2f} x {ADAM_RATE:g} (within a factor of {WITHIN:g}: {'yes' if within else 'NO'})")
         _, preset_test = accuracies(config, split)
-        _, suggested_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=rate)), split)
+        _, suggested_test = accuracies(with_value(config, "optimizer.learning_rate", rate), split)
         preset_tests.append(preset_test)
         suggested_tests.append(suggested_test)
         if args.control is not None:
             control_rate = args.control * config.optimizer.learning_rate
-            _, control_test = accuracies(config.replace(optimizer=dataclasses.replace(config.optimizer, learning_rate=control_rate)), split)
+            _, control_test = accuracies(with_value(config, "optimizer.learning_rate", control_rate), split)
             control_tests.append(control_test)
         print(f"  seed {seed}: test accuracy {suggested_test:.4f} at the suggestion, {preset_test:.4f} at the preset's rate "
               f"({suggested_test - preset_test:+.4f})")  # fmt: skip

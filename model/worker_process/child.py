@@ -162,7 +162,7 @@ class Outbox:
         self._connection = connection
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._held_lock = threading.Lock()
-        self._held: _Held | None = None  # the newest running snapshot not yet sent
+        self._held: _Held | None = None  # the newest running snapshot put (emptied once sent)
         self._thread = threading.Thread(target=self._send_all, name="worker-outbox", daemon=True)
         self._thread.start()
 
@@ -177,9 +177,9 @@ class Outbox:
         self._queue.put(message)
 
     def _unwrap(self, held: _Held) -> WeightSnapshot | None:
+        """The snapshot to send, or ``None`` when a newer one superseded it (emptying it,
+        so that a later snapshot's superseding this sent one changes nothing)."""
         with self._held_lock:
-            if self._held is held:
-                self._held = None
             snapshot, held.snapshot = held.snapshot, None
         return snapshot
 
