@@ -367,7 +367,11 @@ def test_a_one_epoch_run_fills_every_plot_and_the_results(make_window, qtbot) ->
     # The finished model now answers the canvas directly, and the confusion view is filled.
     assert isinstance(window.predict_panel.predictor(), DirectPredictor)
     assert window.predict_panel.description().startswith(f"model of run {window.session.current_run_id}")
-    assert window.confusion.evaluation() is window.session.memory.result.evaluation
+    # The test matrix is shown in an event-loop turn of its own, queued when the run ended:
+    # until it runs, the timeline shows the last epoch's validation matrix.
+    evaluation = window.session.memory.result.evaluation
+    qtbot.waitUntil(lambda: window.confusion.evaluation() is evaluation, timeout=5_000)
+    assert window.cockpit.timeline.shown() is None  # the slider's last position, "test"
 
 
 @pytest.mark.usefixtures("tensorflow_loaded")
