@@ -8,11 +8,12 @@ hidden (another tab is showing), so an idle window has no wake-ups.
 The interval adapts to what drawing costs. pyqtgraph paints a changed scene later, from
 the event loop, so that cost is metered where it happens: :class:`TimedPlotWidget` adds
 its painting time to the pacer's meter, and the pacer adds it to the next redraw's own
-time (see :data:`FRAME_BUDGET`).
+time (see :data:`FRAME_BUDGET_PER_CPU`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Final
@@ -28,18 +29,42 @@ REFRESH_INTERVAL_MS: Final = 33
 MAX_REFRESH_INTERVAL_MS: Final = 500
 """At least two redraws a second while records arrive, however slow drawing is."""
 
-FRAME_BUDGET: Final = 0.05
-"""The share of the GUI thread that redrawing may take while a run streams in.
+FRAME_BUDGET_PER_CPU: Final = 0.0125
+"""The share of the GUI thread that redrawing may take while a run streams in, per CPU.
 
-A redraw costs the window a few milliseconds of CPU, and on a machine with two cores that
-CPU is taken from the training process: 30 redraws a second of 3 ms each cost a run
-about 9% of its throughput. The refresh interval therefore grows to twenty times the
-measured cost of the last redraws (drawing takes at most 5% of a CPU, the window's
-whole allowance in ``bench/gui_responsiveness.py``), between :data:`REFRESH_INTERVAL_MS`
-and :data:`MAX_REFRESH_INTERVAL_MS`. Going from 0.1 to 0.05 took the window's share of
-an MLP run's CPU (batch size 32) here from about 8% to about 6%, measured the same way;
-each plot then redraws 4-5 times a second.
+A redraw costs the window a few milliseconds of CPU, and that CPU is taken from the
+training process when the machine has few cores: 30 redraws a second of 3 ms each cost a
+run on two cores about 9% of its throughput. The refresh interval therefore grows to the
+measured cost of the last redraws divided by :func:`frame_budget`, between
+:data:`REFRESH_INTERVAL_MS` and :data:`MAX_REFRESH_INTERVAL_MS`.
+
+The window's whole allowance in ``bench/gui_responsiveness.py`` is 5% of the run's CPU
+(drawing, the records, the status line, the event loop). On two cores a batch-32 MLP run
+takes about 1.3 of them, and redrawing at 5% of a CPU (the fixed budget before) left the
+window at 5.3-5.4% of the run: the target's edge, with nothing left for the rest. At 2.5%
+(this constant times two cores) the replayed epoch of ``bench/gui_responsiveness.py`` cost
+the window's thread 0.32-0.35 s of CPU instead of 0.42-0.45 s; each of the four plots then
+redraws about 1.3 times a second instead of 2.5. With more cores the same redraws take a
+smaller share of the machine, so the budget grows with them (four cores: 5%, eight: 10%).
 """
+
+MAX_FRAME_BUDGET: Final = 0.1
+"""The budget's ceiling, however many cores (at 3 ms a redraw, the 33 ms floor already binds)."""
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system says; at least one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def frame_budget(cpus: int | None = None) -> float:
+    """The share of the GUI thread that redrawing may take on a machine with ``cpus`` CPUs
+    (this one's by default): :data:`FRAME_BUDGET_PER_CPU` each, at most :data:`MAX_FRAME_BUDGET`."""
+    count = available_cpus() if cpus is None else max(1, cpus)
+    return min(MAX_FRAME_BUDGET, FRAME_BUDGET_PER_CPU * count)
 
 
 class TimedPlotWidget(pg.PlotWidget):  # type: ignore[misc] # pyqtgraph has no type hints
@@ -78,6 +103,7 @@ class RefreshPacer(QObject):
         self._redraw = redraw
         self.dirty = False
         self._frame_ms = 0.0  # smoothed cost of one redraw
+        self.budget = frame_budget()  # the share of this thread that redrawing may take
         self._hurry = False  # the next interval is the shortest (see hurry)
         self.paint_seconds = [0.0]  # painting time since the last refresh
         self.timer = QTimer(self)
@@ -119,7 +145,7 @@ class RefreshPacer(QObject):
         cost_ms = (time.perf_counter() - started + self.paint_seconds[0]) * 1000
         self.paint_seconds[0] = 0.0
         self._frame_ms = cost_ms if not self._frame_ms else 0.7 * self._frame_ms + 0.3 * cost_ms
-        interval = min(MAX_REFRESH_INTERVAL_MS, max(REFRESH_INTERVAL_MS, self._frame_ms / FRAME_BUDGET))
+        interval = min(MAX_REFRESH_INTERVAL_MS, max(REFRESH_INTERVAL_MS, self._frame_ms / self.budget))
         if self._hurry:
             self._hurry = False
             interval = REFRESH_INTERVAL_MS

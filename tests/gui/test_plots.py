@@ -192,6 +192,39 @@ def test_held_plots_are_redrawn_at_the_shortest_interval_however_slow_drawing_wa
     assert intervals[4] > REFRESH_INTERVAL_MS
 
 
+def test_the_redraw_budget_grows_with_the_machines_cpus() -> None:
+    from gui.plot_pacing import FRAME_BUDGET_PER_CPU, MAX_FRAME_BUDGET, available_cpus, frame_budget
+
+    assert frame_budget(2) == 2 * FRAME_BUDGET_PER_CPU < frame_budget(4) < frame_budget(8)
+    assert frame_budget(1000) == MAX_FRAME_BUDGET
+    assert frame_budget(0) == frame_budget(1) > 0
+    assert frame_budget() == frame_budget(available_cpus())
+
+
+def test_the_refresh_interval_is_the_redraw_cost_over_the_budget(plots: TrainingPlots) -> None:
+    from gui.plot_pacing import MAX_REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS
+
+    pacer = plots._pacer
+    pacer.timer.stop()  # the ticks are called by hand here
+    pacer.budget = 0.025
+    pacer._redraw = lambda: None  # a redraw that costs nothing: only the metered paint counts
+    pacer.dirty = True
+    pacer._frame_ms = 0.0
+    plots.show()
+    pacer.paint_seconds[0] = 0.004  # the last redraw's painting took 4 ms
+    pacer._on_timer()
+    assert abs(pacer.interval_ms - 4 / 0.025) <= 2  # 160 ms: 2.5% of the thread
+    pacer.budget = 0.1
+    pacer.paint_seconds[0] = 0.004
+    pacer.dirty = True
+    pacer._on_timer()
+    assert REFRESH_INTERVAL_MS <= pacer.interval_ms < 4 / 0.025 - 20  # a larger budget redraws sooner
+    pacer.paint_seconds[0] = 10.0  # however slow, at least every MAX_REFRESH_INTERVAL_MS
+    pacer.dirty = True
+    pacer._on_timer()
+    assert pacer.interval_ms == MAX_REFRESH_INTERVAL_MS
+
+
 def test_showing_the_plots_releases_every_held_paint(plots: TrainingPlots) -> None:
     plots.start_run(started())
     assert plots.paints_held() == ["accuracy", "gradients", "heatmap"]
