@@ -337,8 +337,8 @@ class MainWindow(QMainWindow):
         if self.tabs.currentIndex() != DRAW_TAB:
             self.tabs.setCurrentWidget(self.plots)
 
-    def run_batch(self, record: BatchRecord) -> None:
-        self.plots.add_batch(record)
+    def run_batches(self, records: Sequence[BatchRecord]) -> None:
+        self.plots.add_batches(records)
 
     def run_epoch(self, record: EpochRecord) -> None:
         self.plots.add_epoch(record)

@@ -209,13 +209,28 @@ def _recent(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def median(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=0)``, the same figures (NaN where a column has one), faster.
+
+    ``np.median`` spends most of its time in its wrappers on the few dozen rows a check
+    reads; a monitor checks every ten batches, in the window's thread while a run streams in.
+    """
+    rows = np.asarray(values, dtype=np.float64)
+    n = len(rows)
+    if not n:
+        return np.full(rows.shape[1:], np.nan)
+    ordered = np.sort(rows, axis=0)  # NaN sorts last
+    middle = ordered[(n - 1) // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return np.where(np.isnan(ordered[-1]), np.nan, middle)
+
+
 def _recent_grad_norms(evidence: Evidence) -> np.ndarray:
     """Median gradient norm per layer; a non-finite norm counts as infinitely large."""
     rows = evidence.grad_norms[-RECENT_BATCHES:]
     width = len(evidence.layer_names)
     if rows.ndim != 2 or rows.shape[1] != width or not len(rows):
         return np.full(width, np.nan)
-    return np.asarray(np.median(np.where(np.isfinite(rows), rows, np.inf), axis=0), dtype=np.float64)
+    return median(np.where(np.isfinite(rows), rows, np.inf))
 
 
 def _listing(names: Sequence[str], limit: int = 4) -> str:
@@ -242,19 +257,19 @@ def _diverging(e: Evidence) -> Diagnosis | None:
         first = np.asarray(e.loss[: 4 * START_BATCHES], dtype=np.float64)
         first = first[np.isfinite(first)][:START_BATCHES]
         start = float(np.min(first)) if len(first) else math.nan
-        now = float(np.median(recent))
+        now = float(median(recent))
         if n >= 2 * START_BATCHES and start > 0 and now > BLOWN_UP_FACTOR * start:
             finding = f"the loss is {now:.3g}, {now / start:.0f}x its {start:.3g} at the start"
         elif n >= RISING_WINDOW:
             thirds = np.array_split(np.asarray(e.loss[-RISING_WINDOW:], dtype=np.float64), 3)
-            m1, m2, m3 = (float(np.median(t)) for t in thirds)
+            m1, m2, m3 = (float(median(t)) for t in thirds)
             # Without a positive loss at the start to compare with, the factor alone decides.
             large = not start > 0 or m3 - m1 >= RISING_SHARE_OF_START * start
             if m1 < m2 < m3 and m3 >= RISING_FACTOR * m1 and large:
                 finding = f"the loss rose over the last {RISING_WINDOW} reported batches, from {m1:.3g} to {m3:.3g}"
     if not finding:
         return None
-    accuracy = float(np.median(np.asarray(e.accuracy[-RECENT_BATCHES:], dtype=np.float64)))
+    accuracy = float(median(np.asarray(e.accuracy[-RECENT_BATCHES:], dtype=np.float64)))
     if math.isfinite(accuracy):
         finding += f" (batch accuracy {accuracy:.0%})"
     lr = float(e.learning_rate[-1]) if len(e.learning_rate) else math.nan
@@ -461,6 +476,13 @@ class HealthMonitor:
         """Take one record; the diagnoses of kinds not seen before in this run, if it checked now."""
         self.log.append(record)
         return self.check() if len(self.log) % self.check_every == 0 else []
+
+    def extend(self, records: Sequence[BatchRecord]) -> list[Diagnosis]:
+        """Take records in order, checking where :meth:`add` would; the new kinds found."""
+        new: list[Diagnosis] = []
+        for record in records:
+            new += self.add(record)
+        return new
 
     def check(self) -> list[Diagnosis]:
         """Diagnose now; the diagnoses of kinds not seen before in this run."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -241,14 +242,21 @@ class RunLifecycle(SessionBase):
             self.view.show_predictor_description(live.description)
 
     def _on_batch(self, record: BatchRecord) -> None:
-        run = self._shown(record.run_id)
+        self._on_batches((record,))
+
+    def _on_batches(self, records: Sequence[BatchRecord]) -> None:
+        """Consecutive batch records of one run, in order (the sink groups those that wait together)."""
+        if not records:
+            return
+        run = self._shown(records[0].run_id)
         if run is None:
             return
+        record = records[-1]
         run.last_batch = record
-        run.batches_seen += 1
-        self.view.run_batch(record)
+        run.batches_seen += len(records)
+        self.view.run_batches(records)
         if run.monitor is not None:
-            self._warn_about(run, run.monitor.add(record))
+            self._warn_about(run, run.monitor.extend(records))
         if not run.control.paused and run.progress_due():
             self.view.show_progress(format_progress(record, run.info), record.progress)
         elif run.control.paused:  # a batch run by Step

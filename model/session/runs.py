@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .memory import RateChange
 
 PROGRESS_INTERVAL_S = 0.25
+BATCH_GROUP_MAX: Final = 64
+"""The most batch records a :class:`SessionSink` hands the session in one call (a drain slice's worth)."""
 """The progress line changes at most four times a second."""
 
 DRAIN_SLICE_S: Final = 0.008
@@ -91,6 +93,8 @@ class RecordHandler(Protocol):
 
     def _on_batch(self, record: BatchRecord) -> None: ...
 
+    def _on_batches(self, records: Sequence[BatchRecord]) -> None: ...
+
     def _on_epoch(self, record: EpochRecord) -> None: ...
 
     def _on_run_end(self, info: RunFinished) -> None: ...
@@ -102,19 +106,31 @@ class RecordHandler(Protocol):
     def _on_exit(self, run_id: int) -> None: ...
 
 
+class _Batches:
+    """Batch records that came one after another, waiting in a :class:`SessionSink` as one call."""
+
+    __slots__ = ("records",)
+
+    def __init__(self, record: BatchRecord) -> None:
+        self.records = [record]
+
+
 class SessionSink:
     """A :class:`~model.runner.RunSink` that hands every call to the session's thread, in order.
 
     Calls are queued here and drained by the session's thread in slices of at most
     :data:`DRAIN_SLICE_S`; one dispatch is outstanding at a time, whatever the number of
-    records waiting.
+    records waiting. Batch records that wait next to each other (a worker's bundle, or
+    whatever came while the thread was busy) reach the session as one call, up to
+    :data:`BATCH_GROUP_MAX`: per record, the session's and the plots' numpy work cost the
+    window's thread several times what one pass over the group does.
     """
 
     def __init__(self, session: RecordHandler, run_id: int, dispatch: Dispatch) -> None:
         self._session = session
         self._run_id = run_id
         self._dispatch = dispatch
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[Callable[[], None] | _Batches] = deque()
         self._lock = threading.Lock()
         self._posted = False  # a drain is dispatched and has not emptied the queue yet
 
@@ -136,7 +152,10 @@ class SessionSink:
                     return
                 call = self._queue.popleft()
             try:
-                call()
+                if isinstance(call, _Batches):
+                    self._session._on_batches(call.records)
+                else:
+                    call()
             except BaseException:
                 self._dispatch(self._drain)  # a failing call does not hold back the records after it
                 raise
@@ -151,7 +170,16 @@ class SessionSink:
         self._post(lambda: self._session._on_run_start(info))
 
     def on_batch(self, record: BatchRecord) -> None:
-        self._post(lambda: self._session._on_batch(record))
+        with self._lock:
+            last = self._queue[-1] if self._queue else None
+            if isinstance(last, _Batches) and len(last.records) < BATCH_GROUP_MAX:
+                last.records.append(record)  # a drain is posted: the group is still queued
+                return
+            self._queue.append(_Batches(record))
+            if self._posted:
+                return
+            self._posted = True
+        self._dispatch(self._drain)
 
     def on_epoch(self, record: EpochRecord) -> None:
         self._post(lambda: self._session._on_epoch(record))

@@ -139,7 +139,8 @@ class SessionView(Protocol):
         ``context`` is what the run's configuration tells the diagnoses (:mod:`model.diagnosis`).
         """
 
-    def run_batch(self, record: BatchRecord) -> None: ...
+    def run_batches(self, records: Sequence[BatchRecord]) -> None:
+        """The shown run's next batch records, in order (one or more: those that came together)."""
 
     def run_epoch(self, record: EpochRecord) -> None: ...
 

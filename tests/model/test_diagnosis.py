@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from model.batches import BatchHistory
 from model.config import LayerSpec, OptimizerSpec, load_config
@@ -315,3 +319,17 @@ def test_a_deep_sigmoid_stack_with_small_weights_is_found_vanishing() -> None:
     assert vanishing is not None, kinds(diagnoses)
     # The earliest layers lose the gradient first; the why names the stack's depth and its initializer.
     assert vanishing.layers[0] == "L2_Dense" and "deep" in vanishing.why and "random_normal" in vanishing.why
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(1, 4)), elements=st.floats(allow_nan=True, allow_infinity=True))
+)
+def test_the_fast_median_gives_numpys_figures_whatever_the_values(rows: np.ndarray) -> None:
+    from model.diagnosis import median
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on an empty slice
+        expected = np.median(rows, axis=0)
+        assert np.array_equal(median(rows), expected, equal_nan=True)
+        assert np.array_equal(median(rows[:, 0]), np.median(rows[:, 0]), equal_nan=True)

@@ -10,6 +10,11 @@ from tests.model.session.fakes import FakePredictor, Harness
 from tests.model.session.test_document import TINY
 
 
+def batches_shown(h: Harness) -> list[object]:
+    """The batch records the view was given, in order (the session hands them over in groups)."""
+    return [record for call in h.view.run_batches.call_args_list for record in call.args[0]]
+
+
 def start(h: Harness) -> None:
     h.ready()
     h.session.edit(TINY)
@@ -48,7 +53,8 @@ def test_the_shown_runs_records_reach_the_view(h: Harness) -> None:
     assert h.last("show_data")[0] == "Digits · train 10 · validation 0 · test 4"
     assert ("fell back", "info") in h.messages()
     h.view.run_started.assert_called_once()
-    h.view.run_batch.assert_called_once_with(record)
+    h.view.run_batches.assert_called_once()
+    assert batches_shown(h) == [record]
     h.view.run_epoch.assert_called_once_with(epoch)
     h.view.show_predictor.assert_called_with(run.live, "live model of run 1 (training)")
     assert h.last("show_status")[0] == "Epoch 1: learning rate changed"
@@ -62,9 +68,10 @@ def test_progress_lines_are_throttled(h: Harness) -> None:
     for step in range(200):
         run.batch(step)
     h.pump()
+    assert h.view.run_batches.call_count < 200  # records that waited together came as groups
     lines = [c for c in h.view.show_progress.call_args_list if c.args[0].startswith("epoch 1/1 · batch")]
     assert 1 <= len(lines) <= 3
-    assert h.view.run_batch.call_count == 200
+    assert [r.step for r in batches_shown(h)] == list(range(200))  # type: ignore[attr-defined]
 
 
 def test_a_new_run_during_a_run_asks_then_supersedes_it(h: Harness) -> None:
@@ -83,7 +90,7 @@ def test_a_new_run_during_a_run_asks_then_supersedes_it(h: Harness) -> None:
     first.batch(5)
     first.end(EndReason.STOPPED, "stopped by the user")
     h.pump()
-    h.view.run_batch.assert_not_called()
+    h.view.run_batches.assert_not_called()
     assert all(level != "info" or not text.startswith("Stopped") for text, level in h.messages())
     second = h.runner.last
     assert second is not first and second.request.run_id == 2
@@ -91,7 +98,7 @@ def test_a_new_run_during_a_run_asks_then_supersedes_it(h: Harness) -> None:
     second.started()
     second.batch(0)
     h.pump()
-    h.view.run_batch.assert_called_once()
+    assert len(batches_shown(h)) == 1
 
 
 def test_records_of_a_run_no_longer_shown_are_dropped(h: Harness) -> None:
@@ -103,7 +110,7 @@ def test_records_of_a_run_no_longer_shown_are_dropped(h: Harness) -> None:
     run.batch(0)
     run.epoch()
     h.pump()
-    h.view.run_batch.assert_not_called()
+    h.view.run_batches.assert_not_called()
     h.view.run_epoch.assert_not_called()
 
 
@@ -117,7 +124,7 @@ def test_several_runs_at_once_have_distinct_ids(h: Harness) -> None:
         run.started()
         run.batch(0)
     h.pump()
-    h.view.run_batch.assert_not_called()
+    h.view.run_batches.assert_not_called()
     for run in h.runner.runs:
         run.end()
     h.pump()
