@@ -260,7 +260,10 @@ class ProcessRun:
         self._snapshot: WeightSnapshot | None = None
         self._live: SnapshotPredictor | None = None
         self._outcome = False  # on_result or on_failed was sent
-        self._reader = threading.Thread(target=self._read, name=f"worker-run-{request.run_id}")
+        # A daemon: when the window's process ends without closing its runs (Qt's event loop
+        # returns when the X server goes away), Python's shutdown must not wait for the run
+        # to finish. The process ends, the pipes close, and the worker ends by itself.
+        self._reader = threading.Thread(target=self._read, name=f"worker-run-{request.run_id}", daemon=True)
 
     def begin(self) -> None:
         self.worker.send(StartRun(plain_request(self.request)))

@@ -317,6 +317,8 @@ PARENT = textwrap.dedent(
         while "batch" not in sink.kinds():
             time.sleep(0.01)
         print(handle.pid, *idle.pids(), flush=True)
+        if "--return" in sys.argv:
+            sys.exit(1)  # as when the X server goes away: the event loop ends with a run on
         time.sleep(600)
 
     if __name__ == "__main__":
@@ -339,6 +341,27 @@ def test_workers_end_by_themselves_when_the_window_process_dies(tmp_path: Path) 
             assert all(running(pid) for pid in workers)
             parent.kill()
             parent.wait(10)
+            assert not wait_ended(workers, 20.0), "a worker outlived its window"
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait(10)
+
+
+def test_the_window_process_exits_when_its_main_thread_ends_with_a_run_going(tmp_path: Path) -> None:
+    """Qt's event loop ends when the X server goes away; the process must end then, not wait
+    for the run (its pipe's reader thread kept Python's shutdown waiting, and the worker
+    trained on for minutes), and the workers follow it."""
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, str(script), "--return"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True) as parent:
+        try:
+            assert parent.stdout is not None
+            workers = [int(pid) for pid in parent.stdout.readline().split()]
+            assert len(workers) == 2
+            assert parent.wait(30) == 1, "the process waited for its run"
             assert not wait_ended(workers, 20.0), "a worker outlived its window"
         finally:
             if parent.poll() is None:
