@@ -172,16 +172,12 @@ class DebiasedEma:
         self._sum: FloatArray = np.zeros(width)
         self._norm: FloatArray = np.zeros(width)
 
-    def update(self, values: FloatArray) -> FloatArray:
-        """Fold ``values`` in; the current averages (NaN where nothing finite came yet)."""
-        out: FloatArray = self.update_rows(values[np.newaxis])[0]
-        return out
-
     def update_rows(self, rows: FloatArray) -> FloatArray:
-        """Fold each row of ``rows`` (shape ``(n, width)``) in, in order; the averages after each.
+        """Fold each row of ``rows`` (shape ``(n, width)``) in, in order; the averages after
+        each row (NaN where nothing finite came yet).
 
-        The same arithmetic as one :meth:`update` per row, so the figures do not depend on
-        how records were grouped on their way (one at a time, or a worker's bundle).
+        Row by row, so the figures do not depend on how records were grouped on their way
+        (one at a time, or a worker's bundle).
         """
         ok = np.isfinite(rows)
         w = self._weight
@@ -291,15 +287,13 @@ class RunSeries:
         added: list[tuple[int, str]] = []
         for rec in records:
             rate = float(rec.learning_rate)
-            before, previous_rate = previous_rate, rate
-            step_before, previous_step = previous_step, rec.step
-            if before is None or math.isclose(rate, before, rel_tol=1e-6, abs_tol=0.0):
-                continue
-            if any(step_before < step <= rec.step for step, _ in self.markers):
-                continue  # already marked (by the session, the moment the user set it)
-            marker = (rec.step, f"lr → {rec.learning_rate:g}")
-            self.markers.append(marker)
-            added.append(marker)
+            new_rate = previous_rate is not None and not math.isclose(rate, previous_rate, rel_tol=1e-6, abs_tol=0.0)
+            # Not when already marked (by the session, the moment the user set it).
+            if new_rate and not any(previous_step < step <= rec.step for step, _ in self.markers):
+                marker = (rec.step, f"lr → {rec.learning_rate:g}")
+                self.markers.append(marker)
+                added.append(marker)
+            previous_rate, previous_step = rate, rec.step
         return added
 
     def add_epoch(self, rec: EpochRecord) -> None:

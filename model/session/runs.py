@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from .memory import RateChange
 
 PROGRESS_INTERVAL_S = 0.25
+"""The progress line changes at most four times a second."""
+
 BATCH_GROUP_MAX: Final = 64
 """The most batch records a :class:`SessionSink` hands the session in one call (a drain slice's worth)."""
-"""The progress line changes at most four times a second."""
 
 DRAIN_SLICE_S: Final = 0.008
 """The most time one turn of the session's thread spends on a run's queued records.
@@ -90,8 +91,6 @@ class RecordHandler(Protocol):
     def _on_data(self, info: DataReady) -> None: ...
 
     def _on_run_start(self, info: RunStarted) -> None: ...
-
-    def _on_batch(self, record: BatchRecord) -> None: ...
 
     def _on_batches(self, records: Sequence[BatchRecord]) -> None: ...
 
