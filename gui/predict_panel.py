@@ -401,7 +401,9 @@ class PredictPanel(QWidget):
             self._show_message(str(exc), error=True)
             return
         self._ledger.expect(request_id, prep)
-        submit(self._bridge, predictor, request_id, MAIN, x, explain=self._explaining())
+        if settled:
+            self._ledger.cancel_before(request_id)  # no waiting behind readings of the drawing half drawn
+        self._ledger.track(request_id, submit(self._bridge, predictor, request_id, MAIN, x, explain=self._explaining()))
         if not self.robustness_section.is_expanded():
             return
         if settled:
@@ -409,13 +411,15 @@ class PredictPanel(QWidget):
             self._ledger.expect_robustness(request_id, variants)
             images = [prep.image, *(image for _, image in variants)]
             batch = np.concatenate([to_network_input(image, predictor.input_shape) for image in images])
-            submit(self._bridge, predictor, request_id, ROBUSTNESS, batch)
+            self._ledger.track(request_id, submit(self._bridge, predictor, request_id, ROBUSTNESS, batch))
         elif self._ledger.robustness_floor < request_id:
             self._robustness.set_verdict("Checking again when the stroke ends…")
 
     # ------------------------------------------------------------------ replies
 
     def _on_reply(self, reply: Reply) -> None:
+        if reply.cancelled():
+            return  # superseded by a settled drawing's request before it started
         if reply.kind == MAIN:
             self._on_main_reply(reply)
         else:

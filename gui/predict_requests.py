@@ -14,6 +14,11 @@ and its shifted, rotated, thinned and thickened variants in one batch). A robust
 reply is shown only beside the main reply of its own request; one that arrives first
 waits for it. :class:`RequestLedger` keeps that bookkeeping, in plain Python; the panel
 (:class:`gui.predict_panel.PredictPanel`) decides what to show.
+
+When a stroke ends, the requests made while it was drawn that have not started yet are
+cancelled (:meth:`RequestLedger.cancel_before`): the predictor answers one request at a
+time, and the stroke's own answer would otherwise wait behind answers about a drawing
+that is no longer there (while a CNN trained in a worker, that wait reached 28 ms).
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ class Reply:
     kind: str  # MAIN or ROBUSTNESS
     future: Future[Any]  # probabilities, or an Explanation holding them
 
+    def cancelled(self) -> bool:
+        """The request was cancelled by :meth:`RequestLedger.cancel_before`: nothing to show."""
+        return self.future.cancelled()
+
 
 class ReplyBridge(QObject):
     """Carries resolved futures into the GUI thread.
@@ -66,8 +75,10 @@ class ReplyBridge(QObject):
 
 def submit(
     bridge: ReplyBridge, predictor: Predictor, request_id: int, kind: str, x: NDArray[np.float32], *, explain: bool = False
-) -> None:
+) -> Future[Any]:
     """Hand ``x`` to ``predictor``; its reply comes back as a :class:`Reply` on ``bridge.replied``.
+
+    Returns the future the reply will hold (for :meth:`RequestLedger.track`).
 
     With ``explain`` the predictor's ``explain`` answers instead (an
     :class:`~model.explain.Explanation`: probabilities and what the model looked at, in one
@@ -85,6 +96,7 @@ def submit(
         bridge.replied.emit(Reply(request_id, kind, done))
 
     future.add_done_callback(_on_done)
+    return future
 
 
 def reply_outcome(future: Future[Any], rows: int) -> NDArray[np.float32] | str:
@@ -126,6 +138,7 @@ class RequestLedger:
         pending: The preprocessed drawing of each request whose main reply is outstanding.
         variants: The robustness variants of each request whose robustness reply is outstanding.
         early_robustness: Robustness replies that beat the main reply of their request.
+        futures: The futures of each request whose replies may still be outstanding.
     """
 
     def __init__(self) -> None:
@@ -135,6 +148,7 @@ class RequestLedger:
         self.pending: dict[int, Preprocessed] = {}
         self.variants: dict[int, Variants] = {}
         self.early_robustness: dict[int, Reply] = {}
+        self.futures: dict[int, list[Future[Any]]] = {}
 
     def new_request(self) -> int:
         """The number of a new request, larger than every earlier one."""
@@ -152,9 +166,27 @@ class RequestLedger:
 
     def forget_before(self, request_id: int) -> None:
         """Drop what is kept for requests older than ``request_id``: their replies are stale."""
-        for store in (self.pending, self.variants, self.early_robustness):
+        stores: tuple[dict[int, Any], ...] = (self.pending, self.variants, self.early_robustness, self.futures)
+        for store in stores:
             for key in [key for key in store if key < request_id]:
                 del store[key]
+
+    def track(self, request_id: int, future: Future[Any]) -> None:
+        """Remember a future of request ``request_id``, for :meth:`cancel_before`."""
+        self.futures.setdefault(request_id, []).append(future)
+
+    def cancel_before(self, request_id: int) -> int:
+        """Cancel the requests older than ``request_id`` that have not started; how many were.
+
+        Requests already running finish, and their replies are shown or dropped as usual;
+        a cancelled one's reply is to be ignored (:meth:`Reply.cancelled`). They stay
+        pending in the ledger until a newer main reply is accepted.
+        """
+        cancelled = 0
+        for key in [key for key in self.futures if key < request_id]:
+            for future in self.futures.pop(key):
+                cancelled += future.cancel()
+        return cancelled
 
     def expect(self, request_id: int, prep: Preprocessed) -> None:
         """Remember the drawing of request ``request_id`` until its main reply comes."""

@@ -184,10 +184,23 @@ def _averaged_explanation(explanation: Explanation, rows: int) -> Explanation:
 
 
 def _then(future: Future[T], convert: Callable[[T], U]) -> Future[U]:
-    """A future of ``convert`` applied to ``future``'s result, failing as either fails."""
+    """A future of ``convert`` applied to ``future``'s result, failing as either fails.
+
+    Cancelling it cancels ``future`` too (if that has not started), and it is cancelled
+    when ``future`` is.
+    """
     answer: Future[U] = Future()
 
+    def _on_answer_done(done: Future[U]) -> None:
+        if done.cancelled():
+            future.cancel()
+
     def _on_done(done: Future[T]) -> None:
+        if done.cancelled():
+            answer.cancel()
+            return
+        if not answer.set_running_or_notify_cancel():
+            return  # cancelled by the caller
         try:
             result = convert(done.result())
         except Exception as exc:  # noqa: BLE001 - the caller shows any failure
@@ -195,5 +208,6 @@ def _then(future: Future[T], convert: Callable[[T], U]) -> Future[U]:
         else:
             answer.set_result(result)
 
+    answer.add_done_callback(_on_answer_done)
     future.add_done_callback(_on_done)
     return answer

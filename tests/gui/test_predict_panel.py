@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,8 @@ class ConstantPredictor:
 
 
 class DeferredPredictor:
-    """Hands out futures that the test resolves, in any order, from any thread."""
+    """Hands out futures that the test resolves, in any order, from any thread; the work on
+    each has started (it cannot be cancelled)."""
 
     def __init__(self) -> None:
         self.input_shape = (784,)
@@ -109,8 +110,41 @@ class DeferredPredictor:
 
     def submit(self, x: np.ndarray) -> Future[np.ndarray]:
         future: Future[np.ndarray] = Future()
+        future.set_running_or_notify_cancel()
         self.requests.append((x, future))
         return future
+
+    def main_requests(self) -> list[Future[np.ndarray]]:
+        """The futures of single-image requests (not the robustness batches), oldest first."""
+        return [future for x, future in self.requests if len(x) == 1]
+
+
+class GatedPredictor:
+    """Answers one request at a time in a thread of its own, as the window's Keras
+    executor does, after ``gate`` opens; records what it read."""
+
+    def __init__(self, winner: int = 1) -> None:
+        self.input_shape = (28, 28, 1)
+        self.gate = threading.Event()
+        self.submitted: list[Future[np.ndarray]] = []
+        self.read: list[int] = []
+        self._winner = winner
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-gated")
+
+    def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        number = len(self.submitted)
+        future = self._executor.submit(self._answer, number, x)
+        self.submitted.append(future)
+        return future
+
+    def _answer(self, number: int, x: np.ndarray) -> np.ndarray:
+        self.gate.wait(10)
+        self.read.append(number)
+        return probabilities(len(x), self._winner)
+
+    def close(self) -> None:
+        self.gate.set()
+        self._executor.shutdown(wait=True)
 
     def main_requests(self) -> list[Future[np.ndarray]]:
         """The futures of single-image requests (not the robustness batches), oldest first."""
@@ -662,6 +696,35 @@ def test_standalone_panel_explains_a_bad_model_file(
 
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert panel_module.main([str(path)]) == 0
+
+
+def test_a_stroke_that_ends_cancels_the_readings_of_it_half_drawn_that_have_not_started(
+    qtbot: QtBot, panel: PredictPanel
+) -> None:
+    predictor = GatedPredictor(winner=1)
+    try:
+        panel.set_predictor(predictor)
+        shown: list[ShownPrediction] = []
+        panel.predictionShown.connect(shown.append)
+        draw(panel, [ONE[0][:2]], release=False)
+        qtbot.waitUntil(lambda: len(predictor.submitted) == 1, timeout=2000)  # the pen rested: read, and held at the gate
+        for point in ONE[0][2:]:
+            QTest.mouseMove(panel.canvas, canvas_point(panel, *point))
+        qtbot.waitUntil(lambda: len(predictor.submitted) == 2, timeout=2000)  # rested again: queued behind it
+        QTest.mouseRelease(
+            panel.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(panel, *ONE[0][-1])
+        )
+        assert len(predictor.submitted) >= 3
+        running, queued, *settled = predictor.submitted
+        assert queued.cancelled() and not running.cancelled()
+        assert not any(future.cancelled() for future in settled)
+        predictor.gate.set()
+        qtbot.waitUntil(lambda: bool(shown) and shown[-1].request_id == panel.last_request_id(), timeout=5000)
+        assert 1 not in predictor.read  # the cancelled reading never ran
+        assert panel.answer_text().startswith("1 ")
+        assert "cancelled" not in panel.message()
+    finally:
+        predictor.close()
 
 
 def test_many_requests_without_replies_do_not_pile_up(panel: PredictPanel) -> None:

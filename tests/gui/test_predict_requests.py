@@ -63,3 +63,29 @@ def test_requests_without_replies_do_not_pile_up() -> None:
 def test_reply_outcome_explains_a_reply_of_the_wrong_shape() -> None:
     assert reply_outcome(answered(1), 1).shape == (1, 10)
     assert "shape (2, 10)" in reply_outcome(answered(2), 1)
+
+
+def test_cancelling_before_a_request_cancels_only_older_requests_not_yet_started() -> None:
+    ledger = RequestLedger()
+    waiting, started, done, newest = (ledger.new_request() for _ in range(4))
+    futures: dict[int, Future[np.ndarray]] = {}
+    for request in (waiting, started, done, newest):
+        futures[request] = Future()
+        ledger.track(request, futures[request])
+    futures[started].set_running_or_notify_cancel()
+    futures[done].set_result(np.zeros((1, 10), np.float32))
+    assert ledger.cancel_before(newest) == 1
+    assert futures[waiting].cancelled()
+    assert not any(futures[r].cancelled() for r in (started, done, newest))
+    assert Reply(waiting, ROBUSTNESS, futures[waiting]).cancelled()
+    assert list(ledger.futures) == [newest]
+    assert ledger.cancel_before(newest) == 0  # forgotten once cancelled
+
+
+def test_tracked_futures_are_forgotten_with_their_requests() -> None:
+    ledger = RequestLedger()
+    for _ in range(3 * MAX_PENDING):
+        request = ledger.new_request()
+        ledger.expect(request, PREP)
+        ledger.track(request, Future())
+    assert len(ledger.futures) == MAX_PENDING

@@ -130,6 +130,41 @@ def test_averaging_passes_failures_on() -> None:
         averaging.submit(digit_image()[None, :, :, None]).result(timeout=1)
 
 
+class PendingPredictor:
+    """Hands out futures that nothing has started on."""
+
+    input_shape = (28, 28, 1)
+
+    def __init__(self) -> None:
+        self.futures: list[Future[np.ndarray]] = []
+
+    def submit(self, x: np.ndarray) -> Future[np.ndarray]:
+        self.futures.append(Future())
+        return self.futures[-1]
+
+
+def test_cancelling_an_averaged_request_cancels_the_wrapped_one_and_the_other_way_round() -> None:
+    inner = PendingPredictor()
+    averaging = AveragingPredictor(inner)
+    image = digit_image()[None, :, :, None]
+    outer = averaging.submit(image)
+    assert outer.cancel()
+    assert inner.futures[0].cancelled()  # its work is skipped too
+    second = averaging.submit(image)
+    assert inner.futures[1].cancel()
+    assert second.cancelled()
+    # Cancelled while the wrapped one runs: that one finishes, and its answer goes nowhere.
+    third, fourth = averaging.submit(image), averaging.submit(image)
+    for running in inner.futures[2:]:
+        assert running.set_running_or_notify_cancel()
+    assert third.cancel()
+    answer = np.tile(row(3, 0.9), (len(JITTERS), 1))
+    for running in inner.futures[2:]:
+        running.set_result(answer)  # no InvalidStateError from the cancelled one's callback
+    assert third.cancelled() and not inner.futures[2].cancelled()
+    assert int(np.argmax(fourth.result(timeout=1))) == 3
+
+
 class ExplainingRecorder(RecordingPredictor):
     """A RecordingPredictor that also explains: the saliency is the input, one layer of maps."""
 

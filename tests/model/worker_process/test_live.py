@@ -92,3 +92,48 @@ def test_it_explains_with_the_newest_snapshot_too(keras_executor) -> None:
     x = np.random.default_rng(2).random((1, *SHAPE), dtype=np.float32)
     explanation = live.explain(x).result(60)
     assert np.allclose(explanation.probabilities, live.submit(x).result(60), atol=1e-5)
+
+
+def test_a_snapshot_that_arrives_is_set_into_the_built_model_before_the_next_drawing(keras_executor, monkeypatch) -> None:
+    from collections import OrderedDict
+
+    from model.builder import build_inference_model
+    from model.worker_process import live as live_module
+
+    monkeypatch.setattr(live_module, "_built", OrderedDict())  # no model kept from another test
+    config = small_config()
+    live = SnapshotPredictor(7, config, SHAPE, 10, keras_executor)
+    initial = build_inference_model(config, SHAPE, 10).get_weights()
+    first = WeightSnapshot(7, 0, 0, -1, initial)
+    live.offer(first)
+    keras_executor.submit(lambda: None).result(60)
+    key = live_module._model_key(config, SHAPE, 10)
+    assert key not in live_module._built  # no drawing yet: nothing is built ahead of one
+    x = np.random.default_rng(3).random((1, *SHAPE), dtype=np.float32)
+    before = live.submit(x).result(60)
+    later = WeightSnapshot(7, 30, 0, 29, [np.abs(w) + 0.1 for w in initial])
+    live.offer(later)
+    keras_executor.submit(lambda: None).result(60)  # the executor has run what the offer queued
+    assert live_module._built[key].holds is later
+    assert not np.allclose(live.submit(x).result(60), before)
+
+
+def test_the_compiled_assignment_sets_what_set_weights_sets_and_refuses_what_it_refuses() -> None:
+    from model.builder import build_inference_model
+    from model.inference import make_assigner
+
+    config = small_config()
+    model, reference = (build_inference_model(config, SHAPE, 10) for _ in range(2))
+    rng = np.random.default_rng(4)
+    weights = [np.abs(rng.normal(size=w.shape)).astype(np.float32) for w in model.get_weights()]
+    assign = make_assigner(model)
+    assign(weights)
+    reference.set_weights(weights)
+    for got, want in zip(model.get_weights(), reference.get_weights(), strict=True):
+        assert np.array_equal(got, want)
+    assign([w * 2 for w in weights])  # the traced call again, with other values
+    assert np.array_equal(model.get_weights()[0], weights[0] * 2)
+    with pytest.raises(ValueError):
+        assign(weights[:-1])
+    with pytest.raises(ValueError):
+        assign([np.zeros((3, 3), np.float32), *weights[1:]])
