@@ -18,7 +18,6 @@ unless the app was started with ``--verbose``.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import threading
@@ -26,7 +25,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from model import quiet
+from model import collector, quiet
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,12 @@ def _import_all() -> None:
         finally:
             data_ready.set()
         importlib.import_module(DRAWING_MODULE)
-        with quiet.quiet_native_stderr():
+        # TensorFlow and Keras leave some 400,000 long-lived objects behind. Left in the
+        # collector's care, every full collection walks them all, holding the GIL: during
+        # the import the window froze for up to 0.2 s at a time, and later whenever one
+        # struck. Collected nothing while importing, and frozen, they are skipped.
+        with collector.paused_then_frozen(), quiet.quiet_native_stderr():
             training = importlib.import_module(TRAINING_MODULE)
-        # TensorFlow and Keras leave some 300,000 long-lived objects behind. Left in the
-        # collector's care, every full collection walks them all (0.15 s, more on a busy
-        # machine), holding the GIL: the window froze mid-run whenever one struck in the
-        # training thread. Frozen, they are skipped from now on.
-        gc.freeze()
         _device = training.describe_device()
     except Exception as exc:  # noqa: BLE001 - reported to the window, which stays usable
         log.exception("importing the training core failed")

@@ -32,7 +32,6 @@ at the next batch end, exactly as in a thread runner.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
 import queue
 import threading
@@ -43,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
-from model import quiet
+from model import collector, quiet
 from model.config import RunConfig
 from model.events import (
     BatchRecord,
@@ -345,11 +344,12 @@ def main(records: Connection, requests: Connection, parent_pid: int, niceness: i
     # environment carries TF_CPP_MIN_LOG_LEVEL (and --verbose), and Abseil's notes from
     # before its logging starts are held back here as they are there.
     quiet.configure(quiet.is_verbose())
-    quiet.import_tensorflow()
-    import model.training  # noqa: F401 - TensorFlow, imported before the user presses Train
-
-    # TensorFlow leaves some 300,000 long-lived objects; frozen, the collector skips them.
-    gc.freeze()
+    # TensorFlow leaves some 400,000 long-lived objects: nothing is collected while it
+    # imports (the inbox thread stays prompt, the import is quicker), and frozen, the
+    # collector skips them from then on.
+    with collector.paused_then_frozen():
+        quiet.import_tensorflow()
+        import model.training  # noqa: F401 - TensorFlow, imported before the user presses Train
     outbox.send(Ready(os.getpid()))
     start = inbox.next_run()
     sink = ParcelSink(outbox, start.request.config)
