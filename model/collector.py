@@ -8,7 +8,9 @@ window's process every one of them froze the window that shows while TensorFlow 
 With the collector off, the import left 3,929 unreachable objects (no change in resident
 memory), so nothing is collected before freezing: :func:`gc.freeze` moves everything to
 a generation the collector skips from then on, and the process's own later garbage is
-collected as usual.
+collected as usual. The pause is the whole process's, not only the importing thread's:
+cyclic garbage the window's thread makes meanwhile is frozen with the rest, a small
+one-off cost against the full collection that collecting it would take.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -183,17 +183,27 @@ def _averaged_explanation(explanation: Explanation, rows: int) -> Explanation:
     )
 
 
+class _Derived(Future[U]):
+    """A future computed from another one: it can be cancelled exactly while that one can."""
+
+    def __init__(self, source: Future[Any]) -> None:
+        super().__init__()
+        self._source = source
+
+    def cancel(self) -> bool:
+        """Cancel the source and this, if the source's work has not started; else ``False``."""
+        if not self._source.cancel():
+            return False
+        return super().cancel()
+
+
 def _then(future: Future[T], convert: Callable[[T], U]) -> Future[U]:
     """A future of ``convert`` applied to ``future``'s result, failing as either fails.
 
-    Cancelling it cancels ``future`` too (if that has not started), and it is cancelled
-    when ``future`` is.
+    Cancelling it cancels ``future`` too, and is refused once ``future``'s work has
+    started; it is cancelled when ``future`` is.
     """
-    answer: Future[U] = Future()
-
-    def _on_answer_done(done: Future[U]) -> None:
-        if done.cancelled():
-            future.cancel()
+    answer: _Derived[U] = _Derived(future)
 
     def _on_done(done: Future[T]) -> None:
         if done.cancelled():
@@ -208,6 +218,5 @@ def _then(future: Future[T], convert: Callable[[T], U]) -> Future[U]:
         else:
             answer.set_result(result)
 
-    answer.add_done_callback(_on_answer_done)
     future.add_done_callback(_on_done)
     return answer

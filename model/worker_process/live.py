@@ -170,9 +170,28 @@ class SnapshotPredictor:
             self._changed.notify_all()
             set_ahead, self._setting_ahead = not self._setting_ahead, True
         if set_ahead:
-            self._keras.submit(self._set_newest)
+            self._set_ahead()
         for callback in watchers:
             callback()
+
+    def _set_ahead(self) -> None:
+        """Queue :meth:`_set_newest`; if the executor refuses or drops it, the next snapshot asks again."""
+        try:
+            future: Future[None] = self._keras.submit(self._set_newest)
+        except RuntimeError:  # the executor is shutting down (the window is closing)
+            self._not_setting_ahead()
+            return
+        future.add_done_callback(self._unless_run)
+
+    def _unless_run(self, done: Future[None]) -> None:
+        """A queued :meth:`_set_newest` that was dropped (cancelled, or refused by a shut-down
+        executor) lets the next snapshot queue another."""
+        if done.cancelled() or done.exception() is not None:
+            self._not_setting_ahead()
+
+    def _not_setting_ahead(self) -> None:
+        with self._changed:
+            self._setting_ahead = False
 
     def warm(self) -> Future[None]:
         """Build the model and compile its forward pass now, before a drawing needs it."""

@@ -126,6 +126,7 @@ class GatedPredictor:
     def __init__(self, winner: int = 1) -> None:
         self.input_shape = (28, 28, 1)
         self.gate = threading.Event()
+        self.started = threading.Event()  # the first request is being answered (held at the gate)
         self.submitted: list[Future[np.ndarray]] = []
         self.read: list[int] = []
         self._winner = winner
@@ -138,6 +139,7 @@ class GatedPredictor:
         return future
 
     def _answer(self, number: int, x: np.ndarray) -> np.ndarray:
+        self.started.set()
         self.gate.wait(10)
         self.read.append(number)
         return probabilities(len(x), self._winner)
@@ -145,10 +147,6 @@ class GatedPredictor:
     def close(self) -> None:
         self.gate.set()
         self._executor.shutdown(wait=True)
-
-    def main_requests(self) -> list[Future[np.ndarray]]:
-        """The futures of single-image requests (not the robustness batches), oldest first."""
-        return [future for x, future in self.requests if len(x) == 1]
 
 
 def canvas_input(panel: PredictPanel) -> Preprocessed:
@@ -698,16 +696,19 @@ def test_standalone_panel_explains_a_bad_model_file(
     assert panel_module.main([str(path)]) == 0
 
 
+@pytest.mark.parametrize("averaging", [False, True], ids=["one copy", "averaging"])
 def test_a_stroke_that_ends_cancels_the_readings_of_it_half_drawn_that_have_not_started(
-    qtbot: QtBot, panel: PredictPanel
+    qtbot: QtBot, panel: PredictPanel, averaging: bool
 ) -> None:
     predictor = GatedPredictor(winner=1)
     try:
+        panel.set_averaging(averaging)
         panel.set_predictor(predictor)
         shown: list[ShownPrediction] = []
         panel.predictionShown.connect(shown.append)
         draw(panel, [ONE[0][:2]], release=False)
-        qtbot.waitUntil(lambda: len(predictor.submitted) == 1, timeout=2000)  # the pen rested: read, and held at the gate
+        qtbot.waitUntil(lambda: len(predictor.submitted) == 1, timeout=2000)  # the pen rested: read,
+        assert predictor.started.wait(5)  # and held at the gate
         for point in ONE[0][2:]:
             QTest.mouseMove(panel.canvas, canvas_point(panel, *point))
         qtbot.waitUntil(lambda: len(predictor.submitted) == 2, timeout=2000)  # rested again: queued behind it
@@ -721,6 +722,7 @@ def test_a_stroke_that_ends_cancels_the_readings_of_it_half_drawn_that_have_not_
         predictor.gate.set()
         qtbot.waitUntil(lambda: bool(shown) and shown[-1].request_id == panel.last_request_id(), timeout=5000)
         assert 1 not in predictor.read  # the cancelled reading never ran
+        assert len(shown) == 2  # the one that had started was shown, then the stroke's own
         assert panel.answer_text().startswith("1 ")
         assert "cancelled" not in panel.message()
     finally:

@@ -12,7 +12,10 @@ from model import collector
 @pytest.fixture(autouse=True)
 def restore_collector():
     was_enabled = gc.isenabled()
+    frozen_before = gc.get_freeze_count()
     yield
+    if frozen_before == 0:
+        gc.unfreeze()  # as it was (a process that loaded TensorFlow stays frozen, as the app is)
     if was_enabled:
         gc.enable()
     else:

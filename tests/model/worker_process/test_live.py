@@ -137,3 +137,20 @@ def test_the_compiled_assignment_sets_what_set_weights_sets_and_refuses_what_it_
         assign(weights[:-1])
     with pytest.raises(ValueError):
         assign([np.zeros((3, 3), np.float32), *weights[1:]])
+
+
+@pytest.mark.parametrize("executor_kind", ["serial", "thread pool"])
+def test_a_snapshot_offered_while_the_executor_shuts_down_is_taken_without_an_error(executor_kind: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from model.builder import build_inference_model
+
+    config = small_config()
+    executor = SerialExecutor("test-closed") if executor_kind == "serial" else ThreadPoolExecutor(max_workers=1)
+    executor.shutdown()  # a raw pool raises on submit from now on; the serial one hands back a failed future
+    live = SnapshotPredictor(8, config, SHAPE, 10, executor)
+    weights = build_inference_model(config, SHAPE, 10).get_weights()
+    for steps in (0, 1):
+        live.offer(WeightSnapshot(8, steps, 0, steps - 1, weights))  # the reader thread must not see an error
+    assert live.snapshot is not None and live.snapshot.steps_done == 1
+    assert not live._setting_ahead  # nothing is left waiting that will never run
