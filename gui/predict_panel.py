@@ -402,7 +402,7 @@ class PredictPanel(QWidget):
             return
         self._ledger.expect(request_id, prep)
         if settled:
-            self._ledger.cancel_before(request_id)  # no waiting behind readings of the drawing half drawn
+            self._ledger.supersede(request_id)  # no waiting behind readings of the drawing half drawn
         self._ledger.track(request_id, submit(self._bridge, predictor, request_id, MAIN, x, explain=self._explaining()))
         if not self.robustness_section.is_expanded():
             return
@@ -419,7 +419,7 @@ class PredictPanel(QWidget):
 
     def _on_reply(self, reply: Reply) -> None:
         if reply.cancelled():
-            return  # superseded by a settled drawing's request before it started
+            return  # superseded by a settled drawing's request before it started (supersede)
         if reply.kind == MAIN:
             self._on_main_reply(reply)
         else:

@@ -15,10 +15,12 @@ reply is shown only beside the main reply of its own request; one that arrives f
 waits for it. :class:`RequestLedger` keeps that bookkeeping, in plain Python; the panel
 (:class:`gui.predict_panel.PredictPanel`) decides what to show.
 
-When a stroke ends, the requests made while it was drawn that have not started yet are
-cancelled (:meth:`RequestLedger.cancel_before`): the predictor answers one request at a
-time, and the stroke's own answer would otherwise wait behind answers about a drawing
-that is no longer there (while a CNN trained in a worker, that wait reached 28 ms).
+When a stroke ends, the answers to the requests made while it was drawn are no longer
+worth showing (:meth:`RequestLedger.supersede`): those not started are cancelled, and
+the replies of those running are dropped. The predictor answers one request at a time,
+and the stroke's own answer would otherwise wait behind answers about a drawing that is
+no longer there (while a CNN trained in a worker, that wait reached 28 ms), and then
+behind showing them.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class Reply:
     future: Future[Any]  # probabilities, or an Explanation holding them
 
     def cancelled(self) -> bool:
-        """The request was cancelled by :meth:`RequestLedger.cancel_before`: nothing to show."""
+        """The request was cancelled by :meth:`RequestLedger.supersede`: nothing to show."""
         return self.future.cancelled()
 
 
@@ -172,21 +174,19 @@ class RequestLedger:
                 del store[key]
 
     def track(self, request_id: int, future: Future[Any]) -> None:
-        """Remember a future of request ``request_id``, for :meth:`cancel_before`."""
+        """Remember a future of request ``request_id``, for :meth:`supersede`."""
         self.futures.setdefault(request_id, []).append(future)
 
-    def cancel_before(self, request_id: int) -> int:
-        """Cancel the requests older than ``request_id`` that have not started; how many were.
+    def supersede(self, request_id: int) -> int:
+        """Request ``request_id`` reads the drawing come to rest: every older request's
+        replies are stale, and those not started are cancelled; how many were.
 
-        Requests already running finish, and their replies are shown or dropped as usual;
-        a cancelled one's reply is to be ignored (:meth:`Reply.cancelled`). They stay
-        pending in the ledger until a newer main reply is accepted.
+        Requests already running finish, and their replies are dropped like any stale
+        one; a cancelled one's reply is to be ignored (:meth:`Reply.cancelled`).
         """
-        cancelled = 0
-        for key in [key for key in self.futures if key < request_id]:
-            for future in self.futures.pop(key):
-                cancelled += future.cancel()
-        return cancelled
+        older = [future for key, futures in self.futures.items() if key < request_id for future in futures]
+        self.drop_before(request_id)
+        return sum(future.cancel() for future in older)
 
     def expect(self, request_id: int, prep: Preprocessed) -> None:
         """Remember the drawing of request ``request_id`` until its main reply comes."""

@@ -65,21 +65,26 @@ def test_reply_outcome_explains_a_reply_of_the_wrong_shape() -> None:
     assert "shape (2, 10)" in reply_outcome(answered(2), 1)
 
 
-def test_cancelling_before_a_request_cancels_only_older_requests_not_yet_started() -> None:
+def test_a_settled_request_makes_older_ones_stale_and_cancels_those_not_yet_started() -> None:
     ledger = RequestLedger()
     waiting, started, done, newest = (ledger.new_request() for _ in range(4))
     futures: dict[int, Future[np.ndarray]] = {}
     for request in (waiting, started, done, newest):
+        ledger.expect(request, PREP)
         futures[request] = Future()
         ledger.track(request, futures[request])
+    ledger.expect_robustness(started, VARIANTS)
     futures[started].set_running_or_notify_cancel()
     futures[done].set_result(np.zeros((1, 10), np.float32))
-    assert ledger.cancel_before(newest) == 1
+    assert ledger.supersede(newest) == 1
     assert futures[waiting].cancelled()
     assert not any(futures[r].cancelled() for r in (started, done, newest))
     assert Reply(waiting, ROBUSTNESS, futures[waiting]).cancelled()
+    assert ledger.accept_main(started) is None and ledger.accept_main(done) is None  # stale: not shown
+    assert ledger.accept_robustness(Reply(started, ROBUSTNESS, answered(2)), None) is None
     assert list(ledger.futures) == [newest]
-    assert ledger.cancel_before(newest) == 0  # forgotten once cancelled
+    assert ledger.supersede(newest) == 0  # forgotten once superseded
+    assert ledger.accept_main(newest) is PREP
 
 
 def test_tracked_futures_are_forgotten_with_their_requests() -> None:
