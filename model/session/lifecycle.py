@@ -241,9 +241,6 @@ class RunLifecycle(SessionBase):
         if self._shown(run_id) is not None:
             self.view.show_predictor_description(live.description)
 
-    def _on_batch(self, record: BatchRecord) -> None:
-        self._on_batches((record,))
-
     def _on_batches(self, records: Sequence[BatchRecord]) -> None:
         """Consecutive batch records of one run, in order (the sink groups those that wait together)."""
         if not records:

@@ -133,7 +133,7 @@ class SessionSink:
         self._lock = threading.Lock()
         self._posted = False  # a drain is dispatched and has not emptied the queue yet
 
-    def _post(self, call: Callable[[], None]) -> None:
+    def _post(self, call: Callable[[], None] | _Batches) -> None:
         with self._lock:
             self._queue.append(call)
             if self._posted:
@@ -174,11 +174,7 @@ class SessionSink:
             if isinstance(last, _Batches) and len(last.records) < BATCH_GROUP_MAX:
                 last.records.append(record)  # a drain is posted: the group is still queued
                 return
-            self._queue.append(_Batches(record))
-            if self._posted:
-                return
-            self._posted = True
-        self._dispatch(self._drain)
+        self._post(_Batches(record))
 
     def on_epoch(self, record: EpochRecord) -> None:
         self._post(lambda: self._session._on_epoch(record))

@@ -58,6 +58,12 @@ class _LiveModel:
     holds: WeightSnapshot | None = None
     explainer: Explainer | None = None  # made on the first "show where it looked"
 
+    def hold(self, snapshot: WeightSnapshot) -> None:
+        """Hold ``snapshot``'s weights (nothing to do if it does already)."""
+        if self.holds is not snapshot:
+            self.assign(snapshot.weights)
+            self.holds = snapshot
+
 
 ModelKey = tuple[Any, ...]
 _built: OrderedDict[ModelKey, _LiveModel] = OrderedDict()
@@ -131,7 +137,7 @@ class SnapshotPredictor:
         self._keras = keras
         self._changed = threading.Condition()
         self._latest: WeightSnapshot | None = None
-        self._setting_ahead = False  # a call to set the newest weights waits on the executor
+        self._ahead: Future[None] | None = None  # the last call queued to set the newest weights
         self._watchers: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ any thread
@@ -168,30 +174,20 @@ class SnapshotPredictor:
             self._latest = snapshot
             watchers = list(self._watchers)
             self._changed.notify_all()
-            set_ahead, self._setting_ahead = not self._setting_ahead, True
-        if set_ahead:
             self._set_ahead()
         for callback in watchers:
             callback()
 
     def _set_ahead(self) -> None:
-        """Queue :meth:`_set_newest`; if the executor refuses or drops it, the next snapshot asks again."""
-        try:
-            future: Future[None] = self._keras.submit(self._set_newest)
-        except RuntimeError:  # the executor is shutting down (the window is closing)
-            self._not_setting_ahead()
+        """Queue :meth:`_set_newest`, unless a call queued before has not started (it will
+        set this newest snapshot); one that ran, failed or was dropped is queued anew."""
+        ahead = self._ahead
+        if ahead is not None and not (ahead.running() or ahead.done()):
             return
-        future.add_done_callback(self._unless_run)
-
-    def _unless_run(self, done: Future[None]) -> None:
-        """A queued :meth:`_set_newest` that was dropped (cancelled, or refused by a shut-down
-        executor) lets the next snapshot queue another."""
-        if done.cancelled() or done.exception() is not None:
-            self._not_setting_ahead()
-
-    def _not_setting_ahead(self) -> None:
-        with self._changed:
-            self._setting_ahead = False
+        try:
+            self._ahead = self._keras.submit(self._set_newest)
+        except RuntimeError:  # the executor is shutting down (the window is closing)
+            self._ahead = None
 
     def warm(self) -> Future[None]:
         """Build the model and compile its forward pass now, before a drawing needs it."""
@@ -217,12 +213,10 @@ class SnapshotPredictor:
         A failure here is the next answer's to report: it sets the same weights again.
         """
         with self._changed:
-            self._setting_ahead = False
             snapshot = self._latest
         live = _built.get(_model_key(self._config, self._input_shape, self._num_classes))
-        if snapshot is not None and live is not None and live.holds is not snapshot:
-            live.assign(snapshot.weights)
-            live.holds = snapshot
+        if snapshot is not None and live is not None:
+            live.hold(snapshot)
 
     def _current(self) -> _LiveModel:
         """The live model holding the newest snapshot's weights."""
@@ -234,9 +228,7 @@ class SnapshotPredictor:
         if snapshot is None:
             raise RuntimeError("the training process has not sent its model yet; draw again in a moment")
         live = _live_model(self._config, self._input_shape, self._num_classes)
-        if live.holds is not snapshot:
-            live.assign(snapshot.weights)
-            live.holds = snapshot
+        live.hold(snapshot)
         return live
 
     def _predict(self, x: np.ndarray) -> np.ndarray:

@@ -278,13 +278,13 @@ def test_stale_messages_from_an_old_run_are_ignored(make_window, qtbot) -> None:
     current = window.session.current_run_id
     g = np.array([0.1])
     stale = current - 1
-    window.session._on_batch(BatchRecord(stale, 0, 5, 5, 9.0, 0.1, 0.1, g, g, 1.0, 0.5, 1.0))
+    window.session._on_batches((BatchRecord(stale, 0, 5, 5, 9.0, 0.1, 0.1, g, g, 1.0, 0.5, 1.0),))
     window.session._on_epoch(EpochRecord(stale, 0, 9.0, 0.1, None, None, 0.1, g, g, 1.0, 1.0))
     window.session._on_run_end(RunFinished(stale, EndReason.NAN, "loss became NaN", 0))
     assert len(window.plots.series.batches) == 1
     assert len(window.plots.series.epochs) == 0
     assert window.message_bar.text() == ""
-    window.session._on_batch(BatchRecord(current, 0, 1, 1, 0.9, 0.6, 0.1, g, g, 1.0, 0.2, 1.0))
+    window.session._on_batches((BatchRecord(current, 0, 1, 1, 0.9, 0.6, 0.1, g, g, 1.0, 0.2, 1.0),))
     assert len(window.plots.series.batches) == 2
     run.end()
     wait_idle(qtbot, window)

@@ -153,4 +153,4 @@ def test_a_snapshot_offered_while_the_executor_shuts_down_is_taken_without_an_er
     for steps in (0, 1):
         live.offer(WeightSnapshot(8, steps, 0, steps - 1, weights))  # the reader thread must not see an error
     assert live.snapshot is not None and live.snapshot.steps_done == 1
-    assert not live._setting_ahead  # nothing is left waiting that will never run
+    assert live._ahead is None or live._ahead.done()  # nothing is left waiting that will never run
